@@ -1,0 +1,77 @@
+"""The host's template format: Jinja2 rendered in a sandbox with YAML-safe value insertion."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from flowtime_sim.errors import TemplateError
+from flowtime_sim.markers import hookimpl
+from flowtime_sim.types import ResolvedParameters, Template
+from flowtime_sim.yamlsafe import yaml_literal
+
+FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
+
+
+def repeat_to(values: list[Any], length: int) -> list[Any]:
+    """``values`` repeated (cyclically) to ``length`` items: a daily profile over many days."""
+    if not values:
+        raise ValueError("repeat_to needs at least one value")
+    return [values[i % len(values)] for i in range(int(length))]
+
+
+@cache
+def _environment() -> Any:
+    from jinja2 import BaseLoader, StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class NoLoader(BaseLoader):
+        def get_source(self, environment: Any, template: str) -> Any:
+            raise TemplateError(
+                f"templates cannot include, import or extend other files ({template!r})")
+
+    env = ImmutableSandboxedEnvironment(
+        loader=NoLoader(), undefined=StrictUndefined, finalize=yaml_literal,
+        autoescape=False, keep_trailing_newline=True,
+    )
+    env.globals = {"range": env.globals["range"], "repeat_to": repeat_to}
+    return env
+
+
+def render_jinja(template: Template, values: dict[str, Any]) -> str:
+    """Render ``template``'s body with ``values``; failures become a :class:`TemplateError`
+    naming the template, its version and the line."""
+    from jinja2 import TemplateError as JinjaError
+    from jinja2 import TemplateSyntaxError
+    from jinja2.exceptions import SecurityError
+
+    where = f"template {template.id} {template.version}"
+    env = _environment()
+    try:
+        compiled = env.from_string(template.read_body())
+        return str(compiled.render(**values, template={"id": template.id,
+                                                       "version": template.version}))
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"{where} line {exc.lineno}: syntax error: {exc.message}") from None
+    except SecurityError as exc:
+        raise TemplateError(f"{where} line {_line(exc)}: refused by the sandbox: {exc}") from None
+    except (JinjaError, ValueError, TypeError, ArithmeticError) as exc:
+        raise TemplateError(f"{where} line {_line(exc)}: {exc}") from None
+
+
+def _line(exc: BaseException) -> str:
+    """The template line of a render-time failure, from Jinja's rewritten traceback."""
+    line = "?"
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = str(tb.tb_lineno)
+        tb = tb.tb_next
+    return line
+
+
+@hookimpl
+def flowtime_render_template(template: Template, parameters: ResolvedParameters) -> str | None:
+    if template.format != "jinja2":
+        return None
+    return render_jinja(template, dict(parameters.values))

@@ -1,0 +1,86 @@
+"""The exception hierarchy.
+
+``FlowtimeError`` is the root. ``UserError`` and its subclasses are mistakes the user can fix:
+the CLI prints them as one line without a traceback (exit 1) and the service answers them with a
+4xx problem document. ``PluginError`` names the pack and hook that misbehaved.
+``IntegrityError`` reports stored data that does not match its recorded hashes (exit 3).
+"""
+
+from __future__ import annotations
+
+
+class FlowtimeError(Exception):
+    """Base class of every error flowtime-sim raises on purpose."""
+
+
+class UserError(FlowtimeError):
+    """Something the user can fix: bad input, unknown id, invalid parameter.
+
+    ``field`` optionally names the offending input (a parameter, a request field) so that the
+    service can point at it in its problem document.
+    """
+
+    status: int = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFoundError(UserError):
+    """An id (template, model, version, run, file) that does not exist or is not visible."""
+
+    status = 404
+
+
+class ConflictError(UserError):
+    """The request contradicts what is stored, e.g. a hash-prefix collision of model ids."""
+
+    status = 409
+
+
+class ModelError(UserError):
+    """A model that fails validation (SPEC §5). The message names the node and offending text."""
+
+    status = 422
+
+    def __init__(self, message: str, *, node: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.node = node
+
+
+class ParameterError(UserError):
+    """One or more template parameters are invalid; ``problems`` lists every one."""
+
+    status = 422
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+class TemplateError(UserError):
+    """A template that cannot be rendered (a bug in the template, reported with its id and line)."""
+
+    status = 422
+
+
+class PluginError(FlowtimeError):
+    """A pack or plugin misbehaved. Names the pack (and the hook when known)."""
+
+    def __init__(self, message: str, *, pack: str, hook: str | None = None) -> None:
+        super().__init__(message)
+        self.pack = pack
+        self.hook = hook
+
+
+class IntegrityError(FlowtimeError):
+    """Stored data does not match its recorded hashes. The CLI exits 3."""
+
+    def __init__(self, message: str, bad_files: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.bad_files = bad_files or []

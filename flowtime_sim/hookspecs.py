@@ -1,0 +1,126 @@
+"""The plugin contract: every hook flowtime-sim calls, and nothing else.
+
+Hook names start with ``flowtime_``. Plugins implement them with
+``@flowtime_sim.hookimpl``; the host registers its own defaults the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from flowtime_sim.markers import hookspec
+
+if TYPE_CHECKING:
+    from flowtime_sim.model.types import Model
+    from flowtime_sim.types import (
+        ParameterSources,
+        Preview,
+        ResolvedParameters,
+        StorageBackend,
+        Template,
+    )
+
+
+@hookspec
+def flowtime_templates() -> Iterable[Template]:
+    """Return the templates this plugin provides.
+
+    Called once per plugin when the host builds its template index; every result is collected.
+    Return :class:`~flowtime_sim.types.Template` objects, never dicts. The host fills in
+    ``pack`` from the distribution that registered the plugin.
+
+    Most packs need no Python for this: a ``flowtime_pack.toml`` beside the package's
+    ``__init__.py`` lets the host read the manifests without importing the pack. Implement the
+    hook when templates are generated::
+
+        from flowtime_sim import Template, TemplateManifest, hookimpl
+
+        @hookimpl
+        def flowtime_templates():
+            manifest = TemplateManifest(id="hello", version="1.0.0", title="Hello")
+            return [Template(manifest=manifest, read_body=lambda: BODY)]
+    """
+    raise NotImplementedError  # pragma: no cover - specification only
+
+
+@hookspec(firstresult=True)
+def flowtime_resolve_parameters(
+    template: Template, sources: ParameterSources
+) -> ResolvedParameters | None:
+    """Resolve and validate the parameters for ``template``.
+
+    Stops at the first non-None result. The built-in implementation (``trylast``) applies
+    schema defaults, then the ``--params`` file, then ``--set`` values, validates against the
+    template's JSON Schema and raises :class:`~flowtime_sim.errors.ParameterError` listing every
+    problem. Return ``None`` to leave a template to the default::
+
+        @hookimpl(tryfirst=True)
+        def flowtime_resolve_parameters(template, sources):
+            if template.id != "checkout":
+                return None
+            values = {"peak_factor": 1.5, **sources.file, **sources.sets}
+            return ResolvedParameters("checkout", template.version, values)
+    """
+    raise NotImplementedError  # pragma: no cover
+
+
+@hookspec(firstresult=True)
+def flowtime_render_template(template: Template, parameters: ResolvedParameters) -> str | None:
+    """Render ``template`` with resolved ``parameters`` into model YAML text.
+
+    Stops at the first non-None result. Each implementation handles the template formats it
+    knows (``template.format``) and returns ``None`` for the others; the host ships renderers
+    for ``"jinja2"`` and ``"flowtime-upstream"``::
+
+        @hookimpl
+        def flowtime_render_template(template, parameters):
+            if template.format != "mustache":
+                return None
+            return chevron.render(template.read_body(), dict(parameters.values))
+    """
+    raise NotImplementedError  # pragma: no cover
+
+
+@hookspec(firstresult=True)
+def flowtime_render_preview(model: Model, title: str | None) -> Preview | None:
+    """Render a preview of ``model``'s dependency graph.
+
+    Stops at the first non-None result. The built-in SVG renderer is registered ``trylast``, so
+    any pack implementing this hook replaces it::
+
+        @hookimpl
+        def flowtime_render_preview(model, title):
+            svg = my_layout(model).to_svg()
+            return Preview(content=svg.encode(), media_type="image/svg+xml")
+    """
+    raise NotImplementedError  # pragma: no cover
+
+
+@hookspec
+def flowtime_storage_backends() -> Iterable[StorageBackend]:
+    """Return the storage backends this plugin provides, one per URL scheme.
+
+    Every result is collected; the host picks the backend whose ``scheme`` matches the root
+    (a plain path means ``file``). Two plugins offering one scheme is an error naming both::
+
+        @hookimpl
+        def flowtime_storage_backends():
+            return [StorageBackend(scheme="s3", open=S3Storage.from_url)]
+    """
+    raise NotImplementedError  # pragma: no cover
+
+
+@hookspec
+def flowtime_artifact_created(artifact: Any) -> None:
+    """Called after a new model or run version became visible (not for "unchanged").
+
+    ``artifact`` is a :class:`~flowtime_sim.registry.ModelArtifact` or
+    :class:`~flowtime_sim.registry.RunArtifact`. Exceptions are reported as warnings and never
+    undo the publication::
+
+        @hookimpl
+        def flowtime_artifact_created(artifact):
+            notify_team(f"{artifact.id} v{artifact.version} is ready")
+    """
+    raise NotImplementedError  # pragma: no cover

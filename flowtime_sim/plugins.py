@@ -1,0 +1,208 @@
+"""The plugin manager: finds packs through entry points, checks them, isolates the broken ones.
+
+Built-in plugins go through exactly the same path as installed packs. A pack that fails to
+import, declares an incompatible plugin-API range or implements an unknown hook is skipped and
+recorded (``flowtime-sim plugins`` and ``doctor`` show why); with ``strict`` the first such
+problem raises :class:`~flowtime_sim.errors.PluginError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from flowtime_sim import hookspecs
+from flowtime_sim.errors import PluginError
+from flowtime_sim.markers import PLUGIN_API_VERSION, PROJECT
+from flowtime_sim.types import PackInfo
+
+ENTRY_POINT_GROUP = "flowtime_sim"
+PACK_MANIFEST = "flowtime_pack.toml"
+
+#: The host's own plugins, registered through the same code path as any pack.
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("builtin-parameters", "flowtime_sim.builtin.parameters"),
+    ("builtin-jinja2", "flowtime_sim.builtin.jinja"),
+    ("builtin-upstream", "flowtime_sim.builtin.upstream"),
+    ("builtin-preview", "flowtime_sim.builtin.preview"),
+    ("builtin-file-storage", "flowtime_sim.builtin.file_storage"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PluginRecord:
+    """What happened to one plugin: ``status`` is loaded, failed, refused or disabled."""
+
+    name: str
+    dist: PackInfo | None
+    status: str
+    detail: str = ""
+    static: bool = False  # templates read from flowtime_pack.toml without importing the pack
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.dist.as_dict() if self.dist else None,
+            "status": self.status,
+            "detail": self.detail,
+            "imported": not self.static,
+        }
+
+
+class PluginHost:
+    """A pluggy manager plus the record of every plugin it tried to load."""
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.strict = strict
+        self.records: list[PluginRecord] = []
+        self.dists: dict[str, PackInfo | None] = {}
+        if os.environ.get("FLOWTIME_SIM_TRACE_PLUGINS"):
+            self.pm.trace.root.setwriter(sys.stderr.write)
+            self.pm.enable_tracing()
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def register(self, plugin: object, name: str, dist: PackInfo | None = None,
+                 *, static: bool = False) -> None:
+        """Register ``plugin`` and check its hooks; a bad plugin is unregistered and recorded."""
+        try:
+            self.pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self._fail(name, dist, "failed", f"invalid hook implementation: {exc}")
+            return
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.pm.unregister(name=name)
+            self._fail(name, dist, "failed", f"{exc}; hook names must match the hookspecs "
+                       "(see 'flowtime-sim plugins' and the hook reference)")
+            return
+        self.dists[name] = dist
+        self.records.append(PluginRecord(name, dist, "loaded", static=static))
+
+    def load_module(self, name: str, loader: Any, dist: PackInfo | None) -> None:
+        """Import a plugin through ``loader()`` (an entry point or a module path) and register it."""
+        try:
+            plugin = loader()
+        except Exception as exc:  # any import-time failure of a pack must not stop the host
+            self._fail(name, dist, "failed", f"import failed: {type(exc).__name__}: {exc}")
+            return
+        api = getattr(plugin, "FLOWTIME_SIM_PLUGIN_API", None)
+        if not self._api_ok(name, dist, api):
+            return
+        self.register(plugin, name, dist)
+
+    def _api_ok(self, name: str, dist: PackInfo | None, api: object) -> bool:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        what = f"pack {name!r}" + (f" ({dist.name} {dist.version})" if dist else "")
+        if not isinstance(api, str):
+            self._fail(name, dist, "refused", f"{what} declares no plugin-API range; add "
+                       "plugin_api = \">=1,<2\" to flowtime_pack.toml or "
+                       "FLOWTIME_SIM_PLUGIN_API = \">=1,<2\" to the module")
+            return False
+        try:
+            ok = SpecifierSet(api).contains(PLUGIN_API_VERSION, prereleases=True)
+        except InvalidSpecifier:
+            self._fail(name, dist, "refused", f"{what} declares an invalid plugin-API range "
+                       f"{api!r}; use a PEP 440 range such as \">=1,<2\"")
+            return False
+        if not ok:
+            self._fail(name, dist, "refused", f"{what} supports plugin API {api} but this host "
+                       f"provides {PLUGIN_API_VERSION}; install a version of the pack that "
+                       "supports it, or a matching flowtime-sim")
+        return ok
+
+    def _fail(self, name: str, dist: PackInfo | None, status: str, detail: str) -> None:
+        self.records.append(PluginRecord(name, dist, status, detail))
+        if self.strict:
+            raise PluginError(f"plugin {name!r} {status}: {detail}", pack=name)
+
+    def load_entry_point(self, ep: EntryPoint, disabled: set[str]) -> None:
+        dist = PackInfo(ep.dist.name, ep.dist.version) if ep.dist else None
+        if ep.name in disabled:
+            self.records.append(PluginRecord(ep.name, dist, "disabled",
+                                             "listed in FLOWTIME_SIM_DISABLE_PLUGINS"))
+            return
+        manifest = _static_manifest(ep)
+        if manifest is None:
+            self.load_module(ep.name, ep.load, dist)
+            return
+        path, data = manifest
+        if not self._api_ok(ep.name, dist, data.get("plugin_api")):
+            return
+        from flowtime_sim.builtin.static_pack import StaticPack
+
+        self.register(StaticPack(path, data, ep.module), ep.name, dist, static=True)
+
+    def failures(self) -> list[PluginRecord]:
+        return [r for r in self.records if r.status in {"failed", "refused"}]
+
+
+def _static_manifest(ep: EntryPoint) -> tuple[Path, dict[str, Any]] | None:
+    """Read ``flowtime_pack.toml`` beside a pack's ``__init__`` without importing the pack."""
+    if ep.attr or "." in ep.module:
+        return None
+    try:
+        spec = importlib.util.find_spec(ep.module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), PACK_MANIFEST)
+    if not path.is_file():
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None  # fall back to importing; the pack's own code then reports its state
+    if data.get("python"):
+        return None  # the pack implements hooks in Python: import it
+    return path.parent, data
+
+
+def disabled_plugins() -> set[str]:
+    raw = os.environ.get("FLOWTIME_SIM_DISABLE_PLUGINS", "")
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def create_plugin_host(*, strict: bool | None = None, load_entry_points: bool = True,
+                       plugins: Iterable[tuple[str, object]] = ()) -> PluginHost:
+    """Build a fresh host: built-ins, then installed packs, then ``plugins`` given here."""
+    if strict is None:
+        strict = os.environ.get("FLOWTIME_SIM_STRICT", "") not in {"", "0", "false"}
+    host = PluginHost(strict=strict)
+    disabled = disabled_plugins()
+    for name, module in BUILTIN_PLUGINS:
+        if name in disabled:
+            host.records.append(PluginRecord(name, None, "disabled",
+                                             "listed in FLOWTIME_SIM_DISABLE_PLUGINS"))
+            continue
+        host.load_module(name, lambda m=module: importlib.import_module(m), None)
+    if load_entry_points:
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            host.load_entry_point(ep, disabled)
+    for name, plugin in plugins:
+        host.register(plugin, name)
+    return host
+
+
+@cache
+def get_plugin_host() -> PluginHost:
+    """The process-wide host used by the CLI and the service (built on first use)."""
+    return create_plugin_host()

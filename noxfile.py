@@ -1,0 +1,56 @@
+"""Every check of the project: ``nox -s tests``, ``packs``, ``lint``, ``typecheck``, ``docs``,
+``bench``. CI runs the same sessions."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+PACKS = ["template_packs/checkout", "template_packs/ecommerce"]
+PLUGINS: list[str] = []
+PYTHON = "3.11"
+
+
+def install_project(session: nox.Session, *extras: str) -> None:
+    spec = "." + (f"[{','.join(extras)}]" if extras else "")
+    session.install("-e", spec, *[arg for p in PACKS + PLUGINS for arg in ("-e", p)])
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite: host, packs and plugins, against really installed packs."""
+    install_project(session, "test")
+    session.run("pytest", "-n", "auto", "--dist", "loadgroup", *session.posargs,
+                "tests", *[f"{p}/tests" for p in PACKS + PLUGINS])
+
+
+@nox.session(python=PYTHON)
+def packs(session: nox.Session) -> None:
+    """Each first-party pack's own tests, with the host and only that pack installed."""
+    session.install("-e", ".[test]")
+    for pack in PACKS:
+        session.install("-e", pack)
+        session.run("pytest", f"{pack}/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    install_project(session, "test")
+    session.install("mypy>=1.10", "types-PyYAML")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks; writes bench/results.md."""
+    install_project(session, "test")
+    session.run("python", "bench/run.py", *session.posargs)
