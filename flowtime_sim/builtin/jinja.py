@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from flowtime_sim.errors import TemplateError
@@ -22,20 +22,32 @@ def repeat_to(values: list[Any], length: int) -> list[Any]:
 
 @cache
 def _environment() -> Any:
-    from jinja2 import BaseLoader, StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from jinja2 import BaseLoader, StrictUndefined, Undefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
     class NoLoader(BaseLoader):
         def get_source(self, environment: Any, template: str) -> Any:
-            raise TemplateError(
+            # A Jinja error (not ours) so that render_jinja adds the template and line.
+            raise SecurityError(
                 f"templates cannot include, import or extend other files ({template!r})")
 
+    def finalize(value: Any) -> str:
+        if isinstance(value, Undefined):
+            str(value)  # raises: names the undefined variable or the refused attribute
+        return yaml_literal(value)
+
     env = ImmutableSandboxedEnvironment(
-        loader=NoLoader(), undefined=StrictUndefined, finalize=yaml_literal,
+        loader=NoLoader(), undefined=StrictUndefined, finalize=finalize,
         autoescape=False, keep_trailing_newline=True,
     )
     env.globals = {"range": env.globals["range"], "repeat_to": repeat_to}
     return env
+
+
+@lru_cache(maxsize=256)
+def _compile(body: str) -> Any:
+    """Compiled bodies, cached: compiling costs far more than rendering."""
+    return _environment().from_string(body)
 
 
 def render_jinja(template: Template, values: dict[str, Any]) -> str:
@@ -46,9 +58,8 @@ def render_jinja(template: Template, values: dict[str, Any]) -> str:
     from jinja2.exceptions import SecurityError
 
     where = f"template {template.id} {template.version}"
-    env = _environment()
     try:
-        compiled = env.from_string(template.read_body())
+        compiled = _compile(template.read_body())
         return str(compiled.render(**values, template={"id": template.id,
                                                        "version": template.version}))
     except TemplateSyntaxError as exc:

@@ -1,0 +1,175 @@
+"""The ``file`` storage backend: a folder on a local (POSIX) file system.
+
+Publication stages every file in ``.staging/<random>/``, fsyncs files and the folder, then
+renames the staging folder to its final name. ``rename(2)`` of a directory onto an existing
+non-empty directory fails, so the step that makes a version visible can never replace another
+writer's version; a crash before it leaves only staging, which ``gc`` removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from flowtime_sim.errors import UserError
+from flowtime_sim.markers import hookimpl
+from flowtime_sim.types import StorageBackend
+
+FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
+STAGING = ".staging"
+INDEX_DIR = ".index"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileStorage:
+    """A root folder. Keys are checked to stay inside it."""
+
+    def __init__(self, url: str, options: Mapping[str, str] | None = None) -> None:
+        path = url[len("file://"):] if url.startswith("file://") else url
+        self.base = Path(path).expanduser().absolute()
+        self.url = str(self.base)
+        self.durable = (options or {}).get("durable", "true").lower() not in {"0", "false", "no"}
+        if self.base.exists() and not self.base.is_dir():
+            raise UserError(f"artifacts root {self.url!r} exists and is not a folder",
+                            field="root")
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or any(p in {"", ".", ".."} or "\\" in p or "\x00" in p for p in parts):
+            raise UserError(f"refusing the storage key {key!r}: it would leave the root")
+        path = self.base.joinpath(*parts)
+        if not path.absolute().is_relative_to(self.base):
+            raise UserError(f"refusing the storage key {key!r}: it would leave the root")
+        return path
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise KeyError(key) from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def children(self, prefix: str) -> list[str]:
+        try:
+            return sorted(e.name for e in os.scandir(self._path(prefix))
+                          if not e.name.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+        target = self._path(key)
+        if target.exists():
+            return False
+        staging = self.base / STAGING / f"{int(time.time())}-{secrets.token_hex(8)}"
+        staging.mkdir(parents=True)
+        try:
+            for name, data in files.items():
+                self._write(staging / name, data)
+            if self.durable:
+                _fsync_dir(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(staging, target)
+            except OSError as exc:
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    return False
+                raise
+            if self.durable:
+                _fsync_dir(target.parent)
+            return True
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        with open(path, "xb") as fh:
+            fh.write(data)
+            if self.durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+        self._write(tmp, data)
+        try:
+            os.link(tmp, path)  # link(2) fails when the name exists: create-only
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def remove(self, key: str) -> None:
+        path = self._path(key)
+        if path.is_dir():
+            # rename first so a half-finished removal is never mistaken for a version
+            trash = self.base / STAGING / f"rm-{secrets.token_hex(8)}"
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(path, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+    def abandoned_staging(self, older_than_s: float) -> list[str]:
+        folder = self.base / STAGING
+        cutoff = time.time() - older_than_s
+        out = []
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(folder):
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    out.append(entry.name)
+        return sorted(out)
+
+    def remove_staging(self, name: str) -> None:
+        if "/" in name or name in {"", ".", ".."}:
+            raise UserError(f"invalid staging name {name!r}")
+        path = self.base / STAGING / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+    def walk_catalogs(self) -> Iterator[tuple[str, bytes]]:
+        for kind in ("models", "runs"):
+            top = self.base / kind
+            if not top.is_dir():
+                continue
+            for first in sorted(os.scandir(top), key=lambda e: e.name):
+                if first.name.startswith(".") or not first.is_dir():
+                    continue
+                if kind == "runs":
+                    yield from self._catalog_at(f"runs/{first.name}")
+                    continue
+                for version in sorted(os.scandir(first.path), key=lambda e: e.name):
+                    if version.is_dir() and not version.name.startswith("."):
+                        yield from self._catalog_at(f"models/{first.name}/{version.name}")
+
+    def _catalog_at(self, key: str) -> Iterator[tuple[str, bytes]]:
+        with contextlib.suppress(KeyError):
+            yield f"{key}/catalog.json", self.read(f"{key}/catalog.json")
+
+    def index_path(self) -> Path:
+        return self.base / INDEX_DIR / "registry.sqlite"
+
+
+@hookimpl
+def flowtime_storage_backends() -> list[StorageBackend]:
+    return [StorageBackend(scheme="file", open=FileStorage,
+                           description="a folder on this machine (the default)")]

@@ -1,0 +1,157 @@
+"""The façade the CLI and the HTTP service share: one object, every operation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flowtime_sim.errors import UserError
+from flowtime_sim.ids import ArtifactRef, parse_ref
+from flowtime_sim.types import ParameterSources, Template
+
+if TYPE_CHECKING:
+    from flowtime_sim.plugins import PluginHost
+    from flowtime_sim.registry import Created, ModelArtifact, Page, Query, Registry, RunArtifact
+    from flowtime_sim.rendering import RenderedModel
+    from flowtime_sim.templates import TemplateIndex
+
+
+class Flowtime:
+    """Operations over the installed plugins (and, for artifacts, one root).
+
+    ``template_paths`` adds FlowTime-Sim templates in the upstream format (files or folders).
+    """
+
+    def __init__(self, *, host: PluginHost | None = None, root: str | None = None,
+                 template_paths: Iterable[Path] = (), owner: str | None = None,
+                 storage_options: Mapping[str, str] | None = None) -> None:
+        self._host = host
+        self.root = root
+        self.owner = owner
+        self.storage_options = dict(storage_options or {})
+        self.template_paths = list(template_paths)
+        self._registries: dict[str, Registry] = {}
+
+    @cached_property
+    def host(self) -> PluginHost:
+        from flowtime_sim.plugins import create_plugin_host, get_plugin_host
+
+        if not self.template_paths:
+            return self._host or get_plugin_host()
+        from flowtime_sim.builtin.upstream import UpstreamTemplates
+
+        host = self._host or create_plugin_host()
+        host.register(UpstreamTemplates(self.template_paths), "templates-dir")
+        return host
+
+    @cached_property
+    def templates(self) -> TemplateIndex:
+        from flowtime_sim.templates import TemplateIndex
+
+        return TemplateIndex.collect(self.host)
+
+    def template(self, ref: str, version: str | None = None) -> Template:
+        return self.templates.get(ref, version)
+
+    def render(self, ref: str, sources: ParameterSources | None = None, *,
+               version: str | None = None) -> RenderedModel:
+        """Resolve parameters for template ``ref`` and render a validated model."""
+        from flowtime_sim.rendering import render, resolve_parameters
+
+        template = self.template(ref, version)
+        parameters = resolve_parameters(self.host, template, sources or ParameterSources())
+        return render(self.host, template, parameters)
+
+    # -- artifacts ------------------------------------------------------------------------
+
+    def registry(self, root: str | None = None) -> Registry:
+        """The registry of ``root`` (default: this façade's root, then the environment)."""
+        from flowtime_sim.registry import Registry
+        from flowtime_sim.storage import open_storage, resolve_root
+
+        url = resolve_root(root if root is not None else self.root)
+        if url not in self._registries:
+            storage = open_storage(self.host, url, self.storage_options)
+            self._registries[url] = Registry(storage, self.host)
+        return self._registries[url]
+
+    def close(self) -> None:
+        for registry in self._registries.values():
+            registry.close()
+        self._registries.clear()
+
+    def _owner(self) -> str:
+        from flowtime_sim.registry.catalog import default_owner
+
+        return self.owner or default_owner()
+
+    def create_model(self, template_ref: str, sources: ParameterSources | None = None, *,
+                     name: str | None = None, tags: Iterable[str] = (),
+                     version: str | None = None, visibility: str | None = None,
+                     root: str | None = None) -> Created:
+        """Render ``template_ref`` and store it as a model version (idempotent)."""
+        rendered = self.render(template_ref, sources, version=version)
+        return self.registry(root).create_model(
+            rendered, name=name, tags=_check_tags(tags), visibility=_visibility(visibility),
+            owner=self._owner())
+
+    def derive(self, source_ref: str, *, name: str | None = None,
+               sets: Mapping[str, object] | None = None, tags: Iterable[str] = (),
+               visibility: str | None = None, root: str | None = None) -> Created:
+        """A new model from an existing version with some parameters changed."""
+        registry = self.registry(root)
+        source = registry.model(parse_ref(source_ref, what="model id"))
+        cat = source.catalog
+        sources = ParameterSources(file=dict(cat["parameters"]), sets=dict(sets or {}))
+        template = self._installed(cat)
+        from flowtime_sim.rendering import render, resolve_parameters
+
+        rendered = render(self.host, template, resolve_parameters(self.host, template, sources))
+        return registry.create_model(
+            rendered, name=name or str(cat["name"]),
+            tags=_check_tags([*cat.get("tags", []), *tags]),
+            visibility=_visibility(visibility or str(cat.get("visibility", "private"))),
+            owner=self._owner(), derived_from=source.ref)
+
+    def _installed(self, catalog: Mapping[str, object]) -> Template:
+        tid, tversion = str(catalog["template_id"]), str(catalog["template_version"])
+        for tpl in self.templates.by_id.get(tid, []):
+            if tpl.version == tversion:
+                return tpl
+        have = ", ".join(t.version for t in self.templates.by_id.get(tid, [])) or "none"
+        raise UserError(f"template {tid} {tversion}, which {catalog['id']} was made from, is "
+                        f"not installed (installed versions: {have}); install the pack that "
+                        "provides it")
+
+    def model(self, ref: str, root: str | None = None) -> ModelArtifact:
+        return self.registry(root).model(parse_ref(ref, what="model id"))
+
+    def artifact(self, ref: str, root: str | None = None) -> ModelArtifact | RunArtifact:
+        return self.registry(root).artifact(parse_ref(ref))
+
+    def versions(self, model_id: str, root: str | None = None) -> list[ModelArtifact]:
+        return self.registry(root).versions(model_id)
+
+    def list(self, query: Query, root: str | None = None) -> Page:
+        return self.registry(root).list(query)
+
+
+def _visibility(value: str | None) -> str:
+    from flowtime_sim.registry.catalog import VISIBILITIES
+
+    value = value or "private"
+    if value not in VISIBILITIES:
+        raise UserError(f"visibility {value!r} must be one of {', '.join(VISIBILITIES)}",
+                        field="visibility")
+    return value
+
+
+def _check_tags(tags: Iterable[str]) -> list[str]:
+    out = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > 64:
+            raise UserError(f"tag {tag!r} must be 1 to 64 characters", field="tags")
+        out.append(tag.strip())
+    return out

@@ -1,0 +1,294 @@
+"""The registry: model versions and runs in a storage root, with the listing index."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from flowtime_sim.canonical import canonical_hash, file_hash
+from flowtime_sim.errors import ConflictError, IntegrityError, NotFoundError, PluginError
+from flowtime_sim.ids import ArtifactRef, check_id, slugify
+from flowtime_sim.registry.catalog import (
+    SCHEMA_VERSION,
+    Created,
+    ModelArtifact,
+    RunArtifact,
+    dump_catalog,
+    generator,
+    utc_now,
+    validate_catalog,
+)
+from flowtime_sim.registry.index import Index, Page, Query, artifact_key
+
+if TYPE_CHECKING:
+    from flowtime_sim.plugins import PluginHost
+    from flowtime_sim.rendering import RenderedModel
+    from flowtime_sim.storage import Storage
+
+VERSION_RE = re.compile(r"^v([1-9][0-9]*)$")
+PENDING_GRACE_S = 3600.0
+MAX_PUBLISH_ATTEMPTS = 1000
+
+
+def model_identity(template_id: str, parameters: Mapping[str, Any]) -> str:
+    """Hash of what makes a model this model (template version deliberately excluded)."""
+    return canonical_hash({"template_id": template_id, "parameters": parameters})
+
+
+def inputs_hash(template_id: str, template_version: str, parameters: Mapping[str, Any]) -> str:
+    return canonical_hash({"template_id": template_id, "template_version": template_version,
+                           "parameters": parameters})
+
+
+def model_hash(text: str) -> str:
+    import yaml
+
+    return canonical_hash(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
+def model_id_for(name: str, template_id: str, parameters: Mapping[str, Any]) -> str:
+    h8 = model_identity(template_id, parameters).removeprefix("sha256:")[:8]
+    return check_id(f"{slugify(name)}_{h8}", what="model id")
+
+
+class Registry:
+    """Everything stored under one root. Correctness comes from the storage's atomic,
+    no-clobber publication — never from locks; the index is a rebuildable cache."""
+
+    def __init__(self, storage: Storage, host: PluginHost) -> None:
+        self.storage = storage
+        self.host = host
+
+    @cached_property
+    def index(self) -> Index:
+        index = Index(self.storage.index_path())
+        self._settle(index)
+        return index
+
+    def close(self) -> None:
+        if "index" in self.__dict__:
+            self.index.close()
+
+    # -- creating -------------------------------------------------------------------------
+
+    def create_model(self, rendered: RenderedModel, *, name: str | None = None,
+                     tags: list[str] | None = None, visibility: str = "private",
+                     owner: str, derived_from: str | None = None) -> Created:
+        tpl = rendered.template
+        params = dict(rendered.parameters.values)
+        display = name or tpl.id
+        mid = model_id_for(display, tpl.id, params)
+        identity = model_identity(tpl.id, params)
+        wanted = inputs_hash(tpl.id, tpl.version, params)
+        text = rendered.text.encode("utf-8")
+        files: dict[str, bytes] = {"model.yaml": text}
+        preview = self._preview(rendered.model, display)
+        if preview is not None:
+            files[preview.filename] = preview.content
+        base: dict[str, Any] = {
+            "kind": "model", "id": mid, "version": 0, "name": display,
+            "created_utc": "", "schema_version": SCHEMA_VERSION,
+            "template_id": tpl.id, "template_version": tpl.version,
+            "pack": tpl.pack.as_dict() if tpl.pack else {"name": tpl.plugin, "version": "0"},
+            "parameters": params,
+            "topology": {"nodes": [{"id": n.id, "kind": n.kind} for n in rendered.model.nodes],
+                         "edges": [{"from": a, "to": b} for a, b in rendered.model.edges]},
+            "capabilities": list(tpl.manifest.capabilities),
+            "tags": _unique([*tpl.manifest.tags, *(tags or [])]),
+            "source": "sim", "inputs_hash": wanted, "model_hash": model_hash(rendered.text),
+            "files": {k: file_hash(v) for k, v in sorted(files.items())},
+        }
+        if derived_from:
+            base["derived_from"] = derived_from
+        base.update(owner=owner, visibility=visibility, generator=generator())
+        for _ in range(MAX_PUBLISH_ATTEMPTS):
+            versions = self._stored_versions(mid)
+            for existing in reversed(versions):
+                if model_identity(existing.catalog["template_id"],
+                                  existing.catalog["parameters"]) != identity:
+                    raise ConflictError(
+                        f"model id {mid} is already taken by a different model (a hash-prefix "
+                        f"collision with {existing.ref}); choose another --name")
+                if existing.catalog["inputs_hash"] == wanted:
+                    return Created(existing, unchanged=True, root=self.storage.url)
+            n = versions[-1].version + 1 if versions else 1
+            catalog = {**base, "version": n, "created_utc": utc_now()}
+            validate_catalog(catalog)
+            key = f"models/{mid}/v{n}"
+            if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
+                artifact = ModelArtifact(catalog, key)
+                self.index.add(catalog)
+                self._announce(artifact)
+                return Created(artifact, unchanged=False, root=self.storage.url)
+        raise ConflictError(f"could not publish a version of {mid} after "
+                            f"{MAX_PUBLISH_ATTEMPTS} attempts; too many concurrent writers")
+
+    def publish_run(self, catalog: dict[str, Any], files: Mapping[str, bytes]) -> Created:
+        """Publish a run folder; an existing run with the same id is returned unchanged."""
+        key = f"runs/{catalog['id']}"
+        for _ in range(2):
+            existing = self._catalog_at(key)
+            if existing is not None:
+                if existing.get("inputs_hash") != catalog["inputs_hash"]:
+                    raise ConflictError(f"run id {catalog['id']} is already taken by a different "
+                                        "run (a hash-prefix collision)")
+                return Created(RunArtifact(existing, key), unchanged=True, root=self.storage.url)
+            validate_catalog(catalog)
+            if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
+                artifact = RunArtifact(catalog, key)
+                self.index.add(catalog)
+                self._announce(artifact)
+                return Created(artifact, unchanged=False, root=self.storage.url)
+        raise ConflictError(f"run {catalog['id']} could not be published")
+
+    def _publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+        self.index.begin(key, time.time())
+        ok = self.storage.publish(key, files)
+        if not ok:
+            self.index.end(key)
+        return ok
+
+    def _preview(self, model: Any, title: str) -> Any:
+        try:
+            return self.host.hook.flowtime_render_preview(model=model, title=title)
+        except Exception as exc:
+            raise PluginError(f"preview rendering failed: {type(exc).__name__}: {exc}",
+                              pack="?", hook="flowtime_render_preview") from exc
+
+    def _announce(self, artifact: ModelArtifact | RunArtifact) -> None:
+        import warnings
+
+        for impl in self.host.hook.flowtime_artifact_created.get_hookimpls():
+            try:
+                impl.function(artifact=artifact)
+            except Exception as exc:  # the artifact is published; a listener cannot undo it
+                warnings.warn(f"plugin {impl.plugin_name!r}: flowtime_artifact_created failed: "
+                              f"{exc}", RuntimeWarning, stacklevel=2)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _catalog_at(self, key: str) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] = json.loads(self.storage.read(f"{key}/catalog.json"))
+        except KeyError:
+            return None
+        return data
+
+    def _stored_versions(self, model_id: str) -> list[ModelArtifact]:
+        numbers = sorted(int(m.group(1)) for name in self.storage.children(f"models/{model_id}")
+                         if (m := VERSION_RE.match(name)))
+        out = []
+        for n in numbers:
+            catalog = self._catalog_at(f"models/{model_id}/v{n}")
+            if catalog is not None:
+                out.append(ModelArtifact(catalog, f"models/{model_id}/v{n}"))
+        return out
+
+    def versions(self, model_id: str) -> list[ModelArtifact]:
+        versions = self._stored_versions(check_id(model_id, what="model id"))
+        if not versions:
+            raise NotFoundError(f"no model {model_id!r} in {self.storage.url}; see "
+                                "'flowtime-sim list'", field="id")
+        return versions
+
+    def model(self, ref: ArtifactRef) -> ModelArtifact:
+        if ref.version is None:
+            return self.versions(ref.id)[-1]
+        catalog = self._catalog_at(f"models/{ref.id}/v{ref.version}")
+        if catalog is None:
+            have = ", ".join(f"v{v.version}" for v in self.versions(ref.id))
+            raise NotFoundError(f"model {ref.id} has no version {ref.version} "
+                                f"(versions: {have})", field="id")
+        return ModelArtifact(catalog, f"models/{ref.id}/v{ref.version}")
+
+    def run(self, run_id: str) -> RunArtifact:
+        key = f"runs/{check_id(run_id, what='run id')}"
+        catalog = self._catalog_at(key)
+        if catalog is None:
+            raise NotFoundError(f"no run {run_id!r} in {self.storage.url}", field="id")
+        return RunArtifact(catalog, key)
+
+    def artifact(self, ref: ArtifactRef) -> ModelArtifact | RunArtifact:
+        """A model (``ID[@vN]``) or a run (``ID``) by id."""
+        if ref.version is None and self.storage.exists(f"runs/{ref.id}/catalog.json"):
+            return self.run(ref.id)
+        return self.model(ref)
+
+    def read_file(self, artifact: ModelArtifact | RunArtifact, name: str) -> bytes:
+        if name not in artifact.catalog["files"] and name != "catalog.json":
+            raise NotFoundError(f"{artifact.id} has no file {name!r}; files: "
+                                f"{', '.join(sorted(artifact.catalog['files']))}, catalog.json",
+                                field="name")
+        return self.storage.read(f"{artifact.key}/{name}")
+
+    def runs_of(self, model_id: str) -> list[dict[str, Any]]:
+        return self.index.query(Query(kind="run", model_id=model_id, limit=1000)).items
+
+    def list(self, query: Query) -> Page:
+        return self.index.query(query)
+
+    # -- maintenance ----------------------------------------------------------------------
+
+    def _settle(self, index: Index) -> None:
+        now = time.time()
+        for key, started in index.pending():
+            catalog = self._catalog_at(key)
+            if catalog is not None:
+                index.add(catalog)
+            elif now - started > PENDING_GRACE_S:
+                index.end(key)
+
+    def reindex(self) -> int:
+        return self.index.rebuild(c for _, c in self._walk())
+
+    def _walk(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for key, data in self.storage.walk_catalogs():
+            try:
+                yield key, json.loads(data)
+            except ValueError:
+                continue  # verify reports unreadable catalogs; the listing skips them
+
+    def verify(self) -> tuple[int, list[str]]:
+        """Recompute every file hash. Returns (folders checked, problems)."""
+        problems: list[str] = []
+        checked = 0
+        for key, raw in self.storage.walk_catalogs():
+            folder = key.rsplit("/", 1)[0]
+            checked += 1
+            try:
+                catalog = json.loads(raw)
+                files = dict(catalog["files"])
+            except (ValueError, KeyError, TypeError):
+                problems.append(f"{key}: catalog.json is unreadable")
+                continue
+            for name, expected in sorted(files.items()):
+                try:
+                    actual = file_hash(self.storage.read(f"{folder}/{name}"))
+                except KeyError:
+                    problems.append(f"{folder}/{name}: missing")
+                    continue
+                if actual != expected:
+                    problems.append(f"{folder}/{name}: hash {actual} does not match the "
+                                    f"catalog's {expected}")
+        return checked, problems
+
+    def verify_or_raise(self) -> int:
+        checked, problems = self.verify()
+        if problems:
+            raise IntegrityError(f"{len(problems)} problem(s) in {self.storage.url}: "
+                                 + "; ".join(problems), bad_files=problems)
+        return checked
+
+    def gc(self, grace_s: float) -> list[str]:
+        removed = self.storage.abandoned_staging(grace_s)
+        for name in removed:
+            self.storage.remove_staging(name)
+        return removed
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,110 @@
+"""The storage contract every backend implements, and root resolution.
+
+Keys are ``/``-separated paths relative to the root, built only from checked ids. A backend
+guarantees:
+
+* **atomic, no-clobber publication** — :meth:`Storage.publish` makes a whole folder of files
+  visible in one step, or reports that the folder already exists; it never replaces or merges
+  into another writer's folder, and never shows a partial one, whatever crashes;
+* **read-after-write** — once ``publish`` returned ``True``, every reader sees the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from flowtime_sim.errors import NotFoundError, PluginError, UserError
+
+if TYPE_CHECKING:
+    from flowtime_sim.plugins import PluginHost
+
+DEFAULT_ROOT = "./artifacts"
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """A root: a folder tree of immutable, atomically published folders."""
+
+    url: str
+
+    def read(self, key: str) -> bytes:
+        """The bytes at ``key``; raises :class:`KeyError` when absent."""
+
+    def exists(self, key: str) -> bool:
+        """Whether a file or a published folder exists at ``key``."""
+
+    def children(self, prefix: str) -> list[str]:
+        """Names directly below ``prefix`` (published folders and files), sorted."""
+
+    def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+        """Make ``files`` visible as the folder ``key`` atomically; ``False`` when it exists."""
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Create one small file unless it exists (tombstones, markers)."""
+
+    def remove(self, key: str) -> None:
+        """Remove a file or a folder and everything below it (gc only)."""
+
+    def abandoned_staging(self, older_than_s: float) -> list[str]:
+        """Staging left by crashed writers, older than ``older_than_s`` seconds."""
+
+    def remove_staging(self, name: str) -> None:
+        """Remove one abandoned staging entry returned by :meth:`abandoned_staging`."""
+
+    def walk_catalogs(self) -> Iterator[tuple[str, bytes]]:
+        """Every published ``catalog.json`` as ``(key, bytes)``, for rebuilding the index."""
+
+    def index_path(self) -> Path:
+        """A local file path where the listing index for this root may live."""
+
+
+def resolve_root(root: str | os.PathLike[str] | None) -> str:
+    """``--root``/``--out``, else ``FLOWTIME_ARTIFACTS_ROOT``, else ``./artifacts``."""
+    if root is None or str(root) == "":
+        root = os.environ.get("FLOWTIME_ARTIFACTS_ROOT") or DEFAULT_ROOT
+    text = str(root)
+    if "\x00" in text:
+        raise UserError("the artifacts root contains a NUL character", field="root")
+    return text
+
+
+def scheme_of(root: str) -> str:
+    m = _SCHEME.match(root)
+    return m.group(1).lower() if m else "file"
+
+
+def open_storage(host: PluginHost, root: str | None,
+                 options: Mapping[str, str] | None = None) -> Storage:
+    """Pick the backend whose scheme matches ``root`` and open it."""
+    from flowtime_sim.types import StorageBackend
+
+    url = resolve_root(root)
+    scheme = scheme_of(url)
+    offers: dict[str, list[tuple[str, StorageBackend]]] = {}
+    for impl in host.hook.flowtime_storage_backends.get_hookimpls():
+        try:
+            backends = list(impl.function())
+        except Exception as exc:
+            raise PluginError(f"plugin {impl.plugin_name!r}: flowtime_storage_backends failed: "
+                              f"{exc}", pack=impl.plugin_name,
+                              hook="flowtime_storage_backends") from exc
+        for backend in backends:
+            offers.setdefault(backend.scheme, []).append((impl.plugin_name, backend))
+    found = offers.get(scheme, [])
+    if not found:
+        known = ", ".join(sorted(offers)) or "none"
+        hint = " (install flowtime-sim-s3 for s3:// roots)" if scheme == "s3" else ""
+        raise NotFoundError(f"no storage backend for {scheme}:// roots{hint}; "
+                            f"available schemes: {known}", field="root")
+    if len(found) > 1:
+        names = ", ".join(name for name, _ in found)
+        raise PluginError(f"several plugins offer storage for {scheme}:// ({names}); "
+                          "disable all but one with FLOWTIME_SIM_DISABLE_PLUGINS",
+                          pack=found[1][0], hook="flowtime_storage_backends")
+    storage: Storage = found[0][1].open(url, dict(options or {}))
+    return storage

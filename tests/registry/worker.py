@@ -1,0 +1,72 @@
+"""A separate process that creates models, for the concurrency and crash tests.
+
+Usage: python worker.py ROOT MODE ARG
+  same N        create the tiny model with level=N (every process the same: one v1 expected)
+  version I     create the tiny model at template version 1.I.0 (distinct versions)
+  loop SEED     create models with increasing levels until killed
+Prints one JSON line per created model: {"id", "version", "unchanged"}.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+from flowtime_sim.builtin.static_pack import StaticPack
+from flowtime_sim.core import Flowtime
+from flowtime_sim.markers import hookimpl
+from flowtime_sim.plugins import create_plugin_host
+from flowtime_sim.templates import load_manifest_file
+from flowtime_sim.types import PackInfo, ParameterSources, Template, TemplateManifest
+
+PACK = Path(__file__).resolve().parent / "pack"
+
+
+class ManyVersions:
+    """The tiny template at versions 1.0.0 … 1.40.0, same body and parameters."""
+
+    @hookimpl
+    def flowtime_templates(self) -> list[Template]:
+        base = load_manifest_file(PACK / "templates" / "tiny" / "template.yaml")
+        out = []
+        for i in range(41):
+            m = base.manifest
+            manifest = TemplateManifest(id="tiny", version=f"1.{i}.0", title=m.title,
+                                        parameters=m.parameters, tags=m.tags)
+            out.append(Template(manifest, read_body=base.read_body, origin=base.origin))
+        return out
+
+
+def make(root: str, many_versions: bool = False) -> Flowtime:
+    host = create_plugin_host(load_entry_points=False)
+    if many_versions:
+        host.register(ManyVersions(), "tinypack", PackInfo("flowtime-pack-tiny", "1.0.0"))
+    else:
+        data = tomllib.loads((PACK / "flowtime_pack.toml").read_text())
+        host.register(StaticPack(PACK, data, "tinypack"), "tinypack",
+                      PackInfo("flowtime-pack-tiny", "1.0.0"))
+    return Flowtime(host=host, root=root, owner="tester")
+
+
+def main() -> None:
+    root, mode, arg = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if mode == "same":
+        r = make(root).create_model("tiny", ParameterSources(sets={"level": arg}))
+        print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
+                          "unchanged": r.unchanged}), flush=True)
+    elif mode == "version":
+        r = make(root, many_versions=True).create_model("tiny", version=f"1.{arg}.0")
+        print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
+                          "unchanged": r.unchanged}), flush=True)
+    elif mode == "loop":
+        ft = make(root)
+        level = arg * 100_000
+        while True:
+            level += 1
+            ft.create_model("tiny", ParameterSources(sets={"level": level}))
+
+
+if __name__ == "__main__":
+    main()
