@@ -58,7 +58,7 @@ def canonical_json(value: Any) -> bytes:
 def _ints_to_float(value: Any) -> Any:
     if isinstance(value, bool):
         return value
-    if isinstance(value, int) and abs(value) > 2**53:
+    if isinstance(value, int) and abs(value) >= 2**53:
         return float(value)
     if isinstance(value, dict):
         return {k: _ints_to_float(v) for k, v in value.items()}

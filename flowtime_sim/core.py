@@ -7,13 +7,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowtime_sim.errors import UserError
+from flowtime_sim.errors import NotFoundError, UserError
 from flowtime_sim.ids import ArtifactRef, parse_ref
 from flowtime_sim.types import ParameterSources, Template
 
 if TYPE_CHECKING:
     from flowtime_sim.plugins import PluginHost
+    from flowtime_sim.model.types import Model
     from flowtime_sim.registry import Created, ModelArtifact, Page, Query, Registry, RunArtifact
+    from flowtime_sim.runs import Progress, RunRequest
+    from flowtime_sim.types import Preview
     from flowtime_sim.rendering import RenderedModel
     from flowtime_sim.templates import TemplateIndex
 
@@ -136,6 +139,81 @@ class Flowtime:
 
     def list(self, query: Query, root: str | None = None) -> Page:
         return self.registry(root).list(query)
+
+    def preview(self, model: Model, title: str | None = None) -> Preview:
+        """The preview of ``model`` from whichever plugin renders it (the built-in SVG last)."""
+        from flowtime_sim.errors import PluginError
+        from flowtime_sim.rendering import render_preview
+
+        result = render_preview(self.host, model, title)
+        if result is None:
+            raise PluginError("no plugin rendered a preview (is builtin-preview disabled?)",
+                              pack="?", hook="flowtime_render_preview")
+        return result
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def run_model(self, ref: str, *, seed: int | None = None, mode: str = "expected",
+                  root: str | None = None, progress: Progress | None = None) -> Created:
+        """Run a stored model version (newest by default) into a run artifact."""
+        from flowtime_sim.model import parse_model
+        from flowtime_sim.runs import RunRequest, model_slug
+
+        registry = self.registry(root)
+        art = registry.model(parse_ref(ref, what="model id"))
+        text = registry.read_file(art, "model.yaml").decode("utf-8")
+        model = parse_model(text, origin=f"model {art.ref}")
+        request = RunRequest(model=model, model_hash=str(art.catalog["model_hash"]),
+                             slug=model_slug(art.id), seed=_seed(seed, model),
+                             mode=_mode(mode), model_id=art.id, model_version=art.version)
+        return self._store_run(request, str(art.catalog.get("visibility", "private")), root,
+                               progress)
+
+    def run_text(self, text: str, *, name: str, seed: int | None = None,
+                 mode: str = "expected", root: str | None = None,
+                 progress: Progress | None = None, visibility: str | None = None) -> Created:
+        """Run a model given as YAML text (``run --file``; ``POST /sim/run`` with ``model``)."""
+        from flowtime_sim.model import parse_model
+        from flowtime_sim.registry.store import model_hash
+        from flowtime_sim.runs import RunRequest, file_slug
+
+        model = parse_model(text, origin=name)
+        request = RunRequest(model=model, model_hash=model_hash(text), slug=file_slug(name),
+                             seed=_seed(seed, model), mode=_mode(mode))
+        return self._store_run(request, _visibility(visibility), root, progress)
+
+    def _store_run(self, request: RunRequest, visibility: str, root: str | None,
+                   progress: Progress | None) -> Created:
+        from flowtime_sim.engine import ENGINE_VERSION
+        from flowtime_sim.registry import Created
+        from flowtime_sim.runs import execute, run_id_for
+
+        registry = self.registry(root)
+        run_id, _ = run_id_for(request, ENGINE_VERSION)
+        try:
+            return Created(registry.run(run_id), unchanged=True, root=registry.storage.url)
+        except NotFoundError:
+            pass
+        catalog, files = execute(request, owner=self._owner(), visibility=visibility,
+                                 progress=progress)
+        return registry.publish_run(catalog, files)
+
+
+def _seed(seed: int | None, model: Model) -> int:
+    """``--seed``, else the model's ``rng.seed``, else 0: a run is always reproducible."""
+    if seed is None:
+        seed = model.rng.seed if model.rng is not None else 0
+    if not -(2**63) <= seed < 2**64:
+        raise UserError(f"seed {seed} does not fit in 64 bits", field="seed")
+    return seed
+
+
+def _mode(mode: str) -> str:
+    from flowtime_sim.runs import MODES
+
+    if mode not in MODES:
+        raise UserError(f"mode {mode!r} must be 'expected' or 'sample'", field="mode")
+    return mode
 
 
 def _visibility(value: str | None) -> str:

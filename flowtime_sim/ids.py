@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flowtime_sim.errors import UserError
 
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
 REF_RE = re.compile(r"^(?P<id>[a-z0-9][a-z0-9._-]{0,127})(?:@v(?P<version>[1-9][0-9]{0,8}))?$")
 SLUG_MAX = 100  # leaves room for "_" + 8 hex digits within 128 characters
 
@@ -26,7 +26,7 @@ class ArtifactRef:
 
 def parse_ref(text: str, *, what: str = "artifact id", allow_version: bool = True) -> ArtifactRef:
     """Check ``text`` before any path is built from it; refuse everything outside the grammar."""
-    m = REF_RE.match(text) if isinstance(text, str) else None
+    m = REF_RE.fullmatch(text) if isinstance(text, str) else None
     if m is None or (m.group("version") and not allow_version):
         shown = text if isinstance(text, str) and len(text) <= 140 else f"{str(text)[:137]}..."
         suffix = "[@vN]" if allow_version else ""

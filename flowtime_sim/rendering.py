@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flowtime_sim.errors import FlowtimeError, ModelError, PluginError, TemplateError
-from flowtime_sim.types import ParameterSources, ResolvedParameters, Template
+from flowtime_sim.types import ParameterSources, Preview, ResolvedParameters, Template
 
 if TYPE_CHECKING:
     from flowtime_sim.model.types import Model
@@ -49,6 +49,15 @@ def render(host: PluginHost, template: Template, parameters: ResolvedParameters)
         raise TemplateError(f"template {template.id} {template.version} rendered an invalid "
                             f"model: {exc}") from None
     return RenderedModel(template, parameters, text, model)
+
+
+def render_preview(host: PluginHost, model: Model, title: str | None) -> Preview | None:
+    """The first preview any plugin renders (the built-in SVG renderer runs last)."""
+    result = _call(host, "flowtime_render_preview", model=model, title=title)
+    if result is not None and not isinstance(result, Preview):
+        raise PluginError(f"flowtime_render_preview returned {type(result).__name__}, not a "
+                          "Preview", pack="?", hook="flowtime_render_preview")
+    return result
 
 
 def _call(host: PluginHost, hook: str, **kwargs: object) -> object:

@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from flowtime_sim.canonical import canonical_hash, file_hash
-from flowtime_sim.errors import ConflictError, IntegrityError, NotFoundError, PluginError
+from flowtime_sim.errors import ConflictError, IntegrityError, NotFoundError
 from flowtime_sim.ids import ArtifactRef, check_id, slugify
 from flowtime_sim.registry.catalog import (
     SCHEMA_VERSION,
@@ -22,7 +22,8 @@ from flowtime_sim.registry.catalog import (
     utc_now,
     validate_catalog,
 )
-from flowtime_sim.registry.index import Index, Page, Query, artifact_key
+from flowtime_sim.registry.index import Index, Page, Query
+from flowtime_sim.rendering import render_preview
 
 if TYPE_CHECKING:
     from flowtime_sim.plugins import PluginHost
@@ -86,7 +87,7 @@ class Registry:
         wanted = inputs_hash(tpl.id, tpl.version, params)
         text = rendered.text.encode("utf-8")
         files: dict[str, bytes] = {"model.yaml": text}
-        preview = self._preview(rendered.model, display)
+        preview = render_preview(self.host, rendered.model, display)
         if preview is not None:
             files[preview.filename] = preview.content
         base: dict[str, Any] = {
@@ -151,13 +152,6 @@ class Registry:
         if not ok:
             self.index.end(key)
         return ok
-
-    def _preview(self, model: Any, title: str) -> Any:
-        try:
-            return self.host.hook.flowtime_render_preview(model=model, title=title)
-        except Exception as exc:
-            raise PluginError(f"preview rendering failed: {type(exc).__name__}: {exc}",
-                              pack="?", hook="flowtime_render_preview") from exc
 
     def _announce(self, artifact: ModelArtifact | RunArtifact) -> None:
         import warnings
