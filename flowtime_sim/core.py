@@ -85,24 +85,28 @@ class Flowtime:
             registry.close()
         self._registries.clear()
 
-    def _owner(self) -> str:
+    def _owner(self, owner: str | None = None) -> str:
         from flowtime_sim.registry.catalog import default_owner
 
-        return self.owner or default_owner()
+        return owner or self.owner or default_owner()
 
     def create_model(self, template_ref: str, sources: ParameterSources | None = None, *,
                      name: str | None = None, tags: Iterable[str] = (),
                      version: str | None = None, visibility: str | None = None,
-                     root: str | None = None) -> Created:
-        """Render ``template_ref`` and store it as a model version (idempotent)."""
+                     root: str | None = None, owner: str | None = None) -> Created:
+        """Render ``template_ref`` and store it as a model version (idempotent).
+
+        ``owner`` overrides the façade's owner (the service passes the caller's identity).
+        """
         rendered = self.render(template_ref, sources, version=version)
         return self.registry(root).create_model(
             rendered, name=name, tags=_check_tags(tags), visibility=_visibility(visibility),
-            owner=self._owner())
+            owner=self._owner(owner))
 
     def derive(self, source_ref: str, *, name: str | None = None,
                sets: Mapping[str, object] | None = None, tags: Iterable[str] = (),
-               visibility: str | None = None, root: str | None = None) -> Created:
+               visibility: str | None = None, root: str | None = None,
+               owner: str | None = None) -> Created:
         """A new model from an existing version with some parameters changed."""
         registry = self.registry(root)
         source = registry.model(parse_ref(source_ref, what="model id"))
@@ -116,7 +120,7 @@ class Flowtime:
             rendered, name=name or str(cat["name"]),
             tags=_check_tags([*cat.get("tags", []), *tags]),
             visibility=_visibility(visibility or str(cat.get("visibility", "private"))),
-            owner=self._owner(), derived_from=source.ref)
+            owner=self._owner(owner), derived_from=source.ref)
 
     def _installed(self, catalog: Mapping[str, object]) -> Template:
         tid, tversion = str(catalog["template_id"]), str(catalog["template_version"])
@@ -154,7 +158,8 @@ class Flowtime:
     # -- runs -----------------------------------------------------------------------------
 
     def run_model(self, ref: str, *, seed: int | None = None, mode: str = "expected",
-                  root: str | None = None, progress: Progress | None = None) -> Created:
+                  root: str | None = None, progress: Progress | None = None,
+                  owner: str | None = None) -> Created:
         """Run a stored model version (newest by default) into a run artifact."""
         from flowtime_sim.model import parse_model
         from flowtime_sim.runs import RunRequest, model_slug
@@ -167,11 +172,12 @@ class Flowtime:
                              slug=model_slug(art.id), seed=_seed(seed, model),
                              mode=_mode(mode), model_id=art.id, model_version=art.version)
         return self._store_run(request, str(art.catalog.get("visibility", "private")), root,
-                               progress)
+                               progress, owner)
 
     def run_text(self, text: str, *, name: str, seed: int | None = None,
                  mode: str = "expected", root: str | None = None,
-                 progress: Progress | None = None, visibility: str | None = None) -> Created:
+                 progress: Progress | None = None, visibility: str | None = None,
+                 owner: str | None = None) -> Created:
         """Run a model given as YAML text (``run --file``; ``POST /sim/run`` with ``model``)."""
         from flowtime_sim.model import parse_model
         from flowtime_sim.registry.store import model_hash
@@ -180,10 +186,10 @@ class Flowtime:
         model = parse_model(text, origin=name)
         request = RunRequest(model=model, model_hash=model_hash(text), slug=file_slug(name),
                              seed=_seed(seed, model), mode=_mode(mode))
-        return self._store_run(request, _visibility(visibility), root, progress)
+        return self._store_run(request, _visibility(visibility), root, progress, owner)
 
     def _store_run(self, request: RunRequest, visibility: str, root: str | None,
-                   progress: Progress | None) -> Created:
+                   progress: Progress | None, owner: str | None) -> Created:
         from flowtime_sim.engine import ENGINE_VERSION
         from flowtime_sim.registry import Created
         from flowtime_sim.runs import execute, run_id_for
@@ -194,7 +200,7 @@ class Flowtime:
             return Created(registry.run(run_id), unchanged=True, root=registry.storage.url)
         except NotFoundError:
             pass
-        catalog, files = execute(request, owner=self._owner(), visibility=visibility,
+        catalog, files = execute(request, owner=self._owner(owner), visibility=visibility,
                                  progress=progress)
         return registry.publish_run(catalog, files)
 
