@@ -155,6 +155,11 @@ class Flowtime:
                               pack="?", hook="flowtime_render_preview")
         return result
 
+    def delete(self, ref: str, *, force: bool = False, root: str | None = None,
+               owner: str | None = None) -> list[str]:
+        """Soft-delete a run, a model version, or every version of a model."""
+        return self.registry(root).delete(parse_ref(ref), force=force, by=self._owner(owner))
+
     # -- runs -----------------------------------------------------------------------------
 
     def run_model(self, ref: str, *, seed: int | None = None, mode: str = "expected",

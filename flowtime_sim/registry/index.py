@@ -107,6 +107,18 @@ class Index:
             self.db.execute("DELETE FROM pending WHERE key=?", (artifact_key(catalog),))
             self._relatest(kind, str(catalog["id"]), version)
 
+    def remove(self, kind: str, artifact_id: str, version: int) -> None:
+        """Forget one row (soft delete); the newest remaining version becomes the latest."""
+        with self._tx():
+            self.db.execute("DELETE FROM artifacts WHERE kind=? AND id=? AND version=?",
+                            (kind, artifact_id, version))
+            self.db.execute("DELETE FROM tags WHERE kind=? AND id=? AND version=?",
+                            (kind, artifact_id, version))
+            newest = self.db.execute("SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?",
+                                     (kind, artifact_id)).fetchone()[0]
+            if newest is not None:
+                self._relatest(kind, artifact_id, newest)
+
     def begin(self, key: str, now: float) -> None:
         with self._tx():
             self.db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?)", (key, now))

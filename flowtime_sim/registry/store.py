@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from flowtime_sim.storage import Storage
 
 VERSION_RE = re.compile(r"^v([1-9][0-9]*)$")
+TOMBSTONES = "tombstones"  # tombstones/{models/{id}/v{n} | runs/{id}}: soft-deleted
 PENDING_GRACE_S = 3600.0
 MAX_PUBLISH_ATTEMPTS = 1000
 
@@ -107,7 +109,8 @@ class Registry:
             base["derived_from"] = derived_from
         base.update(owner=owner, visibility=visibility, generator=generator())
         for _ in range(MAX_PUBLISH_ATTEMPTS):
-            versions = self._stored_versions(mid)
+            numbers, deleted = self._version_numbers(mid)
+            versions = self._load_versions(mid, [n for n in numbers if n not in deleted])
             for existing in reversed(versions):
                 if model_identity(existing.catalog["template_id"],
                                   existing.catalog["parameters"]) != identity:
@@ -116,7 +119,8 @@ class Registry:
                         f"collision with {existing.ref}); choose another --name")
                 if existing.catalog["inputs_hash"] == wanted:
                     return Created(existing, unchanged=True, root=self.storage.url)
-            n = versions[-1].version + 1 if versions else 1
+            # deleted and purged versions keep their numbers: a tombstone outlives its files
+            n = max([*numbers, *deleted], default=0) + 1
             catalog = {**base, "version": n, "created_utc": utc_now()}
             validate_catalog(catalog)
             key = f"models/{mid}/v{n}"
@@ -172,15 +176,25 @@ class Registry:
             return None
         return data
 
-    def _stored_versions(self, model_id: str) -> list[ModelArtifact]:
-        numbers = sorted(int(m.group(1)) for name in self.storage.children(f"models/{model_id}")
-                         if (m := VERSION_RE.match(name)))
+    def _version_numbers(self, model_id: str) -> tuple[list[int], set[int]]:
+        """Every stored version number of ``model_id`` and the soft-deleted ones among them."""
+        def numbers(prefix: str) -> list[int]:
+            return sorted(int(m.group(1)) for name in self.storage.children(prefix)
+                          if (m := VERSION_RE.match(name)))
+
+        return numbers(f"models/{model_id}"), set(numbers(f"{TOMBSTONES}/models/{model_id}"))
+
+    def _load_versions(self, model_id: str, numbers: list[int]) -> list[ModelArtifact]:
         out = []
         for n in numbers:
             catalog = self._catalog_at(f"models/{model_id}/v{n}")
             if catalog is not None:
                 out.append(ModelArtifact(catalog, f"models/{model_id}/v{n}"))
         return out
+
+    def _stored_versions(self, model_id: str) -> list[ModelArtifact]:
+        numbers, deleted = self._version_numbers(model_id)
+        return self._load_versions(model_id, [n for n in numbers if n not in deleted])
 
     def versions(self, model_id: str) -> list[ModelArtifact]:
         versions = self._stored_versions(check_id(model_id, what="model id"))
@@ -192,7 +206,8 @@ class Registry:
     def model(self, ref: ArtifactRef) -> ModelArtifact:
         if ref.version is None:
             return self.versions(ref.id)[-1]
-        catalog = self._catalog_at(f"models/{ref.id}/v{ref.version}")
+        key = f"models/{ref.id}/v{ref.version}"
+        catalog = None if self._deleted(key) else self._catalog_at(key)
         if catalog is None:
             have = ", ".join(f"v{v.version}" for v in self.versions(ref.id))
             raise NotFoundError(f"model {ref.id} has no version {ref.version} "
@@ -201,14 +216,15 @@ class Registry:
 
     def run(self, run_id: str) -> RunArtifact:
         key = f"runs/{check_id(run_id, what='run id')}"
-        catalog = self._catalog_at(key)
+        catalog = None if self._deleted(key) else self._catalog_at(key)
         if catalog is None:
             raise NotFoundError(f"no run {run_id!r} in {self.storage.url}", field="id")
         return RunArtifact(catalog, key)
 
     def artifact(self, ref: ArtifactRef) -> ModelArtifact | RunArtifact:
         """A model (``ID[@vN]``) or a run (``ID``) by id."""
-        if ref.version is None and self.storage.exists(f"runs/{ref.id}/catalog.json"):
+        if ref.version is None and self.storage.exists(f"runs/{ref.id}/catalog.json") \
+                and not self._deleted(f"runs/{ref.id}"):
             return self.run(ref.id)
         return self.model(ref)
 
@@ -240,7 +256,10 @@ class Registry:
         return self.index.rebuild(c for _, c in self._walk())
 
     def _walk(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        deleted = set(self._tombstones())
         for key, data in self.storage.walk_catalogs():
+            if key.removesuffix("/catalog.json") in deleted:
+                continue
             try:
                 yield key, json.loads(data)
             except ValueError:
@@ -278,10 +297,60 @@ class Registry:
         return checked
 
     def gc(self, grace_s: float) -> list[str]:
+        """Remove staging left by crashed writers and purge soft-deleted artifacts, both once
+        older than ``grace_s`` seconds. Returns what was removed."""
         removed = self.storage.abandoned_staging(grace_s)
         for name in removed:
             self.storage.remove_staging(name)
+        cutoff = time.time() - grace_s
+        for key in self._tombstones():
+            if not self.storage.exists(key):
+                continue  # purged by an earlier gc
+            try:
+                stone = json.loads(self.storage.read(f"{TOMBSTONES}/{key}"))
+                when = datetime.strptime(stone["deleted_utc"], "%Y-%m-%dT%H:%M:%SZ")
+            except (KeyError, ValueError, TypeError):
+                continue
+            if when.replace(tzinfo=timezone.utc).timestamp() <= cutoff:
+                self.storage.remove(key)
+                # the tombstone stays: a purged version number is never reused
+                removed.append(key)
         return removed
+
+    # -- soft delete ----------------------------------------------------------------------
+
+    def _deleted(self, key: str) -> bool:
+        return self.storage.exists(f"{TOMBSTONES}/{key}")
+
+    def _tombstones(self) -> Iterator[str]:
+        """Keys (``models/{id}/v{n}``, ``runs/{id}``) that carry a tombstone."""
+        for model_id in self.storage.children(f"{TOMBSTONES}/models"):
+            for version in self.storage.children(f"{TOMBSTONES}/models/{model_id}"):
+                yield f"models/{model_id}/{version}"
+        for run_id in self.storage.children(f"{TOMBSTONES}/runs"):
+            yield f"runs/{run_id}"
+
+    def delete(self, ref: ArtifactRef, *, force: bool = False, by: str) -> list[str]:
+        """Hide a run, a model version or (without ``@vN``) every version of a model at once;
+        ``gc`` purges the files after its grace period. Refused while runs reference a model
+        unless ``force``. Returns the keys hidden."""
+        target = self.artifact(ref)
+        if isinstance(target, RunArtifact):
+            keys = [(target.key, "run", target.id, 0)]
+        else:
+            chosen = [target] if ref.version is not None else self.versions(ref.id)
+            runs = [r["id"] for r in self.runs_of(ref.id)
+                    if ref.version is None or r.get("model_version") == ref.version]
+            if runs and not force:
+                shown = ", ".join(runs[:5]) + (" ..." if len(runs) > 5 else "")
+                raise ConflictError(f"{ref} is referenced by {len(runs)} run(s) ({shown}); "
+                                    "delete those first or pass --force")
+            keys = [(v.key, "model", v.id, v.version) for v in chosen]
+        stone = json.dumps({"deleted_utc": utc_now(), "by": by}).encode()
+        for key, kind, artifact_id, version in keys:
+            self.storage.put_if_absent(f"{TOMBSTONES}/{key}", stone)
+            self.index.remove(kind, artifact_id, version)
+        return [k for k, *_ in keys]
 
 
 def _unique(items: list[str]) -> list[str]:

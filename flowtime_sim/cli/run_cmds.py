@@ -1,0 +1,100 @@
+"""``run`` and ``preview``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from flowtime_sim.cli import terminal
+from flowtime_sim.cli.app import json_option, make_flowtime
+from flowtime_sim.errors import UserError
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing when output is piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=terminal.console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@click.command("run")
+@click.option("--model", "model_ref", metavar="ID[@vN]", help="A stored model (newest version "
+              "by default).")
+@click.option("--file", "model_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A model.yaml file instead of a stored model.")
+@click.option("--seed", type=int, help="Seed for sample mode (default: the model's rng.seed, "
+              "else 0).")
+@click.option("--sample", is_flag=True, help="Draw PMF nodes with PCG32 instead of using their "
+              "expected values.")
+@click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
+@json_option
+def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample: bool,
+        root: str | None, as_json: bool) -> None:
+    """Run a model into a run artifact (runs/{run_id}/binned_v0.csv)."""
+    from flowtime_sim.cli.artifact_output import report_created
+
+    if (model_ref is None) == (model_file is None):
+        raise UserError("give exactly one of --model ID and --file model.yaml")
+    ft = make_flowtime()
+    mode = "sample" if sample else "expected"
+    with progress_bar("running") as progress:
+        if model_ref is not None:
+            result = ft.run_model(model_ref, seed=seed, mode=mode, root=root, progress=progress)
+        else:
+            assert model_file is not None
+            result = ft.run_text(_read(model_file), name=model_file.stem, seed=seed, mode=mode,
+                                 root=root, progress=progress)
+    report_created(result, as_json)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"model file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read model file {str(path)!r}: {exc}") from None
+
+
+@click.command("preview")
+@click.argument("ref", metavar="ID[@vN]", required=False)
+@click.option("--file", "model_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Preview a model.yaml file instead of a stored model.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the preview here (default: standard output).")
+@click.option("--root", metavar="DIR|URL", help="Artifacts root.")
+def preview(ref: str | None, model_file: Path | None, out: Path | None,
+            root: str | None) -> None:
+    """Render the dependency-graph preview (SVG) of a stored model or a model file."""
+    from flowtime_sim.model import parse_model
+
+    if (ref is None) == (model_file is None):
+        raise UserError("give exactly one of ID[@vN] and --file model.yaml")
+    ft = make_flowtime()
+    if ref is not None:
+        registry = ft.registry(root)
+        art = ft.model(ref, root=root)
+        text, title = registry.read_file(art, "model.yaml").decode(), str(art.catalog["name"])
+    else:
+        assert model_file is not None
+        text, title = _read(model_file), model_file.stem
+    result = ft.preview(parse_model(text, origin=title), title)
+    if out is None:
+        sys.stdout.buffer.write(result.content)
+        return
+    out.write_bytes(result.content)
+    terminal.line(f"wrote {out} ({result.media_type}, {len(result.content)} bytes)")
