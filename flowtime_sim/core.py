@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowtime_sim.errors import NotFoundError, UserError
-from flowtime_sim.ids import ArtifactRef, parse_ref
+from flowtime_sim.ids import parse_ref
 from flowtime_sim.types import ParameterSources, Template
 
 if TYPE_CHECKING:
-    from flowtime_sim.plugins import PluginHost
     from flowtime_sim.model.types import Model
+    from flowtime_sim.plugins import PluginHost
     from flowtime_sim.registry import Created, ModelArtifact, Page, Query, Registry, RunArtifact
-    from flowtime_sim.runs import Progress, RunRequest
-    from flowtime_sim.types import Preview
     from flowtime_sim.rendering import RenderedModel
+    from flowtime_sim.runs import Progress, RunRequest
     from flowtime_sim.templates import TemplateIndex
+    from flowtime_sim.types import Preview
 
 
 class Flowtime:
@@ -156,7 +157,7 @@ class Flowtime:
         return result
 
     def delete(self, ref: str, *, force: bool = False, root: str | None = None,
-               owner: str | None = None) -> list[str]:
+               owner: str | None = None) -> builtins.list[str]:
         """Soft-delete a run, a model version, or every version of a model."""
         return self.registry(root).delete(parse_ref(ref), force=force, by=self._owner(owner))
 

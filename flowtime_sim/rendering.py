@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flowtime_sim.errors import FlowtimeError, ModelError, PluginError, TemplateError
 from flowtime_sim.types import ParameterSources, Preview, ResolvedParameters, Template
@@ -21,6 +21,7 @@ class RenderedModel:
     parameters: ResolvedParameters
     text: str
     model: Model
+    document: Any  # the YAML document of ``text``, loaded once (for model_hash)
 
 
 def resolve_parameters(host: PluginHost, template: Template,
@@ -36,19 +37,21 @@ def resolve_parameters(host: PluginHost, template: Template,
 def render(host: PluginHost, template: Template, parameters: ResolvedParameters) -> RenderedModel:
     """Render and validate. A model that fails validation is the template's fault: the error
     names the template, its version and the rendered line or node."""
-    from flowtime_sim.model import parse_model
+    from flowtime_sim.model import load_model_document, parse_model
 
     text = _call(host, "flowtime_render_template", template=template, parameters=parameters)
     if not isinstance(text, str):
         raise PluginError(f"no renderer for template format {template.format!r} "
                           f"(template {template.id})", pack=template.plugin,
                           hook="flowtime_render_template")
+    origin = f"template {template.id} {template.version}"
     try:
-        model = parse_model(text, origin=f"template {template.id} {template.version}")
+        document = load_model_document(text, origin=origin)
+        model = parse_model(document, origin=origin)
     except ModelError as exc:
         raise TemplateError(f"template {template.id} {template.version} rendered an invalid "
                             f"model: {exc}") from None
-    return RenderedModel(template, parameters, text, model)
+    return RenderedModel(template, parameters, text, model, document)
 
 
 def render_preview(host: PluginHost, model: Model, title: str | None) -> Preview | None:

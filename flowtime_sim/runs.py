@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from flowtime_sim.canonical import canonical_hash, file_hash
 from flowtime_sim.ids import check_id, slugify
@@ -55,7 +55,8 @@ def execute(request: RunRequest, *, owner: str, visibility: str,
     from flowtime_sim.engine import ENGINE_VERSION, evaluate, write_binned_csv
 
     run_id, inputs = run_id_for(request, ENGINE_VERSION)
-    series = evaluate(request.model, mode=request.mode, seed=request.seed, progress=progress)
+    mode: Literal["expected", "sample"] = "sample" if request.mode == "sample" else "expected"
+    series = evaluate(request.model, mode=mode, seed=request.seed, progress=progress)
     buffer = io.BytesIO()
     write_binned_csv(request.model, series, buffer)
     files = {"binned_v0.csv": buffer.getvalue()}

@@ -11,7 +11,6 @@ from flowtime_sim import __version__
 from flowtime_sim.cli.app import FlowtimeGroup
 from flowtime_sim.cli.new_cmds import new
 from flowtime_sim.cli.plugins_cmds import doctor, plugins
-from flowtime_sim.cli.run_cmds import preview, run
 from flowtime_sim.cli.registry_cmds import (
     delete,
     derive,
@@ -22,6 +21,7 @@ from flowtime_sim.cli.registry_cmds import (
     verify,
     versions,
 )
+from flowtime_sim.cli.run_cmds import preview, run
 from flowtime_sim.cli.templates_cmds import templates
 
 

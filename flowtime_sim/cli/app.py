@@ -60,4 +60,7 @@ def make_flowtime(template_dirs: tuple[Path, ...] = (),
         from flowtime_sim.plugins import create_plugin_host
 
         host = create_plugin_host(strict=True)
-    return Flowtime(host=host, template_paths=[*template_dirs, *template_files])
+    ft = Flowtime(host=host, template_paths=[*template_dirs, *template_files])
+    if ctx is not None:
+        ctx.call_on_close(ft.close)
+    return ft

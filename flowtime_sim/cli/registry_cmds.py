@@ -9,8 +9,9 @@ import click
 from flowtime_sim.cli import terminal
 from flowtime_sim.cli.app import json_option, make_flowtime
 
-root_option = click.option("--root", "root", metavar="DIR|URL",
-                           help="Artifacts root (default: $FLOWTIME_ARTIFACTS_ROOT or ./artifacts).")
+root_option = click.option(
+    "--root", "root", metavar="DIR|URL",
+    help="Artifacts root (default: $FLOWTIME_ARTIFACTS_ROOT or ./artifacts).")
 
 
 @click.command("list")

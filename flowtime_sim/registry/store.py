@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import time
-from datetime import datetime, timezone
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +49,10 @@ def inputs_hash(template_id: str, template_version: str, parameters: Mapping[str
 
 
 def model_hash(text: str) -> str:
-    import yaml
+    """Canonical hash of the parsed model YAML (formatting and comments do not count)."""
+    from flowtime_sim.model import load_model_document
 
-    return canonical_hash(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    return canonical_hash(load_model_document(text))
 
 
 def model_id_for(name: str, template_id: str, parameters: Mapping[str, Any]) -> str:
@@ -102,7 +104,7 @@ class Registry:
                          "edges": [{"from": a, "to": b} for a, b in rendered.model.edges]},
             "capabilities": list(tpl.manifest.capabilities),
             "tags": _unique([*tpl.manifest.tags, *(tags or [])]),
-            "source": "sim", "inputs_hash": wanted, "model_hash": model_hash(rendered.text),
+            "source": "sim", "inputs_hash": wanted, "model_hash": canonical_hash(rendered.document),
             "files": {k: file_hash(v) for k, v in sorted(files.items())},
         }
         if derived_from:
@@ -265,7 +267,7 @@ class Registry:
             except ValueError:
                 continue  # verify reports unreadable catalogs; the listing skips them
 
-    def verify(self) -> tuple[int, list[str]]:
+    def verify(self) -> tuple[int, builtins.list[str]]:
         """Recompute every file hash. Returns (folders checked, problems)."""
         problems: list[str] = []
         checked = 0
@@ -296,7 +298,7 @@ class Registry:
                                  + "; ".join(problems), bad_files=problems)
         return checked
 
-    def gc(self, grace_s: float) -> list[str]:
+    def gc(self, grace_s: float) -> builtins.list[str]:
         """Remove staging left by crashed writers and purge soft-deleted artifacts, both once
         older than ``grace_s`` seconds. Returns what was removed."""
         removed = self.storage.abandoned_staging(grace_s)
@@ -311,7 +313,7 @@ class Registry:
                 when = datetime.strptime(stone["deleted_utc"], "%Y-%m-%dT%H:%M:%SZ")
             except (KeyError, ValueError, TypeError):
                 continue
-            if when.replace(tzinfo=timezone.utc).timestamp() <= cutoff:
+            if when.replace(tzinfo=UTC).timestamp() <= cutoff:
                 self.storage.remove(key)
                 # the tombstone stays: a purged version number is never reused
                 removed.append(key)
@@ -330,7 +332,8 @@ class Registry:
         for run_id in self.storage.children(f"{TOMBSTONES}/runs"):
             yield f"runs/{run_id}"
 
-    def delete(self, ref: ArtifactRef, *, force: bool = False, by: str) -> list[str]:
+    def delete(self, ref: ArtifactRef, *, force: bool = False,
+               by: str) -> builtins.list[str]:
         """Hide a run, a model version or (without ``@vN``) every version of a model at once;
         ``gc`` purges the files after its grace period. Refused while runs reference a model
         unless ``force``. Returns the keys hidden."""

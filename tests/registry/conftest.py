@@ -8,9 +8,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from worker import make  # noqa: E402
+from worker import make
 
-from flowtime_sim.core import Flowtime  # noqa: E402
+from flowtime_sim.core import Flowtime
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
 

@@ -95,7 +95,8 @@ def test_derive_records_its_source(ft) -> None:
 
 def test_show_and_versions_errors_name_what_is_missing(ft) -> None:
     base = ft.create_model("tiny")
-    with pytest.raises(NotFoundError, match=r"no model 'nope_12345678' in .*; see 'flowtime-sim list'"):
+    with pytest.raises(NotFoundError,
+                       match=r"no model 'nope_12345678' in .*; see 'flowtime-sim list'"):
         ft.model("nope_12345678")
     with pytest.raises(NotFoundError,
                        match=rf"model {base.artifact.id} has no version 7 \(versions: v1\)"):

@@ -1,0 +1,681 @@
+"""Reading and validating models (SPEC §5).
+
+:func:`parse_model` is the one place where model input becomes a :class:`Model`: YAML text
+(or bytes), or a mapping that was already loaded. It checks everything §5 asks for and stops
+at the first problem with a :class:`ModelError` whose message names the node (when there is
+one), the offending value and what to do. Decisions where §5 is silent:
+
+- Unknown keys are errors anywhere (typos get caught), and so are duplicate keys in the YAML.
+- Booleans are never numbers (YAML reads ``yes``/``no``/``on``/``off`` as booleans); integers
+  (``bins``, ``binSize``, ``rng.seed``) must be written as integers, not ``6.0``.
+- ``grid.start`` may be a YAML timestamp, a date or an ISO-8601 string; without a UTC offset
+  it is taken as UTC. The grid must end before the year 10000.
+- ``rng.kind`` defaults to ``pcg32``, the only kind; ``rng.seed`` is any integer that fits in
+  64 bits, signed or unsigned.
+- ``expr`` must be a string (quote formulas that look like numbers).
+- An output's ``as`` is a plain file name (no folders); a series or ``as`` name appears in
+  ``outputs`` at most once.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from flowtime_sim.errors import ModelError
+from flowtime_sim.model.expr import (
+    check_expr,
+    did_you_mean,
+    format_number,
+    parse_expr,
+    references,
+)
+from flowtime_sim.model.types import (
+    MINUTES_PER_UNIT,
+    BinUnit,
+    ConstNode,
+    ExprNode,
+    Grid,
+    Model,
+    Node,
+    Output,
+    PmfNode,
+    Rng,
+)
+
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml: same results, only slower
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+MAX_BINS: Final = 100_000
+NODE_KINDS: Final = ("const", "pmf", "expr")
+_ID: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOP_KEYS: Final = ("schemaVersion", "grid", "rng", "nodes", "outputs")
+_GRID_KEYS: Final = ("bins", "binSize", "binUnit", "start")
+_RNG_KEYS: Final = ("kind", "seed")
+_NODE_KEYS: Final = {
+    "const": ("id", "kind", "values"),
+    "pmf": ("id", "kind", "pmf"),
+    "expr": ("id", "kind", "expr"),
+}
+_PMF_KEYS: Final = ("values", "probabilities")
+_OUTPUT_KEYS: Final = ("series", "as")
+_SEED_RANGE: Final = (-(2**63), 2**64 - 1)
+_RENORMALISE_ABOVE: Final = 1e-6
+
+
+def load_model_file(path: str | os.PathLike[str]) -> Model:
+    """Read and validate the model file at ``path`` (see :func:`parse_model`)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read model file '{path}': {exc.strerror or exc}") from exc
+    return parse_model(data, origin=str(path))
+
+
+def load_model_document(source: str | bytes, *, origin: str = "model") -> Any:
+    """The YAML document of a model, loaded with the same rules as :func:`parse_model`
+    (duplicate keys refused, errors with line and column) but not validated."""
+    return _load_yaml(source, origin)
+
+
+def parse_model(source: str | bytes | Mapping[str, Any], *, origin: str = "model") -> Model:
+    """Validate a model given as YAML text or bytes, or as an already-loaded mapping.
+
+    ``origin`` names the input in messages about the document as a whole (a file path, say).
+    Raises :class:`ModelError` for the first problem found; a valid model's non-fatal
+    findings (renormalised PMFs) are in :attr:`Model.warnings`.
+    """
+    data = _load_yaml(source, origin) if isinstance(source, (str, bytes)) else source
+    if data is None:
+        raise ModelError(
+            f"{origin} is empty; expected a mapping with schemaVersion, grid and nodes"
+        )
+    if not isinstance(data, Mapping):
+        raise ModelError(
+            f"{origin} must be a mapping with schemaVersion, grid and nodes, got {_describe(data)}"
+        )
+    _check_keys(data, _TOP_KEYS, "at the top level", field_prefix="")
+    _schema_version(data)
+    grid = _grid(data)
+    rng = _rng(data.get("rng"))
+    warnings: list[str] = []
+    nodes = _nodes(data, grid, warnings)
+    ids = [n.id for n in nodes]
+    known = frozenset(ids)
+    for index, node in enumerate(nodes):
+        if isinstance(node, ExprNode):
+            check_expr(node.ast, node.expr, nodes=known, node=node.id, field=f"nodes[{index}].expr")
+    dependencies = {
+        n.id: tuple(sorted(references(n.ast))) if isinstance(n, ExprNode) else () for n in nodes
+    }
+    return Model(
+        grid=grid,
+        nodes=tuple(nodes),
+        outputs=_outputs(data.get("outputs"), ids),
+        rng=rng,
+        dependencies=dependencies,
+        order=_order(ids, dependencies),
+        warnings=tuple(warnings),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: object, mark: yaml.Mark) -> None:
+        super().__init__(key)
+        self.key = key
+        self.mark = mark
+
+
+class _Loader(_SafeLoader):
+    """The safe loader, refusing a key given twice in one mapping (YAML keeps the last).
+
+    Models repeat the same few words and numbers, so it also remembers how each plain scalar
+    resolves and what it builds (every scalar type is immutable): trying each implicit
+    resolver's pattern and constructor on every scalar again is most of the loading time.
+    """
+
+    def __init__(self, stream: str | bytes) -> None:
+        super().__init__(stream)
+        self._tags: dict[str, str] = {}
+        self._scalars: dict[tuple[str, str], Any] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                self._tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node.__class__ is not yaml.ScalarNode:
+            return super().construct_object(node, deep)
+        key = (node.tag, node.value)
+        if key not in self._scalars:
+            self._scalars[key] = super().construct_object(node, deep)
+        return self._scalars[key]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # Keys compared as written (tag and text) rather than built twice.
+        seen: set[tuple[str, str]] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise _DuplicateKeyError(key_node.value, key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+
+
+def _load_yaml(source: str | bytes, origin: str) -> Any:
+    loader = _Loader(source)
+    try:
+        return loader.get_single_data()
+    except _DuplicateKeyError as exc:
+        raise ModelError(
+            f"duplicate key {exc.key!r} in {origin} at {_line_column(exc.mark)}; "
+            "give each key once per mapping"
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at {_line_column(mark)}" if mark is not None else ""
+        problem = ", ".join(p for p in (exc.context, exc.problem) if p) or "unreadable YAML"
+        raise ModelError(f"malformed YAML in {origin}{where}: {problem}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        one_line = " ".join(str(exc).split())
+        raise ModelError(f"malformed YAML in {origin}: {one_line}") from None
+    finally:
+        loader.dispose()
+
+
+def _line_column(mark: yaml.Mark) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+def _describe(value: object) -> str:
+    """A value as a message shows it: YAML spellings for null and booleans, no long dumps."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, (int, float, str)):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:50] + "..."
+    if isinstance(value, Mapping):
+        return "a mapping" if value else "an empty mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list" if value else "an empty list"
+    if isinstance(value, date):
+        return value.isoformat()
+    return f"a {type(value).__name__}"
+
+
+def _quote_hint(value: object) -> str:
+    """Where a name was expected, a boolean is almost always an unquoted ``on``, ``off``..."""
+    if isinstance(value, bool):
+        return "; YAML reads unquoted yes, no, on, off, true and false as booleans, so quote it"
+    return ""
+
+
+def _prefix(node: str | None) -> str:
+    return f"node '{node}': " if node is not None else ""
+
+
+def _fail(message: str, *, node: str | None = None, field: str | None = None) -> ModelError:
+    return ModelError(_prefix(node) + message, node=node, field=field)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _float(value: object) -> float | None:
+    """``value`` as a finite float, or None when it is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _numbers(raw: object, what: str, node: str, field: str) -> tuple[float, ...]:
+    """A non-empty list of finite numbers, or an error naming the first bad entry."""
+    if not isinstance(raw, (list, tuple)) or not raw:
+        raise _fail(
+            f"{what} must be a non-empty list of numbers, got {_describe(raw)}",
+            node=node,
+            field=field,
+        )
+    if set(map(type, raw)) <= {int, float}:  # the usual case, checked at C speed
+        try:
+            numbers = tuple(map(float, raw))
+        except OverflowError:
+            numbers = ()
+        if numbers and all(map(math.isfinite, numbers)):
+            return numbers
+    for index, value in enumerate(raw):
+        if _float(value) is None:
+            raise _fail(
+                f"{what}[{index}] must be a finite number, got {_describe(value)}",
+                node=node,
+                field=f"{field}[{index}]",
+            )
+    return tuple(float(v) for v in raw)  # number subclasses, e.g. from an already-loaded mapping
+
+
+def _check_keys(
+    mapping: Mapping[Any, Any],
+    allowed: Sequence[str],
+    where: str,
+    *,
+    field_prefix: str,
+    node: str | None = None,
+) -> None:
+    for key in mapping:
+        if key not in allowed:
+            guess = did_you_mean(key, allowed) if isinstance(key, str) else ""
+            listed = ", ".join(allowed)
+            tail = f"{guess} Allowed keys: {listed}" if guess else f"; allowed keys: {listed}"
+            raise _fail(
+                f"unknown key {key!r} {where}{tail}", node=node, field=f"{field_prefix}{key}"
+            )
+
+
+def _mapping(
+    raw: object, what: str, example: str, *, field: str, node: str | None = None
+) -> Mapping[Any, Any]:
+    if not isinstance(raw, Mapping):
+        raise _fail(
+            f"{what} must be a mapping like {example}, got {_describe(raw)}", node=node, field=field
+        )
+    return raw
+
+
+# ---------------------------------------------------------------------------------------------
+# schemaVersion, grid, rng
+
+
+def _schema_version(data: Mapping[str, Any]) -> None:
+    if "schemaVersion" not in data:
+        raise _fail(
+            "schemaVersion is missing; add 'schemaVersion: 1' to the model", field="schemaVersion"
+        )
+    version = data["schemaVersion"]
+    if not (_is_int(version) and version == 1):
+        raise _fail(f"schemaVersion must be 1, got {_describe(version)}", field="schemaVersion")
+
+
+def _grid(data: Mapping[str, Any]) -> Grid:
+    example = "{bins: 24, binSize: 1, binUnit: hours}"
+    if "grid" not in data:
+        raise _fail(f"grid is missing; add e.g. 'grid: {example}'", field="grid")
+    raw = _mapping(data["grid"], "grid", example, field="grid")
+    _check_keys(raw, _GRID_KEYS, "in grid", field_prefix="grid.")
+    for key in ("bins", "binSize", "binUnit"):
+        if key not in raw:
+            raise _fail(f"grid.{key} is missing; e.g. 'grid: {example}'", field=f"grid.{key}")
+    bins, bin_size, unit = raw["bins"], raw["binSize"], raw["binUnit"]
+    if not (_is_int(bins) and 1 <= bins <= MAX_BINS):
+        raise _fail(
+            f"grid.bins must be an integer from 1 to {MAX_BINS}, got {_describe(bins)}",
+            field="grid.bins",
+        )
+    if not (_is_int(bin_size) and bin_size >= 1):
+        raise _fail(
+            f"grid.binSize must be an integer of at least 1, got {_describe(bin_size)}",
+            field="grid.binSize",
+        )
+    units = tuple(MINUTES_PER_UNIT)
+    if not (isinstance(unit, str) and unit.lower() in units):
+        raise _fail(
+            f"grid.binUnit must be one of {', '.join(units)}, got {_describe(unit)}",
+            field="grid.binUnit",
+        )
+    bin_unit: BinUnit = unit.lower()  # type: ignore[assignment]  # checked against the units
+    grid = Grid(bins=bins, bin_size=bin_size, bin_unit=bin_unit, start=_start(raw.get("start")))
+    if grid.start is not None:
+        try:
+            grid.start + timedelta(minutes=grid.bins * grid.bin_minutes)
+        except OverflowError:
+            raise _fail(
+                f"grid.start {grid.start:%Y-%m-%dT%H:%M:%SZ} is too late: {bins} bins of "
+                f"{bin_size} {bin_unit} would run past the year 9999; choose an earlier start "
+                "or a shorter grid",
+                field="grid.start",
+            ) from None
+    return grid
+
+
+def _start(raw: object) -> datetime | None:
+    problem = (
+        "grid.start must be an ISO-8601 date-time such as 2025-01-01T00:00:00Z, "
+        f"got {_describe(raw)}"
+    )
+    if raw is None:
+        return None
+    if isinstance(raw, datetime):
+        start = raw
+    elif isinstance(raw, date):
+        start = datetime.combine(raw, time())
+    elif isinstance(raw, str):
+        try:
+            start = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise _fail(problem, field="grid.start") from None
+    else:
+        raise _fail(problem, field="grid.start")
+    if start.tzinfo is None:
+        return start.replace(tzinfo=UTC)
+    try:
+        return start.astimezone(UTC)
+    except OverflowError:
+        raise _fail(problem, field="grid.start") from None
+
+
+def _rng(raw: object) -> Rng | None:
+    if raw is None:
+        return None
+    rng = _mapping(raw, "rng", "{kind: pcg32, seed: 42}", field="rng")
+    _check_keys(rng, _RNG_KEYS, "in rng", field_prefix="rng.")
+    kind = rng.get("kind", "pcg32")
+    if not (isinstance(kind, str) and kind.lower() == "pcg32"):
+        raise _fail(f"rng.kind must be pcg32, got {_describe(kind)}", field="rng.kind")
+    if "seed" not in rng:
+        raise _fail(
+            "rng.seed is missing; give an integer seed, e.g. 'rng: {kind: pcg32, seed: 42}'",
+            field="rng.seed",
+        )
+    seed = rng["seed"]
+    low, high = _SEED_RANGE
+    if not (_is_int(seed) and low <= seed <= high):
+        raise _fail(
+            f"rng.seed must be an integer from {low} to {high}, got {_describe(seed)}",
+            field="rng.seed",
+        )
+    return Rng(kind="pcg32", seed=seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Nodes
+
+
+def _nodes(data: Mapping[str, Any], grid: Grid, warnings: list[str]) -> list[Node]:
+    if "nodes" not in data:
+        raise _fail("nodes is missing; a model needs at least one node", field="nodes")
+    raw = data["nodes"]
+    if not isinstance(raw, (list, tuple)) or not raw:
+        raise _fail(f"nodes must be a non-empty list of nodes, got {_describe(raw)}", field="nodes")
+    nodes: list[Node] = []
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        where = f"nodes[{index}]"
+        if not isinstance(item, Mapping):
+            raise _fail(
+                f"{where} must be a mapping with id and kind, got {_describe(item)}", field=where
+            )
+        node_id = _node_id(item, where)
+        if node_id in first_index:
+            raise ModelError(
+                f"node '{node_id}' is defined twice (nodes[{first_index[node_id]}] and {where}); "
+                "node ids must be unique",
+                node=node_id,
+                field=f"{where}.id",
+            )
+        first_index[node_id] = index
+        nodes.append(_node(item, node_id, where, grid, warnings))
+    return nodes
+
+
+def _node_id(item: Mapping[str, Any], where: str) -> str:
+    if "id" not in item:
+        raise _fail(
+            f"{where} has no id; give every node an id such as 'demand'", field=f"{where}.id"
+        )
+    node_id = item["id"]
+    if not (isinstance(node_id, str) and _ID.fullmatch(node_id)):
+        raise _fail(
+            f"{where}.id must be a letter or '_' followed by letters, digits or '_', "
+            f"got {_describe(node_id)}{_quote_hint(node_id)}",
+            field=f"{where}.id",
+        )
+    return node_id
+
+
+def _node(
+    item: Mapping[str, Any], node_id: str, where: str, grid: Grid, warnings: list[str]
+) -> Node:
+    kinds = ", ".join(NODE_KINDS)
+    if "kind" not in item:
+        raise _fail(f"kind is missing; use one of {kinds}", node=node_id, field=f"{where}.kind")
+    kind = item["kind"]
+    if kind not in NODE_KINDS:
+        raise _fail(
+            f"unknown kind {_describe(kind)}; use one of {kinds}",
+            node=node_id,
+            field=f"{where}.kind",
+        )
+    allowed = _NODE_KEYS[kind]
+    _check_keys(item, allowed, f"for {_A[kind]} node", field_prefix=f"{where}.", node=node_id)
+    content = allowed[2]
+    if content not in item:
+        raise _fail(
+            f"{content} is missing; {_A[kind]} node needs {_NEEDS[kind]}",
+            node=node_id,
+            field=f"{where}.{content}",
+        )
+    if kind == "const":
+        return _const(item["values"], node_id, where, grid)
+    if kind == "pmf":
+        return _pmf(item["pmf"], node_id, where, warnings)
+    return _expr(item["expr"], node_id, where)
+
+
+_A: Final = {"const": "a const", "pmf": "a pmf", "expr": "an expr"}
+_NEEDS: Final = {
+    "const": "one value per bin, e.g. 'values: [10, 12, 9]'",
+    "pmf": "'pmf: {values: [1, 2], probabilities: [0.5, 0.5]}'",
+    "expr": "a formula, e.g. 'expr: \"demand * 0.8\"'",
+}
+
+
+def _const(raw: object, node_id: str, where: str, grid: Grid) -> ConstNode:
+    values = _numbers(raw, "values", node_id, f"{where}.values")
+    if len(values) != grid.bins:
+        raise _fail(
+            f"values has {len(values)} entries but the grid has {grid.bins} bins; "
+            "give exactly one value per bin",
+            node=node_id,
+            field=f"{where}.values",
+        )
+    return ConstNode(id=node_id, values=values)
+
+
+def _pmf(raw: object, node_id: str, where: str, warnings: list[str]) -> PmfNode:
+    example = "{values: [1, 2], probabilities: [0.5, 0.5]}"
+    pmf = _mapping(raw, "pmf", example, field=f"{where}.pmf", node=node_id)
+    _check_keys(pmf, _PMF_KEYS, "in pmf", field_prefix=f"{where}.pmf.", node=node_id)
+    values = _numbers(pmf.get("values"), "pmf.values", node_id, f"{where}.pmf.values")
+    field = f"{where}.pmf.probabilities"
+    probabilities = _numbers(pmf.get("probabilities"), "pmf.probabilities", node_id, field)
+    if len(values) != len(probabilities):
+        raise _fail(
+            f"pmf has {len(values)} values but {len(probabilities)} probabilities; "
+            "give one probability per value",
+            node=node_id,
+            field=field,
+        )
+    for index, p in enumerate(probabilities):
+        if p < 0:
+            raise _fail(
+                f"pmf.probabilities[{index}] must not be negative, got {_describe(p)}",
+                node=node_id,
+                field=f"{field}[{index}]",
+            )
+    seen: dict[float, int] = {}
+    for index, v in enumerate(values):
+        if v in seen:
+            raise _fail(
+                f"pmf value {format_number(v)} is listed twice (pmf.values[{seen[v]}] and "
+                f"pmf.values[{index}]); list each value once and add up its probabilities",
+                node=node_id,
+                field=f"{where}.pmf.values[{index}]",
+            )
+        seen[v] = index
+    total = math.fsum(probabilities)
+    if total <= 0:
+        raise _fail(
+            "pmf probabilities sum to 0; at least one must be positive", node=node_id, field=field
+        )
+    if abs(total - 1) > _RENORMALISE_ABOVE:
+        probabilities = tuple(p / total for p in probabilities)
+        warnings.append(
+            f"node '{node_id}': pmf probabilities sum to {format_number(total)}, not 1; "
+            "they were rescaled to sum to 1"
+        )
+    return PmfNode(id=node_id, values=values, probabilities=probabilities)
+
+
+def _expr(raw: object, node_id: str, where: str) -> ExprNode:
+    if not isinstance(raw, str):
+        raise _fail(
+            f"expr must be a string (quote it), got {_describe(raw)}",
+            node=node_id,
+            field=f"{where}.expr",
+        )
+    return ExprNode(id=node_id, expr=raw, ast=parse_expr(raw, node=node_id, field=f"{where}.expr"))
+
+
+def _order(ids: Sequence[str], dependencies: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Kahn's algorithm; among ready nodes the earliest in the file goes first."""
+    position = {node_id: index for index, node_id in enumerate(ids)}
+    readers: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    waiting = {node_id: len(dependencies[node_id]) for node_id in ids}
+    for node_id in ids:
+        for dep in dependencies[node_id]:
+            readers[dep].append(node_id)
+    ready = [position[node_id] for node_id in ids if waiting[node_id] == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        node_id = ids[heapq.heappop(ready)]
+        order.append(node_id)
+        for reader in readers[node_id]:
+            waiting[reader] -= 1
+            if waiting[reader] == 0:
+                heapq.heappush(ready, position[reader])
+    if len(order) < len(ids):
+        stuck = [node_id for node_id in ids if waiting[node_id] > 0]
+        cycle = _cycle(stuck, dependencies)
+        raise _fail(
+            f"cycle: {' -> '.join(cycle)}; a node may not depend on itself, not even through SHIFT",
+            node=cycle[0],
+            field=f"nodes[{position[cycle[0]]}].expr",
+        )
+    return tuple(order)
+
+
+def _cycle(stuck: list[str], dependencies: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """One cycle among ``stuck`` (the nodes Kahn's algorithm could not order), as a path
+    that starts and ends at the same node.
+
+    Each stuck node reads at least one other stuck node, so following such reads from any of
+    them must come back to a node already visited: that closes a cycle.
+    """
+    remaining = set(stuck)
+    path: list[str] = []
+    seen: dict[str, int] = {}
+    current = stuck[0]
+    while current not in seen:
+        seen[current] = len(path)
+        path.append(current)
+        current = next(dep for dep in dependencies[current] if dep in remaining)
+    return [*path[seen[current] :], current]
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs
+
+
+def _outputs(raw: object, ids: Sequence[str]) -> tuple[Output, ...]:
+    if raw is None or (isinstance(raw, (list, tuple)) and not raw):
+        return tuple(Output(series=node_id) for node_id in ids)
+    if not isinstance(raw, (list, tuple)):
+        raise _fail(
+            f"outputs must be a list like [{{series: served}}], got {_describe(raw)}",
+            field="outputs",
+        )
+    known = frozenset(ids)
+    outputs: list[Output] = []
+    series_at: dict[str, int] = {}
+    file_at: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        where = f"outputs[{index}]"
+        entry = _mapping(item, where, "{series: served, as: served.csv}", field=where)
+        _check_keys(entry, _OUTPUT_KEYS, f"in {where}", field_prefix=f"{where}.")
+        if "series" not in entry:
+            raise _fail(
+                f"{where}.series is missing; name the node to output", field=f"{where}.series"
+            )
+        series = entry["series"]
+        if not (isinstance(series, str) and series in known):
+            hint = did_you_mean(series, ids) if isinstance(series, str) else ""
+            raise _fail(
+                f"{where}.series {_describe(series)} is not a node{hint}{_quote_hint(series)}",
+                field=f"{where}.series",
+            )
+        if series in series_at:
+            raise _fail(
+                f"{where}.series '{series}' is already listed in "
+                f"outputs[{series_at[series]}]; list each series once",
+                field=f"{where}.series",
+            )
+        series_at[series] = index
+        name = entry.get("as")
+        if name is not None:
+            _check_file_name(name, where)
+            if name in file_at:
+                raise _fail(
+                    f"{where}.as '{name}' is already used by outputs[{file_at[name]}]; "
+                    "give each output its own file name",
+                    field=f"{where}.as",
+                )
+            file_at[name] = index
+        outputs.append(Output(series=series, as_=name))
+    return tuple(outputs)
+
+
+def _check_file_name(name: object, where: str) -> None:
+    if not (
+        isinstance(name, str)
+        and name.strip()
+        and name not in (".", "..")
+        and not any(c in name for c in "/\\\0")
+    ):
+        raise _fail(
+            f"{where}.as must be a plain file name such as served.csv, got {_describe(name)}",
+            field=f"{where}.as",
+        )
