@@ -1,0 +1,1 @@
+"""Checkout template pack for flowtime-sim."""

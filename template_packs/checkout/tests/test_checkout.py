@@ -1,0 +1,254 @@
+"""The checkout pack: its manifests, parameter schemas, and the models its templates render."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pytest
+import yaml
+from packaging.specifiers import SpecifierSet
+
+PACKAGE = "flowtime_pack_checkout"
+PACK_DIR = Path(str(files(PACKAGE)))
+TEMPLATES = sorted(p for p in (PACK_DIR / "templates").iterdir() if p.is_dir())
+REQUIRED_KEYS = {
+    "id",
+    "version",
+    "title",
+    "description",
+    "tags",
+    "capabilities",
+    "body",
+    "parameters",
+}
+RETRY_PARAMETERS = {"decline_rate", "retry_share", "retry_delay_minutes"}
+
+
+@cache  # read-only after loading
+def manifest(folder: Path) -> dict[str, Any]:
+    data = yaml.safe_load((folder / "template.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def defaults(folder: Path) -> dict[str, Any]:
+    props = manifest(folder)["parameters"]["properties"]
+    return {name: prop["default"] for name, prop in props.items()}
+
+
+def examples(folder: Path) -> list[tuple[str, Any]]:
+    props = manifest(folder)["parameters"]["properties"]
+    return [(name, ex) for name, prop in props.items() for ex in prop["examples"]]
+
+
+BY_VERSION = {manifest(folder)["version"]: folder for folder in TEMPLATES}
+EXAMPLE_CASES = [
+    pytest.param(folder, name, value, id=f"{folder.name}-{name}={value!r}"[:80])
+    for folder in TEMPLATES
+    for name, value in examples(folder)
+]
+
+
+# --- Host adapter -------------------------------------------------------------------------
+# Rendering, parsing and evaluating go through the host; swap these three functions for
+# flowtime_sim.testing's helpers once it offers them.
+
+
+def render(folder: Path, **overrides: Any) -> str:
+    from flowtime_sim.builtin.jinja import render_jinja
+    from flowtime_sim.templates import load_manifest_file
+
+    values = defaults(folder) | overrides
+    jsonschema.Draft202012Validator(manifest(folder)["parameters"]).validate(values)
+    return render_jinja(load_manifest_file(folder / "template.yaml"), values)
+
+
+def parse(folder: Path, **overrides: Any) -> Any:
+    from flowtime_sim.model import parse_model
+
+    return parse_model(render(folder, **overrides), origin=f"{folder.name} {overrides}")
+
+
+def run(folder: Path, **overrides: Any) -> dict[str, np.ndarray]:
+    from flowtime_sim.engine import evaluate
+
+    series = evaluate(parse(folder, **overrides))
+    return {name: np.asarray(values, dtype=float) for name, values in series.items()}
+
+
+# --- Pack and manifests -------------------------------------------------------------------
+
+
+def test_pack_manifest_declares_a_supported_api_range_and_the_templates_folder() -> None:
+    data = tomllib.loads((PACK_DIR / "flowtime_pack.toml").read_text(encoding="utf-8"))
+    assert SpecifierSet(data["plugin_api"]).contains("1")
+    assert not SpecifierSet(data["plugin_api"]).contains("2")
+    assert (PACK_DIR / data["templates"]).is_dir()
+
+
+def test_the_pack_ships_checkout_1_0_0_and_1_1_0() -> None:
+    assert {(manifest(f)["id"], manifest(f)["version"]) for f in TEMPLATES} == {
+        ("checkout", "1.0.0"),
+        ("checkout", "1.1.0"),
+    }
+
+
+def test_1_1_0_keeps_every_1_0_0_parameter_and_adds_only_the_retry_stream() -> None:
+    old = manifest(BY_VERSION["1.0.0"])["parameters"]["properties"]
+    new = manifest(BY_VERSION["1.1.0"])["parameters"]["properties"]
+    assert set(new) - set(old) == RETRY_PARAMETERS
+    assert {name: new[name] for name in old} == old
+
+
+@pytest.mark.parametrize("folder", TEMPLATES, ids=lambda f: f.name)
+def test_manifest_has_the_required_keys_and_a_body(folder: Path) -> None:
+    data = manifest(folder)
+    assert set(data) == REQUIRED_KEYS
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", data["id"])
+    assert re.fullmatch(r"\d+\.\d+\.\d+", data["version"])
+    assert data["title"] and len(data["description"]) > 200
+    assert data["tags"] and all(isinstance(t, str) for t in data["tags"])
+    assert data["capabilities"] == ["counts", "flows"]
+    assert (folder / data["body"]).is_file()
+
+
+@pytest.mark.parametrize("folder", TEMPLATES, ids=lambda f: f.name)
+def test_parameters_are_a_closed_schema_documenting_every_parameter(folder: Path) -> None:
+    schema = manifest(folder)["parameters"]
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
+    for name, prop in schema["properties"].items():
+        assert {"default", "title", "description", "examples"} <= set(prop), name
+        assert prop["examples"], name
+
+
+@pytest.mark.parametrize("folder", TEMPLATES, ids=lambda f: f.name)
+def test_every_default_and_example_is_valid(folder: Path) -> None:
+    schema = manifest(folder)["parameters"]
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.validate(defaults(folder))
+    for name, value in examples(folder):
+        assert not list(validator.iter_errors(defaults(folder) | {name: value})), (name, value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("peak_factor", -0.5),
+        ("bin_minutes", 7),
+        ("bins", 0),
+        ("base_capacity", 0),
+        ("patience_minutes", 2.5),
+        ("daily_profile", [1.0] * 23),
+        ("daily_profile", [0.0] * 24),
+        ("attempt_probabilities", [0, 0, 0]),
+        ("start", "tomorrow morning"),
+        ("decline_rate", 1.5),
+        ("no_such_parameter", 1),
+    ],
+)
+def test_schema_refuses_bad_values(name: str, value: Any) -> None:
+    folder = BY_VERSION["1.1.0"]
+    validator = jsonschema.Draft202012Validator(manifest(folder)["parameters"])
+    assert list(validator.iter_errors(defaults(folder) | {name: value}))
+
+
+# --- Rendered models ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("folder", "name", "value"), EXAMPLE_CASES)
+def test_every_example_renders_a_valid_model(folder: Path, name: str, value: Any) -> None:
+    model = parse(folder, **{name: value})
+    params = defaults(folder) | {name: value}
+    assert model.grid.bins == params["bins"]
+    assert model.grid.bin_minutes == params["bin_minutes"]
+    assert (model.grid.start is None) == (params["start"] is None)
+    assert not model.warnings
+
+
+def test_an_unanchored_grid_renders_without_start() -> None:
+    text = render(BY_VERSION["1.1.0"], start=None)
+    assert yaml.safe_load(text)["grid"] == {"bins": 96, "binSize": 15, "binUnit": "minutes"}
+
+
+def check_queue(s: Mapping[str, np.ndarray]) -> None:
+    """What any checkout run must satisfy, whatever its parameters."""
+    tol = 1e-6
+    for name in ("arrivals", "served", "backlog", "abandoned", "wait_minutes", "payment_attempts"):
+        assert s[name].min() >= -tol, name
+    assert np.all(s["served"] <= s["capacity"] + tol)
+    # Nobody is served before arriving, and every shopper is served, waiting or gone.
+    assert np.all(np.cumsum(s["served"]) <= np.cumsum(s["arrivals"]) + tol)
+    np.testing.assert_allclose(
+        np.cumsum(s["arrivals"]),
+        np.cumsum(s["served"]) + np.cumsum(s["abandoned"]) + s["backlog"],
+        atol=1e-6,
+    )
+    assert np.all(s["payment_attempts"] >= s["served"] - tol)
+
+
+@pytest.mark.parametrize(("folder", "name", "value"), EXAMPLE_CASES)
+def test_every_example_conserves_shoppers(folder: Path, name: str, value: Any) -> None:
+    check_queue(run(folder, **{name: value}))
+
+
+@pytest.mark.parametrize("folder", TEMPLATES, ids=lambda f: f.name)
+def test_the_default_evening_peak_builds_a_queue_that_clears(folder: Path) -> None:
+    s = run(folder)
+    check_queue(s)
+    peak = slice(18 * 4, 21 * 4)  # 18:00-21:00 in 15-minute bins
+    assert s["backlog"][peak].max() > 0 and s["abandoned"][peak].sum() > 0
+    assert s["backlog"][: 18 * 4].max() == 0 and s["backlog"][-4:].max() == 0
+    assert 0 < s["wait_minutes"].max() <= 30  # the shoppers' patience
+
+
+def test_without_peak_and_with_ample_capacity_everyone_is_served_at_once() -> None:
+    s = run(BY_VERSION["1.1.0"], peak_factor=1.0, base_capacity=10_000)
+    np.testing.assert_allclose(s["arrivals"].sum(), 3000, atol=0.1)  # arrivals_per_day
+    np.testing.assert_allclose(s["served"], s["arrivals"])
+    assert s["backlog"].max() == 0 and s["abandoned"].max() == 0
+
+
+def test_without_patience_the_excess_over_capacity_abandons_in_its_own_bin() -> None:
+    s = run(BY_VERSION["1.1.0"], patience_minutes=0)
+    np.testing.assert_allclose(s["served"], np.minimum(s["arrivals"], s["capacity"]))
+    np.testing.assert_allclose(s["abandoned"], np.maximum(s["arrivals"] - s["capacity"], 0))
+    assert s["backlog"].max() == 0
+
+
+def test_more_patience_means_fewer_abandon_and_longer_waits() -> None:
+    short, long = (run(BY_VERSION["1.1.0"], patience_minutes=p) for p in (15, 60))
+    assert long["abandoned"].sum() < short["abandoned"].sum()
+    assert long["wait_minutes"].max() > short["wait_minutes"].max()
+
+
+def test_payment_attempts_follow_the_attempts_per_order_distribution() -> None:
+    s = run(BY_VERSION["1.0.0"], attempt_probabilities=[0.5, 0.0, 0.5])
+    np.testing.assert_allclose(s["payment_attempts"], 2 * s["served"])
+
+
+def test_1_1_0_adds_declines_and_delayed_retries_to_the_same_queue() -> None:
+    old, new = run(BY_VERSION["1.0.0"]), run(BY_VERSION["1.1.0"])
+    for name in ("arrivals", "served", "backlog", "abandoned"):
+        np.testing.assert_allclose(new[name], old[name])
+    np.testing.assert_allclose(new["declined"], 0.06 * new["served"])
+    retry_bins = 30 // 15
+    np.testing.assert_allclose(new["retries"][retry_bins:], 0.5 * new["declined"][:-retry_bins])
+    np.testing.assert_allclose(new["payment_attempts"], old["payment_attempts"] + new["retries"])
+    np.testing.assert_allclose(new["orders"], (new["served"] + new["retries"]) * 0.94)
+    assert new["orders"].sum() < new["served"].sum()
+    assert "orders" not in old
+
+
+def test_without_declines_every_served_shopper_becomes_an_order() -> None:
+    s = run(BY_VERSION["1.1.0"], decline_rate=0)
+    np.testing.assert_allclose(s["orders"], s["served"])
+    assert s["retries"].max() == 0

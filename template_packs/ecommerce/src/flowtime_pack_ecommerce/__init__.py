@@ -1,0 +1,1 @@
+"""E-commerce template pack for flowtime-sim."""
