@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowtime_sim.errors import ParameterError
@@ -20,9 +21,23 @@ def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(v, Mapping) and "default" in v}
 
 
+_VALIDATORS: dict[tuple[str, str, str, int], Any] = {}
+
+
+def _validator(template: Template) -> Any:
+    """One compiled validator per template version: building one costs more than using it."""
+    import jsonschema
+
+    schema = template.manifest.parameters
+    key = (template.plugin, template.id, template.version, id(schema))
+    if key not in _VALIDATORS:
+        cls = jsonschema.validators.validator_for(schema, jsonschema.Draft202012Validator)
+        _VALIDATORS[key] = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return _VALIDATORS[key]
+
+
 def resolve(template: Template, sources: ParameterSources) -> ResolvedParameters:
     """Merge and validate; every problem is reported at once in one :class:`ParameterError`."""
-    import jsonschema
 
     schema = template.manifest.parameters
     values = schema_defaults(schema)
@@ -31,8 +46,7 @@ def resolve(template: Template, sources: ParameterSources) -> ResolvedParameters
     where = f"template {template.id} {template.version}"
     problems = [f"parameter {name!r} = {_show(value)} is not a finite number"
                 for name, value in values.items() if _has_non_finite(value)]
-    validator_cls = jsonschema.validators.validator_for(schema, jsonschema.Draft202012Validator)
-    validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
+    validator = _validator(template)
     errors = sorted(validator.iter_errors(values), key=lambda e: (list(e.absolute_path), e.message))
     problems += [_describe(err, values, schema) for err in errors]
     if problems:
@@ -52,31 +66,39 @@ def _describe(err: Any, values: Mapping[str, Any], schema: Mapping[str, Any]) ->
         return f"parameter {err.message.split(' ')[0]} is required"
     if not path:
         return err.message  # type: ignore[no-any-return]
-    name = ".".join(str(p) for p in path)
+    name = str(path[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
     value = _show(err.instance)
     rule = err.validator_value
-    phrases = {
-        "minimum": f"is below the minimum {rule}",
-        "maximum": f"is above the maximum {rule}",
-        "exclusiveMinimum": f"must be greater than {rule}",
-        "exclusiveMaximum": f"must be less than {rule}",
-        "type": f"is not of type {rule!r}" if isinstance(rule, str)
-        else f"is not of type {' or '.join(map(str, rule))}",
-        "enum": f"is not one of {', '.join(_show(v) for v in rule)}" if isinstance(rule, list)
-        else "is not allowed",
-        "minItems": f"has fewer than {rule} items",
-        "maxItems": f"has more than {rule} items",
-        "minLength": f"is shorter than {rule} characters",
-        "maxLength": f"is longer than {rule} characters",
-        "pattern": f"does not match the pattern {rule!r}",
-        "multipleOf": f"is not a multiple of {rule}",
-    }
-    phrase = phrases.get(err.validator, f"fails {err.validator}: {err.message}")
-    return f"parameter {name!r} = {value} {phrase}"
+    phrase = _PHRASES.get(err.validator)
+    text = phrase(rule) if phrase else f"fails {err.validator}: {err.message}"
+    return f"parameter {name!r} = {value} {text}"
+
+
+def _types(rule: Any) -> str:
+    return repr(rule) if isinstance(rule, str) else " or ".join(map(repr, rule))
+
+
+# How each JSON Schema keyword's rule reads after "parameter 'x' = value ...".
+_PHRASES: dict[str, Callable[[Any], str]] = {
+    "minimum": lambda rule: f"is below the minimum {rule}",
+    "maximum": lambda rule: f"is above the maximum {rule}",
+    "exclusiveMinimum": lambda rule: f"must be greater than {rule}",
+    "exclusiveMaximum": lambda rule: f"must be less than {rule}",
+    "type": lambda rule: f"is not of type {_types(rule)}",
+    "enum": lambda rule: f"is not one of {', '.join(_show(v) for v in rule)}",
+    "const": lambda rule: f"is not {_show(rule)}",
+    "minItems": lambda rule: f"has fewer than {rule} items",
+    "maxItems": lambda rule: f"has more than {rule} items",
+    "minLength": lambda rule: f"is shorter than {rule} characters",
+    "maxLength": lambda rule: f"is longer than {rule} characters",
+    "pattern": lambda rule: f"does not match the pattern {rule!r}",
+    "multipleOf": lambda rule: f"is not a multiple of {rule}",
+}
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    """A value as the user wrote it: strings quoted, otherwise JSON (null, true, [1, 2])."""
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flowtime_sim.markers import hookimpl
-from flowtime_sim.model.types import Model
 from flowtime_sim.types import Preview
+
+if TYPE_CHECKING:
+    from flowtime_sim.model.types import Model
 
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 

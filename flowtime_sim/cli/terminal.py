@@ -33,12 +33,21 @@ def warn(message: str) -> None:
 
 
 def line(text: str = "") -> None:
-    console().print(text, markup=False)
+    sys.stdout.write(text + "\n")
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]],
           *, keep: Sequence[str] = ()) -> None:
-    """A table; columns named in ``keep`` never wrap (ids people copy and paste)."""
+    """A table on a terminal (columns named in ``keep`` never wrap: ids people copy); when
+    output goes to a pipe or a file, tab-separated lines with a header, for scripts."""
+    if not sys.stdout.isatty():
+        if title:
+            sys.stdout.write(f"# {title}\n")
+        for row in [columns, *rows]:
+            cells = ("" if c is None else str(c).replace("\t", " ").replace("\n", " ")
+                     for c in row)
+            sys.stdout.write("\t".join(cells) + "\n")
+        return
     from rich.table import Table
     from rich.text import Text
 
@@ -51,6 +60,10 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 
 
 def key_values(pairs: Sequence[tuple[str, Any]]) -> None:
+    if not sys.stdout.isatty():
+        for key, value in pairs:
+            line(f"{key}\t{'' if value is None else value}")
+        return
     from rich.table import Table
     from rich.text import Text
 

@@ -1,0 +1,312 @@
+"""Benchmarks for flowtime-sim; writes bench/results.md (``nox -s bench``).
+
+Every figure is measured in this run on this machine, next to the baseline it is compared
+with (the *import floor*: a Python process that only imports click, pluggy, PyYAML, Jinja2 and
+jsonschema). ``--quick`` shrinks the large cases for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+FLOOR_CMD = [sys.executable, "-c", "import click, pluggy, yaml, jinja2, jsonschema"]
+Row = tuple[str, str, str, str]  # (what, measured, target, verdict)
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def process_times(commands: dict[str, list[str]], repeat: int,
+                  env: dict[str, str] | None = None) -> dict[str, float]:
+    """Median wall time of whole processes, run interleaved so drift hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, cmd in commands.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(vals) for name, vals in samples.items()}
+
+
+def verdict(ok: bool) -> str:
+    return "✅" if ok else "❌"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def bench_cli(work: Path, repeat: int) -> list[Row]:
+    cli = str(BIN / "flowtime-sim")
+    out = work / "m.yaml"
+    times = process_times({
+        "floor": FLOOR_CMD,
+        "--help": [cli, "--help"],
+        "templates": [cli, "templates"],
+        "new --out m.yaml": [cli, "new", "--template", "checkout", "--out", str(out)],
+    }, repeat)
+    floor = times["floor"]
+    rows: list[Row] = [("import floor (click, pluggy, yaml, jinja2, jsonschema)", ms(floor),
+                        "baseline", "")]
+    for name, limit in (("--help", 1.0), ("templates", 1.0), ("new --out m.yaml", 1.5)):
+        ratio = times[name] / floor
+        rows.append((f"`flowtime-sim {name}` process", f"{ms(times[name])} ({ratio:.2f}× floor)",
+                     f"≤ {limit}× floor", verdict(ratio <= limit)))
+    return rows
+
+
+def bench_create(work: Path, count: int) -> list[Row]:
+    from flowtime_sim.core import Flowtime
+    from flowtime_sim.types import ParameterSources
+
+    ft = Flowtime(root=str(work / "create-root"), owner="bench")
+    ft.create_model("checkout")  # warm caches: templates, compiled bodies, schema validator
+    start = time.perf_counter()
+    for i in range(count):
+        ft.create_model("checkout", ParameterSources(sets={"arrivals_per_day": 1000 + i}))
+    rate = count / (time.perf_counter() - start)
+    ft.close()
+    return [(f"durable creation, in process ({count} checkout models, fsync on)",
+             f"{rate:.0f} models/s", "≥ 300 models/s", verdict(rate >= 300))]
+
+
+def catalog_sizes(work: Path) -> list[Row]:
+    from flowtime_sim.core import Flowtime
+
+    ft = Flowtime(root=str(work / "sizes-root"), owner="bench")
+    rows: list[Row] = []
+    for tpl in ft.templates.latest():
+        art = ft.create_model(f"{tpl.plugin}:{tpl.id}").artifact
+        folder = work / "sizes-root" / art.key
+        cat = (folder / "catalog.json").stat().st_size
+        svg = (folder / "preview.svg").stat().st_size
+        rows.append((f"catalog.json of `{tpl.id}` {tpl.version}", f"{cat:,} B", "< 2 KB",
+                     verdict(cat < 2048)))
+        rows.append((f"preview.svg of `{tpl.id}` {tpl.version}", f"{svg / 1024:.1f} KB", "report",
+                     ""))
+    ft.close()
+    return rows
+
+
+def make_registry_fixture(root: Path, count: int) -> list[str]:
+    """``count`` model versions written straight into the layout (catalog + small model.yaml):
+    what reindex and listing read, without rendering each one."""
+    from flowtime_sim.core import Flowtime
+    from flowtime_sim.registry.catalog import dump_catalog
+
+    marker = root / ".bench-count"
+    ft = Flowtime(root=str(root / "seed"), owner="bench")
+    samples = [ft.create_model(f"{t.plugin}:{t.id}").artifact for t in ft.templates.latest()]
+    ft.close()
+    templates = [s.catalog["template_id"] for s in samples]
+    if marker.exists() and marker.read_text() == str(count):
+        return templates
+    shutil.rmtree(root / "models", ignore_errors=True)
+    rng = random.Random(7)
+    base = time.time() - count
+    for i in range(count):
+        sample = samples[i % len(samples)]
+        cat = dict(sample.catalog)
+        model_id = f"bench-{i}_{rng.getrandbits(32):08x}"
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + i))
+        cat.update(id=model_id, name=f"bench {i}", created_utc=created,
+                   owner=f"user{i % 17}", tags=[*cat["tags"], f"batch-{i % 100}"])
+        folder = root / "models" / model_id / "v1"
+        folder.mkdir(parents=True)
+        (folder / "catalog.json").write_bytes(dump_catalog(cat))
+        (folder / "model.yaml").write_bytes(b"schemaVersion: 1\n")
+    marker.write_text(str(count))
+    return templates
+
+
+def bench_listing(work: Path, count: int, repeat: int) -> list[Row]:
+    from flowtime_sim.core import Flowtime
+    from flowtime_sim.registry import Query
+
+    root = work / "list-root"
+    templates = make_registry_fixture(root, count)
+    ft = Flowtime(root=str(root), owner="bench")
+    registry = ft.registry()
+    start = time.perf_counter()
+    indexed = registry.reindex()
+    reindex_s = time.perf_counter() - start
+    template = templates[0]
+    query = Query(template=template, limit=50)
+    assert len(ft.list(query).items) == 50
+    in_process = median_time(lambda: ft.list(query), repeat * 3)
+    ft.close()
+    cli = str(BIN / "flowtime-sim")
+    times = process_times({"floor": FLOOR_CMD,
+                           "list": [cli, "list", "--template", template, "--limit", "50",
+                                    "--root", str(root), "--json"]}, repeat)
+    ratio = times["list"] / times["floor"]
+    return [
+        (f"`reindex` of {indexed:,} artifacts", f"{reindex_s:.1f} s", "< 60 s",
+         verdict(reindex_s < 60)),
+        (f"`list --template X --limit 50`, {indexed:,} artifacts, in process",
+         ms(in_process), "< 20 ms", verdict(in_process < 0.020)),
+        (f"`list --template X --limit 50`, {indexed:,} artifacts, CLI process",
+         f"{ms(times['list'])} ({ratio:.2f}× floor)", "≤ 1.2× floor", verdict(ratio <= 1.2)),
+    ]
+
+
+def bench_engine(work: Path, nodes: int, bins: int, ref_bins: int) -> list[Row]:
+    from flowtime_sim.engine import evaluate
+    from flowtime_sim.engine.reference import evaluate_reference
+    from flowtime_sim.engine.synthetic import synthetic_model
+
+    model = synthetic_model(nodes, bins, seed=1)
+    evaluate(model)
+    eval_s = median_time(lambda: evaluate(model), 3)
+    small = synthetic_model(nodes, ref_bins, seed=1)
+    fast_small = median_time(lambda: evaluate(small), 3)
+    start = time.perf_counter()
+    evaluate_reference(small)
+    ref_small = time.perf_counter() - start
+    script = (
+        "import resource, sys, time\n"
+        "from flowtime_sim.core import Flowtime\n"
+        "from flowtime_sim.engine.synthetic import synthetic_model\n"
+        "from flowtime_sim.runs import RunRequest\n"
+        f"model = synthetic_model({nodes}, {bins}, seed=1)\n"
+        f"ft = Flowtime(root={str(work / 'run-root')!r}, owner='bench')\n"
+        "req = RunRequest(model=model, model_hash='sha256:' + '0' * 64, slug='synthetic',"
+        " seed=int(time.time()), mode='expected')\n"
+        "t = time.perf_counter()\n"
+        "created = ft._store_run(req, 'private', None, None, None)\n"
+        "elapsed = time.perf_counter() - t\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(elapsed, rss)\n")
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                         text=True).stdout.split()
+    run_s, rss_kib = float(out[0]), int(out[1])
+    rows_csv = nodes * bins
+    return [
+        (f"evaluate {nodes:,} nodes × {bins:,} bins (expected mode)", ms(eval_s), "< 500 ms",
+         verdict(eval_s < 0.5)),
+        (f"whole run incl. binned_v0.csv ({rows_csv / 1e6:.2f} M rows) and publication",
+         f"{run_s:.2f} s", "< 3 s", verdict(run_s < 3)),
+        ("peak memory of that run (process max RSS)", f"{rss_kib / 1024:.0f} MiB", "< 1 GiB",
+         verdict(rss_kib < 1024 * 1024)),
+        (f"pure-Python per-bin evaluator vs NumPy, {nodes:,} nodes × {ref_bins:,} bins",
+         f"{ref_small:.2f} s vs {ms(fast_small)} = {ref_small / fast_small:.0f}× faster",
+         "report", ""),
+    ]
+
+
+def bench_template_run(work: Path, repeat: int) -> list[Row]:
+    cli = str(BIN / "flowtime-sim")
+    root = str(work / "e2e-root")
+    made = subprocess.run([cli, "new", "--template", "checkout", "--root", root, "--json"],
+                          check=True, capture_output=True, text=True)
+    model_id = json.loads(made.stdout)["model_id"]
+    seeds = iter(range(10**6))
+    samples: dict[str, list[float]] = {"floor": [], "run": []}
+    for _ in range(repeat):
+        for name in samples:
+            cmd = FLOOR_CMD if name == "floor" else [
+                cli, "run", "--model", model_id, "--seed", str(next(seeds)), "--root", root]
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            samples[name].append(time.perf_counter() - start)
+    floor, run = (statistics.median(samples[k]) for k in ("floor", "run"))
+    return [("`flowtime-sim run --model` (checkout, new seed each time), CLI process",
+             f"{ms(run)} ({run / floor:.2f}× floor)", "≤ 2× floor", verdict(run / floor <= 2))]
+
+
+def bench_preview(repeat: int) -> list[Row]:
+    from flowtime_sim.engine.synthetic import synthetic_model
+    from flowtime_sim.preview import render_svg
+
+    model = synthetic_model(200, 24, seed=3)
+    render_svg(model)
+    t = median_time(lambda: render_svg(model), repeat)
+    size = len(render_svg(model).encode())
+    return [(f"render preview.svg of a 200-node model ({size / 1024:.0f} KB)", ms(t),
+             "< 100 ms", verdict(t < 0.1))]
+
+
+def extra_benches(quick: bool) -> list[str]:
+    """The service (wrk) and S3 (moto) benchmarks print their own markdown tables."""
+    out = []
+    for script in (HERE / "service_bench.py",
+                   HERE.parent / "plugins" / "flowtime-sim-s3" / "bench_s3.py"):
+        if not script.exists():
+            continue
+        args = [sys.executable, str(script)] + (["--quick"] if quick else [])
+        result = subprocess.run(args, capture_output=True, text=True)
+        body = result.stdout.strip() if result.returncode == 0 else (
+            f"failed (exit {result.returncode}):\n```\n{result.stderr.strip()[-2000:]}\n```")
+        out.append(f"### {script.name}\n\n{body}\n")
+    return out
+
+
+def table(rows: Sequence[Row]) -> str:
+    lines = ["| what | measured | target | |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="sections: cli create sizes listing engine e2e preview extra")
+    parser.add_argument("--out", default=str(HERE / "results.md"))
+    args = parser.parse_args()
+    quick = args.quick
+    repeat = 5 if quick else 15
+    work = HERE / ".work"
+    work.mkdir(exist_ok=True)
+    sections: dict[str, Callable[[], Any]] = {
+        "cli": lambda: bench_cli(work, repeat),
+        "create": lambda: bench_create(work, 60 if quick else 300),
+        "sizes": lambda: catalog_sizes(work),
+        "listing": lambda: bench_listing(work, 2_000 if quick else 100_000, repeat),
+        "engine": lambda: bench_engine(work, 1000, 876 if quick else 8760, 96 if quick else 876),
+        "e2e": lambda: bench_template_run(work, repeat),
+        "preview": lambda: bench_preview(repeat),
+    }
+    chosen = args.only or [*sections, "extra"]
+    rows: list[Row] = []
+    for name in chosen:
+        if name in sections:
+            for sub in ("create-root", "sizes-root", "run-root", "e2e-root"):
+                shutil.rmtree(work / sub, ignore_errors=True)
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            rows += sections[name]()
+    extras = extra_benches(quick) if "extra" in chosen else []
+    header = (f"# Benchmark results\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)"
+              f"{', quick sizes' if quick else ''}.\n\n")
+    text = header + table(rows) + "\n\n" + "\n".join(extras)
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory():
+        main()
