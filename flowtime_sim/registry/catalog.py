@@ -58,18 +58,21 @@ def catalog_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Any:
-    import jsonschema
+    # jsonschema-rs: a compiled validator, ~200x faster than the pure-Python one, and every
+    # creation validates a catalog. Tests check catalogs with jsonschema independently.
+    import jsonschema_rs
 
-    return jsonschema.Draft202012Validator(catalog_schema())
+    return jsonschema_rs.validator_for(catalog_schema())
 
 
 def validate_catalog(catalog: Mapping[str, Any]) -> None:
     """Raise when a catalog the host is about to write does not match its schema (a bug)."""
-    errors = sorted(_validator().iter_errors(catalog), key=lambda e: list(e.absolute_path))
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
-        raise FlowtimeError(f"refusing to write an invalid catalog: {where}: "
-                            f"{errors[0].message}")
+    validator = _validator()
+    if validator.is_valid(catalog):
+        return
+    error = next(iter(validator.iter_errors(catalog)))
+    where = "/".join(str(p) for p in error.instance_path) or "(top level)"
+    raise FlowtimeError(f"refusing to write an invalid catalog: {where}: {error.message}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -223,3 +223,16 @@ def test_bad_visibility_and_tags(ft) -> None:
     with pytest.raises(UserError, match="tag '' must be 1 to 64 characters"):
         ft.create_model("tiny", tags=[""])
     assert not (ft.registry().storage.index_path().parent.parent / "models").exists()
+
+
+def test_an_invalid_catalog_is_never_written(ft, root: Path) -> None:
+    from flowtime_sim.errors import FlowtimeError
+    from flowtime_sim.registry.catalog import validate_catalog
+
+    catalog = dict(ft.create_model("tiny").artifact.catalog)
+    validate_catalog(catalog)
+    with pytest.raises(FlowtimeError, match="refusing to write an invalid catalog: version: "
+                                            "0 is less than the minimum of 1"):
+        validate_catalog({**catalog, "version": 0})
+    with pytest.raises(FlowtimeError, match="refusing to write an invalid catalog: "):
+        validate_catalog({k: v for k, v in catalog.items() if k != "owner"})
