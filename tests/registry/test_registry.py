@@ -236,3 +236,21 @@ def test_an_invalid_catalog_is_never_written(ft, root: Path) -> None:
         validate_catalog({**catalog, "version": 0})
     with pytest.raises(FlowtimeError, match="refusing to write an invalid catalog: "):
         validate_catalog({k: v for k, v in catalog.items() if k != "owner"})
+
+
+def test_a_pack_preview_is_stored_in_the_version(ft, root: Path) -> None:
+    from flowtime_sim import Preview, hookimpl
+
+    class PngPreview:
+        @hookimpl
+        def flowtime_render_preview(self, model, title):
+            return Preview(content=b"PNG " + title.encode(), media_type="image/png",
+                           filename="preview.png")
+
+    ft.host.register(PngPreview(), "png-pack")
+    art = ft.create_model("tiny", name="pictured").artifact
+    folder = root / art.key
+    assert sorted(p.name for p in folder.iterdir()) == ["catalog.json", "model.yaml",
+                                                        "preview.png"]
+    assert (folder / "preview.png").read_bytes() == b"PNG pictured"
+    assert set(art.catalog["files"]) == {"model.yaml", "preview.png"}
