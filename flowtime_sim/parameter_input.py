@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,24 @@ import yaml
 
 from flowtime_sim.errors import UserError
 from flowtime_sim.types import ParameterSources
+from flowtime_sim.yamlsafe import yaml_problem
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """Safe YAML that reads values as JSON would: a date stays the text the user wrote (a
+    template parameter is never a datetime), and ``1e3`` is a number as in YAML 1.2."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+_NULLS = {"null", "Null", "NULL", "~"}
 MAX_PARAMS_FILE = 1_000_000  # bytes; parameters are small, a bigger file is a mistake
 
 
@@ -26,25 +43,22 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"parameters file {str(p)!r} does not exist", field="params") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise UserError(f"cannot read parameters file {str(p)!r}: {exc.strerror or exc}",
+                        field="params") from None
+    except UnicodeDecodeError as exc:
         raise UserError(f"cannot read parameters file {str(p)!r}: {exc}", field="params") from None
     return parse_params_text(text, str(p))
 
 
 def parse_params_text(text: str, name: str) -> dict[str, Any]:
     try:
-        if name.endswith(".json"):
-            data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_Loader)
+        data = json.loads(text) if name.endswith(".json") else yaml.load(text, Loader=_Loader)
     except json.JSONDecodeError as exc:
         raise UserError(f"parameters file {name!r} is not valid JSON: {exc.msg} "
                         f"at line {exc.lineno} column {exc.colno}", field="params") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise UserError(f"parameters file {name!r} is not valid YAML{where}: {problem}",
+        raise UserError(f"parameters file {name!r} is not valid YAML: {yaml_problem(exc)}",
                         field="params") from None
     if data is None:
         return {}
@@ -57,8 +71,8 @@ def parse_params_text(text: str, name: str) -> dict[str, Any]:
 def parse_sets(items: Iterable[str]) -> dict[str, Any]:
     """``["peak_factor=2", "profile=[1, 2]"]`` → ``{"peak_factor": 2, "profile": [1, 2]}``.
 
-    Each value is read as a YAML scalar or flow collection; anything YAML cannot read stays
-    the literal string.
+    Each value is read as a YAML scalar or flow collection (``[1, 2]``, ``{a: 1}``); anything
+    else stays the literal string, so ``title=a: b``, ``note=# 1`` and ``x=- y`` are text.
     """
     out: dict[str, Any] = {}
     for item in items:
@@ -70,8 +84,10 @@ def parse_sets(items: Iterable[str]) -> dict[str, Any]:
             value = yaml.load(raw, Loader=_Loader) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
-        if isinstance(value, dict) and not raw.lstrip().startswith("{"):
-            value = raw  # "a: b" was meant as text, not a mapping
+        if isinstance(value, dict | list) and not raw.lstrip().startswith(("{", "[")):
+            value = raw  # "a: b" or "- b" was meant as text, not a block collection
+        elif value is None and raw.strip() not in _NULLS:
+            value = raw  # "# 1" was meant as text, not a comment
         out[key] = value
     return out
 

@@ -70,7 +70,8 @@ class PluginHost:
         self.records: list[PluginRecord] = []
         self.dists: dict[str, PackInfo | None] = {}
         if os.environ.get("FLOWTIME_SIM_TRACE_PLUGINS"):
-            self.pm.trace.root.setwriter(sys.stderr.write)
+            # Looked up at each write: stderr may be replaced after the host is built.
+            self.pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
             self.pm.enable_tracing()
 
     @property
@@ -80,30 +81,47 @@ class PluginHost:
     def register(self, plugin: object, name: str, dist: PackInfo | None = None,
                  *, static: bool = False) -> None:
         """Register ``plugin`` and check its hooks; a bad plugin is unregistered and recorded."""
+        if self.pm.has_plugin(name):
+            other = self.dists.get(name)
+            by = f"{other.name} {other.version}" if other else "a built-in plugin"
+            self._fail(name, dist, "failed", f"plugin name {name!r} is already taken by {by}; "
+                       "uninstall one of the two distributions")
+            return
         try:
             self.pm.register(plugin, name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
-            self._fail(name, dist, "failed", f"invalid hook implementation: {exc}")
+            reason = "; ".join(str(exc).splitlines())  # pluggy's message spans lines
+            self._fail(name, dist, "failed", f"invalid hook implementation: {reason}")
             return
         try:
             self.pm.check_pending()
-        except pluggy.PluginValidationError as exc:
+        except pluggy.PluginValidationError:
+            unknown = sorted(c.name for c in self.pm.get_hookcallers(plugin) or []
+                             if not c.has_spec())
             self.pm.unregister(name=name)
-            self._fail(name, dist, "failed", f"{exc}; hook names must match the hookspecs "
-                       "(see 'flowtime-sim plugins' and the hook reference)")
+            known = sorted(n for n in vars(hookspecs) if n.startswith("flowtime_"))
+            self._fail(name, dist, "failed", f"unknown hook(s) {', '.join(unknown)}; hook "
+                       f"names must be one of {', '.join(known)}")
             return
         self.dists[name] = dist
-        self.records.append(PluginRecord(name, dist, "loaded", static=static))
+        self._record(PluginRecord(name, dist, "loaded", static=static))
 
-    def load_module(self, name: str, loader: Any, dist: PackInfo | None) -> None:
-        """Import a plugin through ``loader()`` (an entry point or a module path) and register it."""
+    def load_module(self, name: str, loader: Any, dist: PackInfo | None,
+                    api: object = None) -> None:
+        """Import a plugin through ``loader()`` (an entry point or a module path) and register it.
+
+        ``api`` is the plugin-API range from the pack's ``flowtime_pack.toml``: when given, it is
+        checked before the pack's code runs; otherwise the module's ``FLOWTIME_SIM_PLUGIN_API``.
+        """
+        if api is not None and not self._api_ok(name, dist, api):
+            return
         try:
             plugin = loader()
         except Exception as exc:  # any import-time failure of a pack must not stop the host
             self._fail(name, dist, "failed", f"import failed: {type(exc).__name__}: {exc}")
             return
-        api = getattr(plugin, "FLOWTIME_SIM_PLUGIN_API", None)
-        if not self._api_ok(name, dist, api):
+        if api is None and not self._api_ok(name, dist,
+                                            getattr(plugin, "FLOWTIME_SIM_PLUGIN_API", None)):
             return
         self.register(plugin, name, dist)
 
@@ -128,20 +146,32 @@ class PluginHost:
                        "supports it, or a matching flowtime-sim")
         return ok
 
+    def _record(self, record: PluginRecord) -> None:
+        self.records.append(record)
+        where = f"({record.dist.name} {record.dist.version})" if record.dist else "(built in)"
+        details = [record.detail] if record.detail else []
+        self.pm.trace.root.get("plugin")(record.name, where, record.status, *details)
+
     def _fail(self, name: str, dist: PackInfo | None, status: str, detail: str) -> None:
-        self.records.append(PluginRecord(name, dist, status, detail))
+        self._record(PluginRecord(name, dist, status, detail))
         if self.strict:
             raise PluginError(f"plugin {name!r} {status}: {detail}", pack=name)
 
     def load_entry_point(self, ep: EntryPoint, disabled: set[str]) -> None:
         dist = PackInfo(ep.dist.name, ep.dist.version) if ep.dist else None
         if ep.name in disabled:
-            self.records.append(PluginRecord(ep.name, dist, "disabled",
-                                             "listed in FLOWTIME_SIM_DISABLE_PLUGINS"))
+            self._record(PluginRecord(ep.name, dist, "disabled",
+                                      "listed in FLOWTIME_SIM_DISABLE_PLUGINS"))
             return
-        manifest = _static_manifest(ep)
-        if manifest is None:
-            self.load_module(ep.name, ep.load, dist)
+        try:
+            manifest = _pack_manifest(ep)
+        except ValueError as exc:
+            self._fail(ep.name, dist, "failed", str(exc))
+            return
+        if manifest is None or manifest[1].get("python"):
+            # The pack implements hooks in Python: import it.
+            self.load_module(ep.name, ep.load, dist,
+                             api=manifest[1].get("plugin_api") if manifest else None)
             return
         path, data = manifest
         if not self._api_ok(ep.name, dist, data.get("plugin_api")):
@@ -154,8 +184,11 @@ class PluginHost:
         return [r for r in self.records if r.status in {"failed", "refused"}]
 
 
-def _static_manifest(ep: EntryPoint) -> tuple[Path, dict[str, Any]] | None:
-    """Read ``flowtime_pack.toml`` beside a pack's ``__init__`` without importing the pack."""
+def _pack_manifest(ep: EntryPoint) -> tuple[Path, dict[str, Any]] | None:
+    """Read ``flowtime_pack.toml`` beside a pack's ``__init__`` without importing the pack.
+
+    ``None`` when there is none; :class:`ValueError` when it cannot be read.
+    """
     if ep.attr or "." in ep.module:
         return None
     try:
@@ -169,10 +202,8 @@ def _static_manifest(ep: EntryPoint) -> tuple[Path, dict[str, Any]] | None:
         return None
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return None  # fall back to importing; the pack's own code then reports its state
-    if data.get("python"):
-        return None  # the pack implements hooks in Python: import it
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
     return path.parent, data
 
 
@@ -190,8 +221,8 @@ def create_plugin_host(*, strict: bool | None = None, load_entry_points: bool = 
     disabled = disabled_plugins()
     for name, module in BUILTIN_PLUGINS:
         if name in disabled:
-            host.records.append(PluginRecord(name, None, "disabled",
-                                             "listed in FLOWTIME_SIM_DISABLE_PLUGINS"))
+            host._record(PluginRecord(name, None, "disabled",
+                                      "listed in FLOWTIME_SIM_DISABLE_PLUGINS"))
             continue
         host.load_module(name, lambda m=module: importlib.import_module(m), None)
     if load_entry_points:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
-from flowtime_sim.errors import NotFoundError, PluginError, UserError
+from flowtime_sim.errors import FlowtimeError, NotFoundError, PluginError, UserError
 from flowtime_sim.types import PackInfo, Template, TemplateManifest, semver_key
+from flowtime_sim.yamlsafe import yaml_problem
 
 if TYPE_CHECKING:
     from flowtime_sim.plugins import PluginHost
@@ -23,8 +24,11 @@ def load_manifest_file(path: Path) -> Template:
     """Read one ``template.yaml`` (and name the body file it points to) as a :class:`Template`."""
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (OSError, yaml.YAMLError) as exc:
+    except OSError as exc:
         raise ValueError(f"{path}: cannot read template manifest: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: template manifest is not valid YAML: {yaml_problem(exc)}"
+                         ) from None
     if not isinstance(data, Mapping):
         raise ValueError(f"{path}: a template manifest must be a mapping")
     known = {"id", "version", "title", "description", "tags", "capabilities", "parameters",
@@ -45,6 +49,8 @@ def load_manifest_file(path: Path) -> Template:
         )
     except KeyError as exc:
         raise ValueError(f"{path}: manifest lacks required key {exc.args[0]!r}") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     body = path.parent / str(data.get("body", "model.yaml.j2"))
     if not body.is_file():
         raise ValueError(f"{path}: body file {body.name!r} not found beside the manifest")
@@ -66,7 +72,11 @@ def templates_from_package(package: str, folder: str = "templates") -> list[Temp
 
 @dataclass
 class TemplateIndex:
-    """All templates by id. Lookups accept ``id`` or ``pack:id``, and an optional version."""
+    """All templates by id. Lookups accept ``id`` or ``pack:id``, and an optional version.
+
+    Each id's versions are ordered as the default is chosen: the newest release first, then
+    pre-releases (used by default only when a template has no release yet).
+    """
 
     by_id: dict[str, list[Template]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -74,24 +84,25 @@ class TemplateIndex:
     @classmethod
     def collect(cls, host: PluginHost) -> TemplateIndex:
         index = cls()
-        for impl in host.hook.flowtime_templates.get_hookimpls():
+        # flowtime_template_packs is the deprecated name of flowtime_templates: still collected.
+        impls = [(hook, impl) for hook in ("flowtime_templates", "flowtime_template_packs")
+                 for impl in getattr(host.hook, hook).get_hookimpls()]
+        for hook, impl in impls:
             dist = host.dists.get(impl.plugin_name)
             try:
-                offered = list(impl.function())
-                for tpl in offered:
-                    if not isinstance(tpl, Template):
-                        raise TypeError(f"returned {type(tpl).__name__}, not a Template")
+                offered = _offered(impl.function())
             except Exception as exc:  # a broken pack loses its templates, nothing more
-                problem = f"plugin {impl.plugin_name!r}: flowtime_templates failed: {exc}"
+                written_for_users = isinstance(exc, _NotTemplates | FlowtimeError)
+                reason = str(exc) if written_for_users else f"{type(exc).__name__}: {exc}"
+                problem = f"plugin {impl.plugin_name!r}: {hook} failed: {reason}"
                 if host.strict:
-                    raise PluginError(problem, pack=impl.plugin_name,
-                                      hook="flowtime_templates") from exc
+                    raise PluginError(problem, pack=impl.plugin_name, hook=hook) from exc
                 index.problems.append(problem)
                 continue
             for tpl in offered:
                 index._add(_with_pack(tpl, impl.plugin_name, dist))
         for versions in index.by_id.values():
-            versions.sort(key=lambda t: semver_key(t.version), reverse=True)
+            versions.sort(key=_default_order, reverse=True)
         return index
 
     def _add(self, tpl: Template) -> None:
@@ -107,7 +118,7 @@ class TemplateIndex:
         return sorted({_pack_key(t) for t in self.by_id.get(template_id, [])})
 
     def latest(self) -> list[Template]:
-        """The newest version of each template per providing pack, ordered by id then pack."""
+        """The default version of each template per providing pack, ordered by id then pack."""
         out: dict[tuple[str, str], Template] = {}
         for tid, versions in sorted(self.by_id.items()):
             for tpl in versions:
@@ -138,6 +149,28 @@ class TemplateIndex:
         have = ", ".join(t.version for t in candidates)
         raise NotFoundError(f"template {ref!r} has no version {version!r}; available: {have}",
                             field="version")
+
+
+class _NotTemplates(TypeError):
+    """A discovery hook returned something other than Template objects."""
+
+
+def _offered(result: object) -> list[Template]:
+    """The templates a discovery hook returned, refusing dicts and other stand-ins."""
+    if isinstance(result, Mapping | str | bytes) or not isinstance(result, Iterable):
+        raise _NotTemplates(f"returned a {type(result).__name__}, not a list of Template objects")
+    offered = list(result)
+    for item in offered:
+        if not isinstance(item, Template):
+            raise _NotTemplates(f"returned a {type(item).__name__} among its templates, "
+                                "not a Template")
+    return offered
+
+
+def _default_order(tpl: Template) -> tuple[bool, tuple[int, int, int, int, str]]:
+    """Releases before pre-releases, each newest first: the default is the newest release."""
+    key = semver_key(tpl.version)
+    return ("-" not in tpl.version.partition("+")[0], key)
 
 
 def _pack_key(tpl: Template) -> str:

@@ -1,4 +1,5 @@
-"""Turn parameter values into YAML literals that can never change a document's structure."""
+"""Turn parameter values into YAML literals that can never change a document's structure, and
+YAML errors into one-line messages."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def yaml_literal(value: Any) -> str:
     if isinstance(value, str):
         return _quote(value)
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_quote(str(k))}: {yaml_literal(v)}" for k, v in value.items()) + "}"
+        pairs = (f"{_quote(str(k))}: {yaml_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(yaml_literal(v) for v in value) + "]"
     raise TypeError(f"cannot insert a {type(value).__name__} into a model")
@@ -45,3 +47,10 @@ def yaml_literal(value: Any) -> str:
 def _quote(text: str) -> str:
     body = json.dumps(text, ensure_ascii=False)[1:-1]
     return '"' + _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", body) + '"'
+
+
+def yaml_problem(exc: Exception) -> str:
+    """A YAML parser error as one line: ``found a tab character at line 2 column 5``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    return problem + (f" at line {mark.line + 1} column {mark.column + 1}" if mark else "")

@@ -23,7 +23,8 @@ def repeat_to(values: list[Any], length: int) -> list[Any]:
 @cache
 def _environment() -> Any:
     from jinja2 import BaseLoader, StrictUndefined, Undefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class NoLoader(BaseLoader):
         def get_source(self, environment: Any, template: str) -> Any:
@@ -31,13 +32,17 @@ def _environment() -> Any:
             raise SecurityError(
                 f"templates cannot include, import or extend other files ({template!r})")
 
+    class Strict(StrictUndefined):
+        # Also fail, naming the variable, where Python asks the object itself: round(), abs().
+        __round__ = __abs__ = __index__ = StrictUndefined._fail_with_undefined_error
+
     def finalize(value: Any) -> str:
         if isinstance(value, Undefined):
             str(value)  # raises: names the undefined variable or the refused attribute
         return yaml_literal(value)
 
     env = ImmutableSandboxedEnvironment(
-        loader=NoLoader(), undefined=StrictUndefined, finalize=finalize,
+        loader=NoLoader(), undefined=Strict, finalize=finalize,
         autoescape=False, keep_trailing_newline=True,
     )
     env.globals = {"range": env.globals["range"], "repeat_to": repeat_to}

@@ -7,7 +7,6 @@ import pickle
 import re
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -237,14 +236,9 @@ def test_synthetic_60_node_model(synthetic_60: Model) -> None:
     check_drawing(synthetic_60, render_svg(synthetic_60, title="sixty"))
 
 
-def test_synthetic_200_node_model_renders_quickly(synthetic_200: Model) -> None:
-    render_svg(synthetic_200)  # warm up
-    started = time.perf_counter()
-    svg = render_svg(synthetic_200)
-    elapsed = time.perf_counter() - started
-    check_drawing(synthetic_200, svg)
-    # The target is < 0.1 s; the bound leaves room for slow, busy CI machines.
-    assert elapsed < 1.0
+def test_synthetic_200_node_model_renders(synthetic_200: Model) -> None:
+    # its speed (target < 100 ms) is measured by the bench session, not asserted here
+    check_drawing(synthetic_200, render_svg(synthetic_200))
 
 
 def test_same_bytes_twice_and_under_another_hash_seed(synthetic_60: Model) -> None:
