@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from flowtime_sim.deprecations import TEMPLATE_PACKS_HOOK
 from flowtime_sim.markers import hookspec
 
 if TYPE_CHECKING:
@@ -43,6 +44,24 @@ def flowtime_templates() -> Iterable[Template]:
     """
     raise NotImplementedError  # pragma: no cover - specification only
 
+
+@hookspec(warn_on_impl=TEMPLATE_PACKS_HOOK.warning())
+def flowtime_template_packs() -> Iterable[Template]:
+    """Deprecated name of :func:`flowtime_templates`; removed in plugin API 2.0.
+
+    The host still collects its results exactly like ``flowtime_templates``, but registering a
+    pack that implements it emits
+    :class:`~flowtime_sim.deprecations.FlowtimeSimDeprecationWarning`. Rename the function::
+
+        @hookimpl
+        def flowtime_template_packs():  # before: warns
+            return templates_from_package(__name__)
+
+        @hookimpl
+        def flowtime_templates():  # after
+            return templates_from_package(__name__)
+    """
+    raise NotImplementedError  # pragma: no cover
 
 @hookspec(firstresult=True)
 def flowtime_resolve_parameters(
