@@ -130,6 +130,27 @@ def test_only_the_host_helpers_are_visible() -> None:
     assert repeat_to(["a"], 2.0) == ["a", "a"]  # type: ignore[arg-type]
 
 
+def test_node_id_filter_prints_checked_ids_bare() -> None:
+    body = ("nodes:\n{% for i in range(2) %}  - {id: {{ ('stage_' ~ i) | node_id }}, kind: const}\n"
+            "{% endfor %}")
+    assert yaml.safe_load(rendered_text(body)) == {
+        "nodes": [{"id": "stage_0", "kind": "const"}, {"id": "stage_1", "kind": "const"}]}
+    with pytest.raises(TemplateError) as err:
+        rendered_text("id: {{ x | node_id }}", x="a: b\nnodes: []")
+    assert str(err.value) == (f"{WHERE} line 1: 'a: b\\nnodes: []' is not a valid node id "
+                              "([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def test_namespace_and_dict_are_available_but_immutable() -> None:
+    body = ("{% set ns = namespace(total=0) %}{% for v in values %}"
+            "{% set ns.total = ns.total + v %}{% endfor %}total: {{ ns.total }}\n"
+            "d: {{ dict(a=1) }}\n")
+    assert yaml.safe_load(rendered_text(body, values=[1, 2, 3])) == {"total": 6, "d": {"a": 1}}
+    with pytest.raises(TemplateError, match="refused by the sandbox: access to attribute "
+                                            "'update' of 'dict' object is unsafe"):
+        rendered_text("{% set d = dict(a=1) %}{{ d.update(b=2) }}")
+
+
 # -- YAML-safe insertion --------------------------------------------------------------------
 
 NASTY = [

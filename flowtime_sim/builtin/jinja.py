@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 from typing import Any
 
@@ -11,6 +12,7 @@ from flowtime_sim.types import ResolvedParameters, Template
 from flowtime_sim.yamlsafe import yaml_literal
 
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
+_NODE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def repeat_to(values: list[Any], length: int) -> list[Any]:
@@ -18,6 +20,19 @@ def repeat_to(values: list[Any], length: int) -> list[Any]:
     if not values:
         raise ValueError("repeat_to needs at least one value")
     return [values[i % len(values)] for i in range(int(length))]
+
+
+class NodeId(str):
+    """A checked node id that the YAML-safe insertion prints bare (see :func:`node_id`)."""
+
+
+def node_id(value: Any) -> NodeId:
+    """The ``node_id`` filter: ``{{ ("stage_" ~ i) | node_id }}`` prints ``stage_3`` unquoted,
+    so templates can build node ids; anything outside ``[A-Za-z_][A-Za-z0-9_]*`` is refused."""
+    text = str(value)
+    if not _NODE_ID.fullmatch(text):
+        raise ValueError(f"{text!r} is not a valid node id ([A-Za-z_][A-Za-z0-9_]*)")
+    return NodeId(text)
 
 
 @cache
@@ -39,13 +54,17 @@ def _environment() -> Any:
     def finalize(value: Any) -> str:
         if isinstance(value, Undefined):
             str(value)  # raises: names the undefined variable or the refused attribute
+        if isinstance(value, NodeId):
+            return str(value)
         return yaml_literal(value)
 
     env = ImmutableSandboxedEnvironment(
         loader=NoLoader(), undefined=Strict, finalize=finalize,
         autoescape=False, keep_trailing_newline=True,
     )
-    env.globals = {"range": env.globals["range"], "repeat_to": repeat_to}
+    env.globals = {name: env.globals[name] for name in ("range", "dict", "namespace")}
+    env.globals["repeat_to"] = repeat_to
+    env.filters["node_id"] = node_id
     return env
 
 
