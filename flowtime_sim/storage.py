@@ -7,6 +7,13 @@ guarantees:
   visible in one step, or reports that the folder already exists; it never replaces or merges
   into another writer's folder, and never shows a partial one, whatever crashes;
 * **read-after-write** — once ``publish`` returned ``True``, every reader sees the folder.
+
+A backend shared by several machines may also offer ``changes_since(cursor: str | None) ->
+tuple[list[tuple[str, bytes]], str]``: the ``(key, bytes)`` of every ``…/catalog.json``
+published and every file created with ``put_if_absent`` since ``cursor`` (``None``: all of
+them), oldest first, with the cursor to pass next time. The registry folds these into its
+listing index before each listing, so other machines' artifacts appear without a ``reindex``
+(:meth:`flowtime_sim.registry.Registry.refresh`).
 """
 
 from __future__ import annotations

@@ -50,6 +50,30 @@ def template_source_options(f: F) -> F:
     return f
 
 
+STORAGE_OPTIONS = "flowtime.storage_options"
+
+
+def _collect_storage_options(ctx: click.Context, param: click.Parameter,
+                             values: tuple[str, ...]) -> dict[str, str]:
+    options: dict[str, str] = dict(ctx.meta.get(STORAGE_OPTIONS, {}))
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx=ctx, param=param)
+        options[key.strip()] = value
+    ctx.meta[STORAGE_OPTIONS] = options  # meta is shared with every subcommand's context
+    return options
+
+
+def storage_option(f: F) -> F:
+    """``--storage-option KEY=VALUE`` on a group: passed to the storage backend of the root."""
+    return click.option("--storage-option", multiple=True, metavar="KEY=VALUE",
+                        expose_value=False, callback=_collect_storage_options,
+                        help="An option for the root's storage backend, e.g. "
+                             "endpoint_url=http://127.0.0.1:9000 for s3:// roots. "
+                             "Repeatable.")(f)
+
+
 def make_flowtime(template_dirs: tuple[Path, ...] = (),
                   template_files: tuple[Path, ...] = ()) -> Any:
     from flowtime_sim.core import Flowtime
@@ -60,7 +84,9 @@ def make_flowtime(template_dirs: tuple[Path, ...] = (),
         from flowtime_sim.plugins import create_plugin_host
 
         host = create_plugin_host(strict=True)
-    ft = Flowtime(host=host, template_paths=[*template_dirs, *template_files])
+    options = ctx.meta.get(STORAGE_OPTIONS) if ctx is not None else None
+    ft = Flowtime(host=host, template_paths=[*template_dirs, *template_files],
+                  storage_options=options)
     if ctx is not None:
         ctx.call_on_close(ft.close)
     return ft

@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS tags (
   tag TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
   PRIMARY KEY (tag, kind, id, version)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feeds (
+  name TEXT NOT NULL PRIMARY KEY, cursor TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -107,17 +110,39 @@ class Index:
             self.db.execute("DELETE FROM pending WHERE key=?", (artifact_key(catalog),))
             self._relatest(kind, str(catalog["id"]), version)
 
+    def merge(self, catalogs: Iterable[Mapping[str, Any]],
+              removed: Iterable[tuple[str, str, int]], *, feed: str, cursor: str) -> None:
+        """Fold in a batch of changes from a storage's change feed, in one transaction with the
+        feed's new ``cursor``: add ``catalogs`` (idempotent), then forget the ``removed``
+        ``(kind, id, version)`` rows."""
+        with self._tx():
+            for catalog in catalogs:
+                self._insert_rows([_row(catalog)], _tag_rows(catalog))
+                self._relatest(str(catalog["kind"]), str(catalog["id"]),
+                               int(catalog.get("version") or 0))
+            for kind, artifact_id, version in removed:
+                self._forget(kind, artifact_id, version)
+            self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (feed, cursor))
+
+    def feed_cursor(self, feed: str) -> str | None:
+        """Where :meth:`merge` left ``feed``; ``None`` before its first batch."""
+        row = self.db.execute("SELECT cursor FROM feeds WHERE name=?", (feed,)).fetchone()
+        return str(row[0]) if row else None
+
     def remove(self, kind: str, artifact_id: str, version: int) -> None:
         """Forget one row (soft delete); the newest remaining version becomes the latest."""
         with self._tx():
-            self.db.execute("DELETE FROM artifacts WHERE kind=? AND id=? AND version=?",
-                            (kind, artifact_id, version))
-            self.db.execute("DELETE FROM tags WHERE kind=? AND id=? AND version=?",
-                            (kind, artifact_id, version))
-            newest = self.db.execute("SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?",
-                                     (kind, artifact_id)).fetchone()[0]
-            if newest is not None:
-                self._relatest(kind, artifact_id, newest)
+            self._forget(kind, artifact_id, version)
+
+    def _forget(self, kind: str, artifact_id: str, version: int) -> None:
+        self.db.execute("DELETE FROM artifacts WHERE kind=? AND id=? AND version=?",
+                        (kind, artifact_id, version))
+        self.db.execute("DELETE FROM tags WHERE kind=? AND id=? AND version=?",
+                        (kind, artifact_id, version))
+        newest = self.db.execute("SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?",
+                                 (kind, artifact_id)).fetchone()[0]
+        if newest is not None:
+            self._relatest(kind, artifact_id, newest)
 
     def begin(self, key: str, now: float) -> None:
         with self._tx():

@@ -238,10 +238,36 @@ class Registry:
         return self.storage.read(f"{artifact.key}/{name}")
 
     def runs_of(self, model_id: str) -> list[dict[str, Any]]:
+        self.refresh()
         return self.index.query(Query(kind="run", model_id=model_id, limit=1000)).items
 
     def list(self, query: Query) -> Page:
+        self.refresh()
         return self.index.query(query)
+
+    def refresh(self) -> None:
+        """Fold what other machines published or deleted into the index, for storages that
+        keep a change feed: an optional ``changes_since(cursor) -> (changes, next_cursor)``
+        returning ``(key, bytes)`` of each ``…/catalog.json`` published and each file put with
+        ``put_if_absent`` since ``cursor`` (``None``: from the beginning). Storages without one
+        (a local folder) are only written through this index or rebuilt by ``reindex``."""
+        feed = getattr(self.storage, "changes_since", None)
+        if feed is None:
+            return
+        changes, cursor = feed(self.index.feed_cursor("storage"))
+        stones = {key.removeprefix(f"{TOMBSTONES}/") for key, _ in changes
+                  if key.startswith(f"{TOMBSTONES}/")}
+        catalogs = []
+        for key, data in changes:
+            folder = key.removesuffix("/catalog.json")
+            if folder == key or folder in stones or key.startswith(f"{TOMBSTONES}/"):
+                continue
+            try:
+                catalogs.append(json.loads(data))
+            except ValueError:
+                continue  # verify reports unreadable catalogs; the listing skips them
+        removed = [ident for key in stones if (ident := _identity(key)) is not None]
+        self.index.merge(catalogs, removed, feed="storage", cursor=cursor)
 
     # -- maintenance ----------------------------------------------------------------------
 
@@ -354,6 +380,16 @@ class Registry:
             self.storage.put_if_absent(f"{TOMBSTONES}/{key}", stone)
             self.index.remove(kind, artifact_id, version)
         return [k for k, *_ in keys]
+
+
+def _identity(key: str) -> tuple[str, str, int] | None:
+    """``(kind, id, version)`` of a folder key ``models/{id}/v{n}`` or ``runs/{id}``."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == "models" and (m := VERSION_RE.match(parts[2])):
+        return "model", parts[1], int(m.group(1))
+    if len(parts) == 2 and parts[0] == "runs":
+        return "run", parts[1], 0
+    return None
 
 
 def _unique(items: list[str]) -> list[str]:
