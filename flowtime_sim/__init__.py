@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PLUGIN_API_VERSION",
-    "ParameterSources",
     "PackInfo",
+    "ParameterSources",
     "Preview",
     "ResolvedParameters",
     "StorageBackend",

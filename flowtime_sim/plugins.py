@@ -8,11 +8,13 @@ problem raises :class:`~flowtime_sim.errors.PluginError`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
 import tomllib
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -88,7 +90,11 @@ class PluginHost:
                        "uninstall one of the two distributions")
             return
         try:
-            self.pm.register(plugin, name=name)
+            # pluggy warns while registering an implementation of a deprecated hook; capture
+            # it so that "-W error" cannot leave the plugin half registered
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self.pm.register(plugin, name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
             reason = "; ".join(str(exc).splitlines())  # pluggy's message spans lines
             self._fail(name, dist, "failed", f"invalid hook implementation: {reason}")
@@ -104,7 +110,11 @@ class PluginHost:
                        f"names must be one of {', '.join(known)}")
             return
         self.dists[name] = dist
-        self._record(PluginRecord(name, dist, "loaded", static=static))
+        notes = "; ".join(str(w.message) for w in caught)
+        self._record(PluginRecord(name, dist, "loaded", notes, static=static))
+        for w in caught:  # shown as usual, and recorded for 'plugins' and 'doctor' either way
+            with contextlib.suppress(Warning):
+                warnings.warn(w.message, w.category, stacklevel=2)
 
     def load_module(self, name: str, loader: Any, dist: PackInfo | None,
                     api: object = None) -> None:

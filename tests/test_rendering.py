@@ -250,3 +250,9 @@ def test_a_plugin_renderer_comes_first_and_its_crash_is_a_plugin_error() -> None
         render(host, template("", fmt="crash"), params)
     assert str(err.value) == ("hook flowtime_render_template failed: RuntimeError: renderer "
                               "exploded")
+
+
+def test_an_undefined_name_inside_a_list_is_named() -> None:
+    with pytest.raises(TemplateError) as err:
+        rendered_text("v: {{ repeat_to([level], 3) }}\n")
+    assert str(err.value) == f"{WHERE} line 1: 'level' is undefined"

@@ -13,6 +13,8 @@ from flowtime_sim.yamlsafe import yaml_literal
 
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 _NODE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Every name a template body can read besides its parameters and ``template``.
+TEMPLATE_GLOBALS = ("dict", "namespace", "range", "repeat_to")
 
 
 def repeat_to(values: list[Any], length: int) -> list[Any]:
@@ -51,9 +53,18 @@ def _environment() -> Any:
         # Also fail, naming the variable, where Python asks the object itself: round(), abs().
         __round__ = __abs__ = __index__ = StrictUndefined._fail_with_undefined_error
 
-    def finalize(value: Any) -> str:
+    def raise_if_undefined(value: Any) -> None:
         if isinstance(value, Undefined):
             str(value)  # raises: names the undefined variable or the refused attribute
+        elif isinstance(value, list | tuple):
+            for item in value:
+                raise_if_undefined(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                raise_if_undefined(item)
+
+    def finalize(value: Any) -> str:
+        raise_if_undefined(value)
         if isinstance(value, NodeId):
             return str(value)
         return yaml_literal(value)
@@ -62,8 +73,8 @@ def _environment() -> Any:
         loader=NoLoader(), undefined=Strict, finalize=finalize,
         autoescape=False, keep_trailing_newline=True,
     )
-    env.globals = {name: env.globals[name] for name in ("range", "dict", "namespace")}
-    env.globals["repeat_to"] = repeat_to
+    builtin = {**env.globals, "repeat_to": repeat_to}
+    env.globals = {name: builtin[name] for name in TEMPLATE_GLOBALS}
     env.filters["node_id"] = node_id
     return env
 

@@ -41,17 +41,21 @@ def doctor(as_json: bool) -> None:
             problems.append(f"template {tpl.plugin}:{tpl.id} {tpl.version}: {exc}")
     from flowtime_sim import __version__
 
+    notes = [f"plugin {r.name!r}: {r.detail}" for r in ft.host.records
+             if r.status == "loaded" and r.detail]
     report = {"version": __version__, "plugin_api": PLUGIN_API_VERSION,
               "plugins": len(ft.host.records), "templates_checked": checked,
-              "problems": problems}
+              "problems": problems, "notes": notes}
     if as_json:
         terminal.print_json(report)
     else:
         terminal.line(f"flowtime-sim {__version__}, plugin API {PLUGIN_API_VERSION}")
         terminal.line(f"{len(ft.host.records)} plugin(s), {checked} template(s) render with "
                       "their defaults")
+        for note in notes:
+            terminal.line(f"note: {note}")
         for p in problems:
             terminal.line(f"problem: {p}")
         terminal.line("no problems found" if not problems else f"{len(problems)} problem(s)")
     if problems:
-        raise SystemExit(1)
+        click.get_current_context().exit(1)

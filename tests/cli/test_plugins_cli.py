@@ -151,7 +151,7 @@ def test_doctor_healthy(cli: Cli, spelling: str) -> None:
                              "their defaults\nno problems found\n")
     assert json.loads(cli("doctor", "--json").stdout) == {
         "version": __version__, "plugin_api": PLUGIN_API_VERSION, "plugins": plugins,
-        "templates_checked": healthy_count(), "problems": []}
+        "templates_checked": healthy_count(), "problems": [], "notes": []}
 
 
 @pytest.mark.parametrize("package", sorted(BROKEN))

@@ -13,6 +13,7 @@ import jsonschema
 import numpy as np
 import pytest
 import yaml
+from flowtime_sim.testing import check_pack, pack_host, render_template, run_template
 from packaging.specifiers import SpecifierSet
 
 PACKAGE = "flowtime_pack_ecommerce"
@@ -57,31 +58,39 @@ EXAMPLE_CASES = [
 ]
 
 
-# --- Host adapter -------------------------------------------------------------------------
-# Rendering, parsing and evaluating go through the host; swap these three functions for
-# flowtime_sim.testing's helpers once it offers them.
+# --- Through the host ---------------------------------------------------------------------
+# Rendering, parsing and evaluating go through the host with only this pack installed, exactly
+# as `flowtime-sim new` and `run` would (flowtime_sim.testing, the pack author kit).
+
+HOST = pack_host("ecommerce", project_dir=Path(__file__).resolve().parents[1])
+
+
+def _rendered(folder: Path, overrides: dict[str, Any]) -> Any:
+    ref = f"{manifest(folder)['id']}"
+    return render_template(HOST, ref, overrides, version=manifest(folder)["version"])
 
 
 def render(folder: Path, **overrides: Any) -> str:
-    from flowtime_sim.builtin.jinja import render_jinja
-    from flowtime_sim.templates import load_manifest_file
-
-    values = defaults(folder) | overrides
-    jsonschema.Draft202012Validator(manifest(folder)["parameters"]).validate(values)
-    return render_jinja(load_manifest_file(folder / "template.yaml"), values)
+    return str(_rendered(folder, overrides).text)
 
 
 def parse(folder: Path, **overrides: Any) -> Any:
-    from flowtime_sim.model import parse_model
-
-    return parse_model(render(folder, **overrides), origin=f"{folder.name} {overrides}")
+    return _rendered(folder, overrides).model
 
 
 def run(folder: Path, **overrides: Any) -> dict[str, np.ndarray]:
-    from flowtime_sim.engine import evaluate
-
-    series = evaluate(parse(folder, **overrides))
+    series = run_template(HOST, manifest(folder)["id"], overrides,
+                          version=manifest(folder)["version"])
     return {name: np.asarray(values, dtype=float) for name, values in series.items()}
+
+
+def test_the_pack_passes_the_flowtime_checks() -> None:
+    """Every template with its defaults and each schema example: rendered, validated, stored
+    as an artifact, run, previewed, and probed with hostile strings (check_pack)."""
+    report = check_pack(host=HOST)
+    assert report.ok, report.summary()
+    assert report.templates == sorted(f"{manifest(f)['id']} {manifest(f)['version']}"
+                                      for f in TEMPLATES)
 
 
 # --- Pack and manifests -------------------------------------------------------------------
