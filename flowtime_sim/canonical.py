@@ -6,7 +6,7 @@ import hashlib
 import math
 import unicodedata
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flowtime_sim.errors import UserError
@@ -37,7 +37,7 @@ def normalise(value: Any) -> Any:
         return [normalise(v) for v in value]
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value.isoformat(timespec="seconds") + "Z"
     if isinstance(value, date):
         return value.isoformat()

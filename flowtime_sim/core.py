@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from flowtime_sim.runs import Progress, RunRequest
     from flowtime_sim.templates import TemplateIndex
     from flowtime_sim.types import Preview
+
+
+#: Called with a model id before a model is stored; raises to refuse storing under that id.
+Admit = Callable[[str], None]
 
 
 class Flowtime:
@@ -94,12 +98,17 @@ class Flowtime:
     def create_model(self, template_ref: str, sources: ParameterSources | None = None, *,
                      name: str | None = None, tags: Iterable[str] = (),
                      version: str | None = None, visibility: str | None = None,
-                     root: str | None = None, owner: str | None = None) -> Created:
+                     root: str | None = None, owner: str | None = None,
+                     admit: Admit | None = None) -> Created:
         """Render ``template_ref`` and store it as a model version (idempotent).
 
         ``owner`` overrides the façade's owner (the service passes the caller's identity).
+        ``admit`` is called with the model id before anything is stored and raises to refuse
+        it (the service refuses ids whose stored versions the caller may not see).
         """
         rendered = self.render(template_ref, sources, version=version)
+        if admit is not None:
+            admit(_model_id(rendered, name))
         return self.registry(root).create_model(
             rendered, name=name, tags=_check_tags(tags), visibility=_visibility(visibility),
             owner=self._owner(owner))
@@ -107,8 +116,11 @@ class Flowtime:
     def derive(self, source_ref: str, *, name: str | None = None,
                sets: Mapping[str, object] | None = None, tags: Iterable[str] = (),
                visibility: str | None = None, root: str | None = None,
-               owner: str | None = None) -> Created:
-        """A new model from an existing version with some parameters changed."""
+               owner: str | None = None, admit: Admit | None = None) -> Created:
+        """A new model from an existing version with some parameters changed.
+
+        ``admit`` works as in :meth:`create_model`.
+        """
         registry = self.registry(root)
         source = registry.model(parse_ref(source_ref, what="model id"))
         cat = source.catalog
@@ -117,8 +129,11 @@ class Flowtime:
         from flowtime_sim.rendering import render, resolve_parameters
 
         rendered = render(self.host, template, resolve_parameters(self.host, template, sources))
+        name = name or str(cat["name"])
+        if admit is not None:
+            admit(_model_id(rendered, name))
         return registry.create_model(
-            rendered, name=name or str(cat["name"]),
+            rendered, name=name,
             tags=_check_tags([*cat.get("tags", []), *tags]),
             visibility=_visibility(visibility or str(cat.get("visibility", "private"))),
             owner=self._owner(owner), derived_from=source.ref)
@@ -138,6 +153,11 @@ class Flowtime:
 
     def artifact(self, ref: str, root: str | None = None) -> ModelArtifact | RunArtifact:
         return self.registry(root).artifact(parse_ref(ref))
+
+    def read_file(self, artifact: ModelArtifact | RunArtifact, name: str,
+                  root: str | None = None) -> bytes:
+        """One file of a stored artifact (``catalog.json`` or a name in its ``files``)."""
+        return self.registry(root).read_file(artifact, name)
 
     def versions(self, model_id: str, root: str | None = None) -> list[ModelArtifact]:
         return self.registry(root).versions(model_id)
@@ -209,6 +229,13 @@ class Flowtime:
         catalog, files = execute(request, owner=self._owner(owner), visibility=visibility,
                                  progress=progress)
         return registry.publish_run(catalog, files)
+
+
+def _model_id(rendered: RenderedModel, name: str | None) -> str:
+    from flowtime_sim.registry import model_id_for
+
+    tid = rendered.template.id
+    return model_id_for(name or tid, tid, dict(rendered.parameters.values))
 
 
 def _seed(seed: int | None, model: Model) -> int:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import click
 
 from flowtime_sim import __version__
-from flowtime_sim.cli.app import FlowtimeGroup
+from flowtime_sim.cli.app import FlowtimeGroup, storage_option
 from flowtime_sim.cli.new_cmds import new
+from flowtime_sim.cli.pack_cmds import pack
 from flowtime_sim.cli.plugins_cmds import doctor, plugins
 from flowtime_sim.cli.registry_cmds import (
     delete,
@@ -22,6 +23,7 @@ from flowtime_sim.cli.registry_cmds import (
     versions,
 )
 from flowtime_sim.cli.run_cmds import preview, run
+from flowtime_sim.cli.serve_cmd import serve
 from flowtime_sim.cli.templates_cmds import templates
 
 
@@ -30,6 +32,7 @@ from flowtime_sim.cli.templates_cmds import templates
 @click.version_option(__version__, prog_name="flowtime-sim")
 @click.option("--strict", is_flag=True, envvar="FLOWTIME_SIM_STRICT",
               help="Fail when any plugin fails to load (also FLOWTIME_SIM_STRICT=1).")
+@storage_option
 @click.pass_context
 def main(ctx: click.Context, strict: bool) -> None:
     """Turn template packs into versioned FlowTime models and runs."""
@@ -37,13 +40,14 @@ def main(ctx: click.Context, strict: bool) -> None:
 
 
 for command in (templates, plugins, doctor, new, derive, list_cmd, show, versions, delete,
-                verify, reindex, gc, run, preview):
+                verify, reindex, gc, run, preview, pack, serve):
     main.add_command(command)
 
 
 @click.group("flowtime", cls=FlowtimeGroup,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="flowtime")
+@storage_option
 def flowtime() -> None:
     """FlowTime tools. ``flowtime sim …`` is flowtime-sim."""
 

@@ -254,3 +254,30 @@ def test_a_pack_preview_is_stored_in_the_version(ft, root: Path) -> None:
                                                         "preview.png"]
     assert (folder / "preview.png").read_bytes() == b"PNG pictured"
     assert set(art.catalog["files"]) == {"model.yaml", "preview.png"}
+
+
+def test_flowtime_artifact_created_fires_once_per_new_artifact(ft) -> None:
+    from flowtime_sim import hookimpl
+
+    seen: list[str] = []
+
+    class Listener:
+        @hookimpl
+        def flowtime_artifact_created(self, artifact):
+            seen.append(f"{artifact.catalog['kind']}:{artifact.id}")
+
+    class Broken:
+        @hookimpl
+        def flowtime_artifact_created(self, artifact):
+            raise RuntimeError("listener down")
+
+    ft.host.register(Listener(), "listener")
+    ft.host.register(Broken(), "broken-listener")
+    with pytest.warns(RuntimeWarning, match="plugin 'broken-listener': "
+                                            "flowtime_artifact_created failed: listener down"):
+        model = ft.create_model("tiny").artifact
+    ft.create_model("tiny")  # unchanged: no event
+    with pytest.warns(RuntimeWarning):
+        run = ft.run_model(model.id).artifact
+    assert seen == [f"model:{model.id}", f"run:{run.id}"]
+    assert (ft.registry().storage.index_path().exists())
