@@ -104,7 +104,7 @@ def versions(model_id: str, root: str | None, as_json: bool) -> None:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Change a parameter.")
 @click.option("--tag", "tags", multiple=True, help="Extra tag. Repeatable.")
 @click.option("--visibility", type=click.Choice(["private", "team", "public"]))
-@click.option("--out", "root", metavar="DIR|URL", help="Artifacts root.")
+@click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
 @json_option
 def derive(source: str, name: str | None, sets: tuple[str, ...], tags: tuple[str, ...],
            visibility: str | None, root: str | None, as_json: bool) -> None:
