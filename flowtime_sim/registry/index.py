@@ -29,8 +29,12 @@ CREATE TABLE IF NOT EXISTS artifacts (
   PRIMARY KEY (kind, id, version)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS by_time ON artifacts (state, latest, created_utc, kind, id, version);
-CREATE INDEX IF NOT EXISTS by_template ON artifacts (template_id, created_utc, kind, id, version);
-CREATE INDEX IF NOT EXISTS by_owner ON artifacts (owner, created_utc, kind, id, version);
+-- filters first, then the listing order: counting and paging a filter read only the index
+CREATE INDEX IF NOT EXISTS by_template_v2 ON artifacts
+  (template_id, state, latest, created_utc, kind, id, version);
+CREATE INDEX IF NOT EXISTS by_owner_v2 ON artifacts
+  (owner, state, latest, created_utc, kind, id, version);
+CREATE INDEX IF NOT EXISTS by_kind ON artifacts (kind, state, latest, created_utc, id, version);
 CREATE INDEX IF NOT EXISTS by_model ON artifacts (model_id, created_utc);
 CREATE TABLE IF NOT EXISTS pending (
   key TEXT NOT NULL PRIMARY KEY, started REAL NOT NULL
