@@ -249,15 +249,17 @@ def bench_preview(repeat: int) -> list[Row]:
              "< 100 ms", verdict(t < 0.1))]
 
 
-def extra_benches(quick: bool) -> list[str]:
-    """The service (wrk) and S3 (moto) benchmarks print their own markdown tables."""
+def extra_benches(s3: bool) -> list[str]:
+    """The service (wrk) and, with ``--s3``, the S3 (moto, ~30 min) benchmarks print their own
+    markdown tables."""
     out = []
-    for script in (HERE / "service_bench.py",
-                   HERE.parent / "plugins" / "flowtime-sim-s3" / "bench_s3.py"):
-        if not script.exists():
-            continue
-        args = [sys.executable, str(script)] + (["--quick"] if quick else [])
-        result = subprocess.run(args, capture_output=True, text=True)
+    scripts = [HERE / "service_bench.py"]
+    if s3:
+        scripts.append(HERE.parent / "plugins" / "flowtime-sim-s3" / "bench_s3.py")
+    for script in scripts:
+        args = [sys.executable, str(script)]
+        result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True)
         body = result.stdout.strip() if result.returncode == 0 else (
             f"failed (exit {result.returncode}):\n```\n{result.stderr.strip()[-2000:]}\n```")
         out.append(f"### {script.name}\n\n{body}\n")
@@ -275,6 +277,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--only", nargs="*", default=None,
                         help="sections: cli create sizes listing engine e2e preview extra")
+    parser.add_argument("--s3", action="store_true", help="also the S3 benchmark (slow)")
     parser.add_argument("--out", default=str(HERE / "results.md"))
     args = parser.parse_args()
     quick = args.quick
@@ -298,7 +301,7 @@ def main() -> None:
                 shutil.rmtree(work / sub, ignore_errors=True)
             print(f"running {name} ...", file=sys.stderr, flush=True)
             rows += sections[name]()
-    extras = extra_benches(quick) if "extra" in chosen else []
+    extras = extra_benches(args.s3) if "extra" in chosen else []
     header = (f"# Benchmark results\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)"
               f"{', quick sizes' if quick else ''}.\n\n")
