@@ -258,7 +258,7 @@ def extra_benches(s3: bool) -> list[str]:
         scripts.append(HERE.parent / "plugins" / "flowtime-sim-s3" / "bench_s3.py")
     for script in scripts:
         args = [sys.executable, str(script)]
-        result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        result = subprocess.run(args, capture_output=True,
                                 stdin=subprocess.DEVNULL, text=True)
         body = result.stdout.strip() if result.returncode == 0 else (
             f"failed (exit {result.returncode}):\n```\n{result.stderr.strip()[-2000:]}\n```")
