@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import Result
+from fakepack_messages import BROKEN
 
-from flowtime_sim import PLUGIN_API_VERSION, __version__, hookspecs
+from flowtime_sim import PLUGIN_API_VERSION, __version__
 from flowtime_sim.core import Flowtime
 from flowtime_sim.errors import FlowtimeError
 from flowtime_sim.plugins import BUILTIN_PLUGINS, create_plugin_host, get_plugin_host
@@ -18,21 +19,7 @@ from flowtime_sim.templates import TemplateIndex
 
 Cli = Callable[..., Result]
 SPELLINGS = ["flowtime-sim", "flowtime"]
-KNOWN_HOOKS = ", ".join(sorted(n for n in vars(hookspecs) if n.startswith("flowtime_")))
-FUTURE = "supports plugin API >=2,<3 but this host provides 1.0; install a version of the " \
-    "pack that supports it, or a matching flowtime-sim"
-NO_RANGE = "declares no plugin-API range; add plugin_api = \">=1,<2\" to flowtime_pack.toml " \
-    "or FLOWTIME_SIM_PLUGIN_API = \">=1,<2\" to the module"
-BROKEN = {
-    "broken_import": ("failed", "import failed: RuntimeError: broken_import needs a licence key"),
-    "misspelled_hook": ("failed", "unknown hook(s) flowtime_templatez; hook names must be one "
-                        f"of {KNOWN_HOOKS}"),
-    "future_api_static": ("refused", "pack 'future_api_static' (flowtime-pack-future-api-static"
-                          f" 1.0) {FUTURE}"),
-    "future_api_module": ("refused", "pack 'future_api_module' (flowtime-pack-future-api-module"
-                          f" 1.0) {FUTURE}"),
-    "no_api": ("refused", f"pack 'no_api' (flowtime-pack-no-api 1.0) {NO_RANGE}"),
-}
+
 BAD_BODY = """\
 schemaVersion: 1
 grid: {bins: {{ bins }}, binSize: 1, binUnit: hours}
