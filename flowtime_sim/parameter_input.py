@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import yaml
 
 from flowtime_sim.errors import UserError
 from flowtime_sim.types import ParameterSources
-from flowtime_sim.yamlsafe import yaml_problem
+from flowtime_sim.yamlsafe import read_exponent_floats, yaml_problem
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -26,9 +25,7 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
+read_exponent_floats(_Loader)
 _NULLS = {"null", "Null", "NULL", "~"}
 MAX_PARAMS_FILE = 1_000_000  # bytes; parameters are small, a bigger file is a mistake
 

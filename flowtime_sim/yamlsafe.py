@@ -9,6 +9,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+#: ``1e3``, ``-2.5E-7``: floats in YAML 1.2 (and JSON, and FlowTime's engine), strings in the
+#: YAML 1.1 that PyYAML implements.
+EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+def read_exponent_floats(loader: Any) -> None:
+    """Make a PyYAML loader class read ``1e3`` as the number YAML 1.2 says it is."""
+    loader.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT,
+                                 list("-+0123456789"))
+
+
 # Characters YAML treats as line breaks or refuses outright; JSON leaves them bare.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 

@@ -50,6 +50,7 @@ from flowtime_sim.model.types import (
     PmfNode,
     Rng,
 )
+from flowtime_sim.yamlsafe import read_exponent_floats
 
 try:
     from yaml import CSafeLoader as _SafeLoader
@@ -183,6 +184,7 @@ class _Loader(_SafeLoader):
 
 
 _MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+read_exponent_floats(_Loader)  # 1e300 is a number in a model, as in FlowTime's engine
 
 
 def _load_yaml(source: str | bytes, origin: str) -> Any:
