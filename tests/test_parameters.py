@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowtime_sim.builtin.parameters import resolve, schema_defaults
 from flowtime_sim.errors import ParameterError, UserError
@@ -243,3 +245,38 @@ def test_set_without_key_or_equals(item: str) -> None:
         parse_sets([item])
     assert str(err.value) == f"--set expects key=value, got {item!r}"
     assert err.value.field == "set"
+
+
+# The compiled validator answers the common case; jsonschema decides whenever it sees a problem.
+# So it may be stricter than jsonschema, never more lenient.
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6)
+    | st.floats(-1e6, 1e6, allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=3),
+    max_leaves=12)
+
+
+def _bundled_templates() -> list[Template]:
+    from flowtime_sim.core import Flowtime
+
+    index = Flowtime().templates
+    return [t for versions in index.by_id.values() for t in versions
+            if t.manifest.parameters.get("properties")]
+
+
+@pytest.mark.parametrize("template", [TEMPLATE, *_bundled_templates()],
+                         ids=lambda t: f"{t.id}-{t.version}")
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_the_fast_validator_never_accepts_what_jsonschema_refuses(template: Template,
+                                                                  data: st.DataObject) -> None:
+    from flowtime_sim.builtin.parameters import _surely_valid, _validator
+
+    values = schema_defaults(template.manifest.parameters)
+    names = sorted(template.manifest.parameters["properties"])
+    for name in data.draw(st.lists(st.sampled_from([*names, "unknown"]), max_size=3)):
+        values[name] = data.draw(_JSON_VALUES)
+    if _surely_valid(template, values):
+        assert list(_validator(template).iter_errors(values)) == []

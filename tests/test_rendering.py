@@ -256,3 +256,74 @@ def test_an_undefined_name_inside_a_list_is_named() -> None:
     with pytest.raises(TemplateError) as err:
         rendered_text("v: {{ repeat_to([level], 3) }}\n")
     assert str(err.value) == f"{WHERE} line 1: 'level' is undefined"
+
+
+# -- the on-disk cache of compiled templates -------------------------------------------------
+
+@pytest.fixture
+def disk_cache(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    from flowtime_sim.builtin import jinja
+
+    folder = tmp_path / "jinja-cache"
+    folder.mkdir()
+    cache = jinja.open_bytecode_cache(str(folder))
+    monkeypatch.setattr(jinja, "_bytecode_cache", lambda: cache)
+    jinja._compile.cache_clear()
+    yield folder
+    jinja._compile.cache_clear()
+
+
+def test_compiled_templates_are_kept_on_disk_and_reused(disk_cache, monkeypatch) -> None:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from flowtime_sim.builtin import jinja
+
+    fresh = render_jinja(template(MODEL), {"bins": 2, "level": 1, "filename": "x.csv"})
+    assert len(list(disk_cache.iterdir())) == 1
+    jinja._compile.cache_clear()  # as a new process would start
+    compiled: list[str] = []
+    real_compile = ImmutableSandboxedEnvironment.compile
+
+    def counting(self, source, *args, **kwargs):
+        compiled.append(source)
+        return real_compile(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(ImmutableSandboxedEnvironment, "compile", counting)
+    again = render_jinja(template(MODEL), {"bins": 2, "level": 1, "filename": "x.csv"})
+    assert again == fresh and compiled == []
+    render_jinja(template(MODEL + "# another body\n"), {"bins": 2, "level": 1,
+                                                         "filename": "x.csv"})
+    assert len(compiled) == 1 and len(list(disk_cache.iterdir())) == 2
+
+
+def test_a_damaged_cache_entry_is_compiled_again(disk_cache) -> None:
+    from flowtime_sim.builtin import jinja
+
+    values = {"bins": 2, "level": 1, "filename": "x.csv"}
+    fresh = render_jinja(template(MODEL), values)
+    (entry,) = disk_cache.iterdir()
+    entry.write_bytes(entry.read_bytes()[:40])
+    jinja._compile.cache_clear()
+    assert render_jinja(template(MODEL), values) == fresh
+
+
+def test_rendering_works_without_a_disk_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowtime_sim.builtin import jinja
+
+    monkeypatch.setattr(jinja, "_bytecode_cache", lambda: None)
+    jinja._compile.cache_clear()
+    try:
+        text = render_jinja(template(MODEL), {"bins": 1, "level": 4, "filename": "y.csv"})
+    finally:
+        jinja._compile.cache_clear()
+    assert "values: [4]" in text
+
+
+def test_the_sandbox_holds_for_a_body_loaded_from_the_cache(disk_cache) -> None:
+    from flowtime_sim.builtin import jinja
+
+    body = "{{ ''.__class__.__mro__ }}"
+    for _ in range(2):  # compiled, then loaded from disk
+        with pytest.raises(TemplateError, match="refused by the sandbox"):
+            render_jinja(template(body), {})
+        jinja._compile.cache_clear()

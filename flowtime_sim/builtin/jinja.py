@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 from functools import cache, lru_cache
 from typing import Any
@@ -79,10 +81,48 @@ def _environment() -> Any:
     return env
 
 
+def open_bytecode_cache(directory: str | None = None) -> Any:
+    """Jinja2's on-disk cache of compiled templates (by default in its own per-user folder,
+    created private and refused when another user owns it) that treats an unreadable entry
+    as missing; ``None`` where no cache can be had."""
+    from jinja2 import FileSystemBytecodeCache
+
+    class Cache(FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # a damaged entry (disk full, another tool): compile again
+                bucket.reset()
+
+    try:
+        return Cache(directory)
+    except (OSError, RuntimeError):
+        return None
+
+
+@cache
+def _bytecode_cache() -> Any:
+    return open_bytecode_cache()
+
+
 @lru_cache(maxsize=256)
 def _compile(body: str) -> Any:
-    """Compiled bodies, cached: compiling costs far more than rendering."""
-    return _environment().from_string(body)
+    """Compiled bodies, cached in the process and on disk: compiling a template costs more
+    than the rest of ``new``'s work. The disk entry is keyed by the body's checksum, the host's
+    version (the environment's settings shape the code) and Jinja2's and Python's versions."""
+    from flowtime_sim import __version__
+
+    env = _environment()
+    disk = _bytecode_cache()
+    if disk is None:
+        return env.from_string(body)
+    digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    bucket = disk.get_bucket(env, f"flowtime-sim/{__version__}/sandboxed/{digest}", None, body)
+    if bucket.code is None:
+        bucket.code = env.compile(body)  # exactly what from_string compiles
+        with contextlib.suppress(OSError):
+            disk.set_bucket(bucket)
+    return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
 
 
 def render_jinja(template: Template, values: dict[str, Any]) -> str:

@@ -22,18 +22,39 @@ def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _VALIDATORS: dict[tuple[str, str, str, int], Any] = {}
+_FAST: dict[tuple[str, str, str, int], Any] = {}
+
+
+def _key(template: Template) -> tuple[str, str, str, int]:
+    return (template.plugin, template.id, template.version, id(template.manifest.parameters))
 
 
 def _validator(template: Template) -> Any:
     """One compiled validator per template version: building one costs more than using it."""
     import jsonschema
 
-    schema = template.manifest.parameters
-    key = (template.plugin, template.id, template.version, id(schema))
+    key = _key(template)
     if key not in _VALIDATORS:
+        schema = template.manifest.parameters
         cls = jsonschema.validators.validator_for(schema, jsonschema.Draft202012Validator)
         _VALIDATORS[key] = cls(schema, format_checker=cls.FORMAT_CHECKER)
     return _VALIDATORS[key]
+
+
+def _surely_valid(template: Template, values: Mapping[str, Any]) -> bool:
+    """The common case, answered by a compiled validator without importing ``jsonschema``
+    (the largest import of ``new``). Only when it sees a problem does ``jsonschema`` — whose
+    errors carry what the messages need — decide and describe."""
+    import jsonschema_rs
+
+    key = _key(template)
+    try:
+        if key not in _FAST:
+            _FAST[key] = jsonschema_rs.validator_for(template.manifest.parameters,
+                                                     validate_formats=True)
+        return bool(_FAST[key].is_valid(values))
+    except (ValueError, TypeError):  # a schema or a value it cannot take: let jsonschema judge
+        return False
 
 
 def resolve(template: Template, sources: ParameterSources) -> ResolvedParameters:
@@ -46,9 +67,10 @@ def resolve(template: Template, sources: ParameterSources) -> ResolvedParameters
     where = f"template {template.id} {template.version}"
     problems = [f"parameter {name!r} = {_show(value)} is not a finite number"
                 for name, value in values.items() if _has_non_finite(value)]
-    validator = _validator(template)
-    errors = sorted(validator.iter_errors(values), key=lambda e: (list(e.absolute_path), e.message))
-    problems += [_describe(err, values, schema) for err in errors]
+    if problems or not _surely_valid(template, values):
+        errors = sorted(_validator(template).iter_errors(values),
+                        key=lambda e: (list(e.absolute_path), e.message))
+        problems += [_describe(err, values, schema) for err in errors]
     if problems:
         lines = [f"{p} ({where})" for p in problems]
         raise ParameterError("; ".join(lines), problems=lines)
