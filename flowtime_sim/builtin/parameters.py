@@ -50,7 +50,7 @@ def _surely_valid(template: Template, values: Mapping[str, Any]) -> bool:
     key = _key(template)
     try:
         if key not in _FAST:
-            _FAST[key] = jsonschema_rs.validator_for(template.manifest.parameters,
+            _FAST[key] = jsonschema_rs.validator_for(dict(template.manifest.parameters),
                                                      validate_formats=True)
         return bool(_FAST[key].is_valid(values))
     except (ValueError, TypeError):  # a schema or a value it cannot take: let jsonschema judge
