@@ -94,8 +94,26 @@ def layout_model(model: Model) -> Layout:
     """Lay out ``model``'s dependency graph from inputs (left) to outputs (right).
 
     Relies on what a validated :class:`Model` promises: ``order`` lists every node after the
-    nodes it reads, and the graph is acyclic. The result depends only on the model's content.
+    nodes it reads, and the graph is acyclic. The result depends only on the graph — node ids
+    and kinds in file order, dependencies, evaluation order — so models that differ only in
+    their numbers (one template, other parameters) share one layout, computed once.
     """
+    shape = (tuple((node.id, node.kind) for node in model.nodes), model.order,
+             tuple(sorted(model.dependencies.items())))
+    layout = _LAYOUTS.get(shape)
+    if layout is None:
+        layout = _layout(model)
+        if len(_LAYOUTS) >= _LAYOUT_CACHE_SIZE:
+            del _LAYOUTS[next(iter(_LAYOUTS))]  # the oldest entry
+        _LAYOUTS[shape] = layout
+    return layout
+
+
+_LAYOUT_CACHE_SIZE = 128
+_LAYOUTS: dict[tuple[object, ...], Layout] = {}
+
+
+def _layout(model: Model) -> Layout:
     ids = [node.id for node in model.nodes]
     if not ids:
         return Layout(nodes=(), edges=(), width=0.0, height=0.0)

@@ -55,9 +55,11 @@ def model_hash(text: str) -> str:
     return canonical_hash(load_model_document(text))
 
 
-def model_id_for(name: str, template_id: str, parameters: Mapping[str, Any]) -> str:
-    h8 = model_identity(template_id, parameters).removeprefix("sha256:")[:8]
-    return check_id(f"{slugify(name)}_{h8}", what="model id")
+def model_id_for(name: str, template_id: str, parameters: Mapping[str, Any],
+                 identity: str | None = None) -> str:
+    """``{slug}_{h8}``; ``identity`` is :func:`model_identity`, when the caller has it."""
+    identity = identity or model_identity(template_id, parameters)
+    return check_id(f"{slugify(name)}_{identity.removeprefix('sha256:')[:8]}", what="model id")
 
 
 class Registry:
@@ -86,8 +88,8 @@ class Registry:
         tpl = rendered.template
         params = dict(rendered.parameters.values)
         display = name or tpl.id
-        mid = model_id_for(display, tpl.id, params)
         identity = model_identity(tpl.id, params)
+        mid = model_id_for(display, tpl.id, params, identity)
         wanted = inputs_hash(tpl.id, tpl.version, params)
         text = rendered.text.encode("utf-8")
         files: dict[str, bytes] = {"model.yaml": text}
