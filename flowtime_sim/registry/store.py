@@ -36,6 +36,7 @@ VERSION_RE = re.compile(r"^v([1-9][0-9]*)$")
 TOMBSTONES = "tombstones"  # tombstones/{models/{id}/v{n} | runs/{id}}: soft-deleted
 PENDING_GRACE_S = 3600.0
 MAX_PUBLISH_ATTEMPTS = 1000
+VERSION_CACHE_SIZE = 4096  # model-version catalogs kept in memory (about 2.5 KB each)
 
 
 def model_identity(template_id: str, parameters: Mapping[str, Any]) -> str:
@@ -69,6 +70,7 @@ class Registry:
     def __init__(self, storage: Storage, host: PluginHost) -> None:
         self.storage = storage
         self.host = host
+        self._versions_seen: dict[str, dict[str, Any]] = {}
 
     @cached_property
     def index(self) -> Index:
@@ -188,10 +190,23 @@ class Registry:
 
         return numbers(f"models/{model_id}"), set(numbers(f"{TOMBSTONES}/models/{model_id}"))
 
+    def _version_catalog(self, key: str) -> dict[str, Any] | None:
+        """The catalog of the model version at ``key`` (``models/{id}/v{n}``). A published
+        version never changes and its number is never reused, so what was read once is
+        kept; whether it was deleted since is asked of the storage every time."""
+        catalog = self._versions_seen.get(key)
+        if catalog is None:
+            catalog = self._catalog_at(key)
+            if catalog is not None:
+                if len(self._versions_seen) >= VERSION_CACHE_SIZE:
+                    del self._versions_seen[next(iter(self._versions_seen))]
+                self._versions_seen[key] = catalog
+        return catalog
+
     def _load_versions(self, model_id: str, numbers: list[int]) -> list[ModelArtifact]:
         out = []
         for n in numbers:
-            catalog = self._catalog_at(f"models/{model_id}/v{n}")
+            catalog = self._version_catalog(f"models/{model_id}/v{n}")
             if catalog is not None:
                 out.append(ModelArtifact(catalog, f"models/{model_id}/v{n}"))
         return out
@@ -211,7 +226,7 @@ class Registry:
         if ref.version is None:
             return self.versions(ref.id)[-1]
         key = f"models/{ref.id}/v{ref.version}"
-        catalog = None if self._deleted(key) else self._catalog_at(key)
+        catalog = None if self._deleted(key) else self._version_catalog(key)
         if catalog is None:
             have = ", ".join(f"v{v.version}" for v in self.versions(ref.id))
             raise NotFoundError(f"model {ref.id} has no version {ref.version} "
