@@ -96,6 +96,26 @@ def test_verify_exit_code_names_the_bad_file(cli, tmp_path: Path) -> None:
     assert len(report["problems"]) == 1
 
 
+def test_verify_names_missing_files_and_unreadable_catalogs(cli, tmp_path: Path) -> None:
+    first = _json(cli("new", "--template", "checkout", "--json"))["model_id"]
+    second = _json(cli("new", "--template", "checkout", "--name", "other", "--json"))["model_id"]
+    models = tmp_path / "root" / "models"
+    (models / first / "v1" / "model.yaml").unlink()
+    (models / second / "v1" / "catalog.json").write_text("{not json")
+    result = cli("verify", code=3)
+    assert f"models/{first}/v1/model.yaml: missing" in result.stderr
+    assert f"models/{second}/v1/catalog.json: catalog.json is unreadable" in result.stderr
+    assert result.stderr.strip().endswith("error: 2 file(s) do not match their catalogs")
+
+
+def test_model_ids_are_fixed_forever(cli) -> None:
+    # The README's example id: the same template and parameters give it on every machine.
+    made = _json(cli("new", "--template", "checkout", "--name", "checkout-baseline", "--json"))
+    assert made["model_id"] == "checkout-baseline_92764a0c"
+    assert made["inputs_hash"] == ("sha256:1614d69d69242cbd375f4afc50cb7126f705e95851852dc8"
+                                   "558b55a72a8c3988")
+
+
 def test_reindex_gc_delete(cli) -> None:
     model_id = _json(cli("new", "--template", "checkout", "--json"))["model_id"]
     assert _json(cli("reindex", "--json")) == {"indexed": 1}

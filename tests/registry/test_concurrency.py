@@ -22,10 +22,35 @@ WORKER = Path(__file__).resolve().parent / "worker.py"
 pytestmark = pytest.mark.slow
 
 
-def _spawn(root: Path, mode: str, arg: int, *, quiet: bool = False) -> subprocess.Popen[str]:
+def _spawn(root: Path, mode: str, arg: int, *, quiet: bool = False,
+           start_at: float = 0.0) -> subprocess.Popen[str]:
     out = subprocess.DEVNULL if quiet else subprocess.PIPE
     return subprocess.Popen([sys.executable, str(WORKER), str(root), mode, str(arg)],
-                            stdout=out, stderr=out, text=True)
+                            stdout=out, stderr=out, text=True,
+                            env={**os.environ, "START_AT": str(start_at)})
+
+
+def _together(count: int) -> float:
+    """A start time late enough for ``count`` workers to load (about 0.4 s each on 2 cores)."""
+    return time.time() + 3.0 + 0.12 * count
+
+
+def _listing(root: Path) -> tuple[list[tuple[str, int]], list[object]]:
+    """(id, version) of every listed model version, and the index snapshot after reindex."""
+    from flowtime_sim.registry import Query
+    from worker import make
+
+    ft = make(str(root))
+    try:
+        page = ft.list(Query(all_versions=True, limit=1000))
+        listed = sorted((str(a["id"]), int(a["version"])) for a in page.items)
+        registry = ft.registry()
+        before = registry.index.listing_snapshot()
+        registry.reindex()
+        assert registry.index.listing_snapshot() == before
+        return listed, before
+    finally:
+        ft.close()
 
 
 def _results(procs: list[subprocess.Popen[str]]) -> list[dict[str, object]]:
@@ -42,7 +67,8 @@ def _version_folders(root: Path) -> list[Path]:
 
 
 def test_fifty_processes_creating_the_same_model_end_with_one_v1(root: Path) -> None:
-    results = _results([_spawn(root, "same", 7) for _ in range(50)])
+    start = _together(50)
+    results = _results([_spawn(root, "same", 7, start_at=start) for _ in range(50)])
     assert {(r["id"], r["version"]) for r in results} == {(results[0]["id"], 1)}
     assert sum(not r["unchanged"] for r in results) == 1
     folders = _version_folders(root)
@@ -50,10 +76,13 @@ def test_fifty_processes_creating_the_same_model_end_with_one_v1(root: Path) -> 
     assert sorted(p.name for p in folders[0].iterdir()) == ["catalog.json", "model.yaml",
                                                             "preview.svg"]
     assert list((root / ".staging").iterdir()) == []
+    listed, _ = _listing(root)
+    assert listed == [(str(results[0]["id"]), 1)]
 
 
 def test_twenty_processes_publishing_different_versions(root: Path) -> None:
-    results = _results([_spawn(root, "version", i) for i in range(1, 21)])
+    start = _together(20)
+    results = _results([_spawn(root, "version", i, start_at=start) for i in range(1, 21)])
     assert sorted(r["version"] for r in results) == list(range(1, 21))
     assert len({r["id"] for r in results}) == 1
     folders = _version_folders(root)
@@ -64,6 +93,8 @@ def test_twenty_processes_publishing_different_versions(root: Path) -> None:
         assert set(catalog["files"]) | {"catalog.json"} == {p.name for p in folder.iterdir()}
         template_versions.add(catalog["template_version"])
     assert len(template_versions) == 20
+    listed, _ = _listing(root)
+    assert listed == [(str(results[0]["id"]), n) for n in range(1, 21)]
 
 
 def test_publishers_killed_at_random_points_leave_nothing_partial(root: Path) -> None:

@@ -5,12 +5,16 @@ Usage: python worker.py ROOT MODE ARG
   version I     create the tiny model at template version 1.I.0 (distinct versions)
   loop SEED     create models with increasing levels until killed
 Prints one JSON line per created model: {"id", "version", "unchanged"}.
+With START_AT (a time.time() value) in the environment, it waits until then once everything
+is loaded and rendered, so that many workers publish at the same moment.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -50,14 +54,25 @@ def make(root: str, many_versions: bool = False) -> Flowtime:
     return Flowtime(host=host, root=root, owner="tester")
 
 
+def _wait_for_start() -> None:
+    start_at = float(os.environ.get("START_AT", "0"))
+    time.sleep(max(0.0, start_at - time.time()))
+
+
 def main() -> None:
     root, mode, arg = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "same":
-        r = make(root).create_model("tiny", ParameterSources(sets={"level": arg}))
+        ft = make(root)
+        ft.render("tiny", ParameterSources(sets={"level": arg}))  # warm: imports, templates
+        _wait_for_start()
+        r = ft.create_model("tiny", ParameterSources(sets={"level": arg}))
         print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
                           "unchanged": r.unchanged}), flush=True)
     elif mode == "version":
-        r = make(root, many_versions=True).create_model("tiny", version=f"1.{arg}.0")
+        ft = make(root, many_versions=True)
+        ft.render("tiny", version=f"1.{arg}.0")
+        _wait_for_start()
+        r = ft.create_model("tiny", version=f"1.{arg}.0")
         print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
                           "unchanged": r.unchanged}), flush=True)
     elif mode == "loop":

@@ -56,6 +56,18 @@ def test_new_refuses_an_owner_in_the_body(client: Client) -> None:
     assert doc["errors"] == [{"field": "owner", "message": doc["detail"]}]
 
 
+@pytest.mark.parametrize(("path", "body"), [
+    ("/sim/derive", {"from": "a_12345678", "name": "n", "parameters": {}}),
+    ("/sim/run", {"model_id": "a_12345678"}),
+    ("/sim/run", {"model": "schemaVersion: 1\n"}),
+])
+def test_derive_and_run_refuse_an_owner_in_the_body(client: Client, path: str,
+                                                    body: dict[str, object]) -> None:
+    doc = problem(client.post(path, json={**body, "owner": "mallory"}), 422, "owner")
+    assert doc["detail"] == ("owner cannot be set by clients: the owner is always the "
+                             "authenticated identity; remove the 'owner' field")
+
+
 def test_new_refuses_unknown_fields_naming_them(client: Client) -> None:
     doc = problem(client.post("/sim/new", json={"template": "checkout", "colour": "red"}),
                   422, "colour")
@@ -200,7 +212,9 @@ def test_run_a_model_given_as_yaml(client: Client) -> None:
     ({"model": TINY_MODEL, "mode": "guess"}, "mode", "mode: Input should be 'expected' or"),
     ({"model": "schemaVersion: 1\nnodes: []\n"}, "model.grid",
      "grid is missing; add e.g. 'grid: {bins: 24, binSize: 1, binUnit: hours}'"),
-    ({"model": "grid: [\n"}, "model", ""),
+    ({"model": "grid: [\n"}, "model",
+     "malformed YAML in model at line 2, column 1: while parsing a flow node, did not find "
+     "expected node content"),
 ])
 def test_run_validates_the_body(client: Client, body: dict[str, object], field: str,
                                 detail: str) -> None:
