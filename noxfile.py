@@ -20,8 +20,9 @@ def install_project(session: nox.Session, *extras: str) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole test suite: host, packs and plugins, against really installed packs."""
-    install_project(session, "test")
+    """The whole test suite: host, packs and plugins, against really installed packs (and
+    the documentation site, whose generated pages the tests read)."""
+    install_project(session, "test", "docs")
     session.run("pytest", "-n", "auto", "--dist", "loadgroup", *session.posargs,
                 "tests", *[f"{p.partition('[')[0]}/tests" for p in PACKS + PLUGINS])
 
