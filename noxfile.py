@@ -28,12 +28,12 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
-def packs(session: nox.Session) -> None:
-    """Each first-party pack's own tests, with the host and only that pack installed."""
-    session.install("-e", ".[test]")
-    for pack in PACKS:
-        session.install("-e", pack)
-        session.run("pytest", f"{pack}/tests", *session.posargs)
+@nox.parametrize("pack", PACKS, ids=[p.rpartition("/")[2] for p in PACKS])
+def packs(session: nox.Session, pack: str) -> None:
+    """Each first-party pack's own tests, in its own environment with the host and only that
+    pack installed, as a user who installs just that pack has it."""
+    session.install("-e", ".[test]", "-e", pack)
+    session.run("pytest", f"{pack}/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -143,6 +143,54 @@ def test_user_errors_are_one_line_exit_1(cli, args: tuple[str, ...], message: st
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
+HOSTILE_IDS = ["../x", "%2e%2e", "/etc/passwd", "a\\b", "A_1", "a/../../b", "x" * 200]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_IDS)
+@pytest.mark.parametrize(("command", "what"), [
+    (("show",), "artifact"), (("versions",), "model"), (("delete",), "artifact"),
+    (("preview",), "model"), (("run", "--model"), "model"),
+    (("derive", "--name", "x", "--from"), "model")])
+def test_every_command_refuses_a_hostile_id_before_touching_storage(
+        cli, tmp_path: Path, hostile: str, command: tuple[str, ...], what: str) -> None:
+    model_id = _json(cli("new", "--template", "checkout", "--json"))["model_id"]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = cli(*command, hostile, code=1)
+    assert result.stderr.startswith(f"error: invalid {what} id {hostile[:40]!r}"[:-1])
+    assert ": ids are lower-case letters, digits" in result.stderr
+    assert result.stderr.count("\n") == 1 and len(result.stderr) < 400
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert _json(cli("show", model_id, "--json"))["id"] == model_id
+
+
+def test_list_by_owner_and_visibility(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    mine = _json(cli("new", "--template", "checkout", "--visibility", "team", "--json"))
+    monkeypatch.setenv("FLOWTIME_OWNER", "grace")
+    theirs = _json(cli("new", "--template", "storefront", "--visibility", "public", "--json"))
+    assert _json(cli("show", mine["model_id"], "--json"))["visibility"] == "team"
+    by_ada = _json(cli("list", "--owner", "ada", "--json"))["artifacts"]
+    assert [a["id"] for a in by_ada] == [mine["model_id"]]
+    by_grace = _json(cli("list", "--owner", "grace", "--json"))["artifacts"]
+    assert [(a["id"], a["visibility"]) for a in by_grace] == [(theirs["model_id"], "public")]
+    table = cli("list", "--owner", "grace").stdout.splitlines()
+    assert table[0].split("\t")[:2] == ["id", "kind"]
+    assert table[1].split("\t")[:2] == [theirs["model_id"], "model"]
+    refused = cli("new", "--template", "checkout", "--visibility", "secret", code=2)
+    assert "'secret' is not one of 'private', 'team', 'public'" in refused.stderr
+
+
+def test_derive_from_a_template_version_no_longer_installed(cli, tmp_path: Path) -> None:
+    model_id = _json(cli("new", "--template", "checkout", "--json"))["model_id"]
+    catalog = tmp_path / "root" / "models" / model_id / "v1" / "catalog.json"
+    data = json.loads(catalog.read_text())
+    data["template_version"] = "0.9.0"
+    catalog.write_text(json.dumps(data))
+    result = cli("derive", "--from", model_id, "--name", "again", code=1)
+    assert result.stderr == (
+        f"error: template checkout 0.9.0, which {model_id} was made from, is not installed "
+        "(installed versions: 1.1.0, 1.0.0); install the pack that provides it\n")
+
+
 def test_usage_errors_exit_2(cli) -> None:
     assert "No such option" in cli("list", "--bogus", code=2).stderr
 

@@ -37,8 +37,9 @@ def _together(count: int) -> float:
 
 def _listing(root: Path) -> tuple[list[tuple[str, int]], list[object]]:
     """(id, version) of every listed model version, and the index snapshot after reindex."""
-    from flowtime_sim.registry import Query
     from worker import make
+
+    from flowtime_sim.registry import Query
 
     ft = make(str(root))
     try:

@@ -1,8 +1,9 @@
 """The artifacts page in a real headless Chromium, against a real server.
 
 Artifacts are made with the ``flowtime-sim`` command line against the root the server uses;
-the page must list them, filter them, and start a run. Screenshots of each step are written to
-``docs/images/page-*.png``.
+the page must list them, filter them, and start a run. Each step is screenshotted; with
+``FLOWTIME_SIM_UPDATE_DOCS=1`` the screenshots replace ``docs/images/page-*.png``, the images
+the README and the docs show.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,12 +77,21 @@ def page(chromium: Any, site: str, page_errors: list[str]) -> Iterator[Any]:
     assert page_errors == [], f"the page logged errors: {page_errors}"
 
 
-def shot(tab: Any, name: str) -> None:
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(IMAGES / f"page-{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get("FLOWTIME_SIM_UPDATE_DOCS") == "1":
+        return DOCS_IMAGES
+    return tmp_path_factory.mktemp("screenshots")
 
 
-def test_the_page_lists_filters_and_runs(page: Any, site: str) -> None:
+def shot(tab: Any, images: Path, name: str) -> None:
+    images.mkdir(parents=True, exist_ok=True)
+    target = images / f"page-{name}.png"
+    tab.screenshot(path=str(target), full_page=True)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_page_lists_filters_and_runs(page: Any, site: str, images: Path) -> None:
     baseline = cli("new", "-t", "checkout", "--name", "Checkout baseline", "--tag", "baseline",
                    "--visibility", "public")
     rush = cli("new", "-t", "checkout", "--name", "Black Friday rush", "--set",
@@ -104,7 +114,7 @@ def test_the_page_lists_filters_and_runs(page: Any, site: str) -> None:
     assert "promo" in rush_card.locator(".tags").inner_text()
     assert rush_card.locator(".version").inner_text() == "v1"
     assert page.locator(f'li.card[data-id="{run["run_id"]}"] svg.spark').count() == 1
-    shot(page, "index")
+    shot(page, images, "index")
 
     page.select_option("select[name=kind]", "run")
     page.click("form.filters button[type=submit]")
@@ -118,7 +128,7 @@ def test_the_page_lists_filters_and_runs(page: Any, site: str) -> None:
     page.wait_for_url("**tag=promo*")
     ids = page.locator("li.card").evaluate_all("els => els.map(e => e.dataset.id)")
     assert ids == [rush["model_id"]]
-    shot(page, "filtered")
+    shot(page, images, "filtered")
     page.click("a.chip.removable")  # drop the tag filter, keep the template
     page.wait_for_load_state()
     assert page.locator("li.card").count() == 2
@@ -139,13 +149,13 @@ def test_the_page_lists_filters_and_runs(page: Any, site: str) -> None:
     assert "sample · seed 42" in result.locator(".series-head").inner_text()
     assert result.locator("table.series-table tbody tr").count() >= 5
     assert page.locator("#runs li a").all_inner_texts() == [new_run]
-    shot(page, "model")
+    shot(page, images, "model")
 
     page.goto(site + "/")
     assert page.locator(f'li.card[data-id="{new_run}"]').count() == 1
     page.goto(f"{site}/runs/{new_run}")
     assert page.locator("h1").inner_text() == new_run
-    shot(page, "run")
+    shot(page, images, "run")
 
 
 def test_a_failed_run_is_explained_on_the_page(page: Any, site: str,
