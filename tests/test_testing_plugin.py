@@ -149,6 +149,22 @@ def test_a_body_reading_names_that_are_not_parameters_fails() -> None:
         f"only its parameters (bins, level) and {helpers}")
 
 
+def test_names_the_body_sets_itself_are_not_reads_from_outside() -> None:
+    # a {% set %} in each branch of an {% if %}, a loop variable, and the node_id filter
+    body = GOOD_BODY.replace("[level]", "[fill]") + (
+        "  - {id: {{ (\"stage_\" ~ bins) | node_id }}, kind: expr, expr: \"level * 2\"}\n")
+    body = ("{% if level > 1 %}{% set fill = level %}{% else %}{% set fill = 1 %}{% endif -%}\n"
+            "{% for i in range(2) %}{% endfor -%}\n" + body)
+    assert failures(Pack(template(body))) == []
+
+
+def test_a_name_set_only_where_it_is_not_read_still_fails_the_render() -> None:
+    body = "{% if level > 100 %}{% set fill = 1 %}{% endif -%}\n" + GOOD_BODY.replace(
+        "[level]", "[fill]")
+    problems = failures(Pack(template(body)))
+    assert problems and all("'fill' is undefined" in p for p in problems), problems
+
+
 def test_the_template_name_and_version_may_be_read() -> None:
     body = GOOD_BODY + "# {{ template.id }} {{ template.version }}\n"
     assert failures(Pack(template(body))) == []

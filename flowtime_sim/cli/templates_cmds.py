@@ -103,6 +103,7 @@ def _rule(spec: dict[str, Any]) -> str:
         if key in spec:
             parts.append(f"{sym} {spec[key]}")
     for key, label in (("minItems", "min items"), ("maxItems", "max items"),
+                       ("minLength", "min length"), ("maxLength", "max length"),
                        ("pattern", "pattern")):
         if key in spec:
             parts.append(f"{label} {spec[key]}")

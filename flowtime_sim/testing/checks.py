@@ -189,18 +189,23 @@ def _undeclared_names(tpl: Template) -> list[str]:
     """Names a Jinja2 body reads that are neither its parameters nor the host's helpers."""
     if tpl.format != "jinja2":
         return []
-    from jinja2 import Environment, TemplateSyntaxError, meta
+    from jinja2 import TemplateSyntaxError, meta, nodes
 
-    from flowtime_sim.builtin.jinja import TEMPLATE_GLOBALS
+    from flowtime_sim.builtin.jinja import TEMPLATE_GLOBALS, _environment
 
     # The helpers the sandbox offers, plus ``template`` ({id, version}) passed to every render.
     helpers = sorted([*TEMPLATE_GLOBALS, "template"])
     try:
-        ast = Environment().parse(tpl.read_body())
+        # the host's own environment: it knows the host's filters (node_id)
+        ast = _environment().parse(tpl.read_body())
+        reads = meta.find_undeclared_variables(ast)
     except TemplateSyntaxError:
         return []  # reported with its line by the rendering checks
+    # Jinja2 counts a name set only in some {% if %} branches as read from outside; the body
+    # sets it, and reading it where it is unset fails the render (StrictUndefined).
+    assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
     params = set(tpl.manifest.parameter_names)
-    unknown = sorted(meta.find_undeclared_variables(ast) - params - set(helpers))
+    unknown = sorted(reads - assigned - params - set(helpers))
     if not unknown:
         return []
     what = "is not a parameter" if len(unknown) == 1 else "are not parameters"

@@ -152,7 +152,8 @@ parameters:
   type: object
   required: [who]
   properties:
-    who: {type: string, pattern: '^[a-z]+$', description: Who it is for.}
+    who: {type: string, pattern: '^[a-z]+$', maxLength: 12, minLength: 2,
+          description: Who it is for.}
     mode: {type: string, enum: [fast, slow], default: fast}
     start: {type: [string, "null"], default: null}
     profile: {type: array, minItems: 2, maxItems: 3, default: [1, 2]}
@@ -165,7 +166,8 @@ parameters:
     lines = cli("templates", "show", "rich").stdout.splitlines()
     assert lines[6:9] == ["", "# Parameters", "name\ttype\tdefault\tallowed\tdescription"]
     rows = [line.split("\t") for line in lines[9:]]
-    assert rows == [["who", "string", "(required)", "pattern ^[a-z]+$", "Who it is for."],
+    assert rows == [["who", "string", "(required)",
+                     "min length 2, max length 12, pattern ^[a-z]+$", "Who it is for."],
                     ["mode", "string", "fast", "one of fast, slow", ""],
                     ["start", "string | null", "null", "", ""],
                     ["profile", "array", "[1, 2]", "min items 2, max items 3", ""],
