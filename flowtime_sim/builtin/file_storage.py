@@ -41,7 +41,7 @@ class FileStorage:
         path = url[len("file://"):] if url.startswith("file://") else url
         self.base = Path(path).expanduser().absolute()
         self.url = str(self.base)
-        self._base = str(self.base).rstrip("/") or ""  # "/" as a root gives "" + "/key"
+        self._base = str(self.base).rstrip("/")  # a root of "/" joins as "" + "/key"
         self.durable = (options or {}).get("durable", "true").lower() not in {"0", "false", "no"}
         if self.base.exists() and not self.base.is_dir():
             raise UserError(f"artifacts root {self.url!r} exists and is not a folder",
