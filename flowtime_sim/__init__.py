@@ -34,11 +34,11 @@ _LAZY = {
     "StorageBackend": "flowtime_sim.types",
     "Template": "flowtime_sim.types",
     "TemplateManifest": "flowtime_sim.types",
-    "templates_from_package": "flowtime_sim.templates",
+    "templates_from_package": "flowtime_sim.manifests",
 }
 
 if TYPE_CHECKING:
-    from flowtime_sim.templates import templates_from_package
+    from flowtime_sim.manifests import templates_from_package
     from flowtime_sim.types import (
         PackInfo,
         ParameterSources,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flowtime_sim.errors import NotFoundError, UserError
 from flowtime_sim.ids import parse_ref
@@ -48,10 +49,8 @@ class Flowtime:
 
         if not self.template_paths:
             return self._host or get_plugin_host()
-        from flowtime_sim.builtin.upstream import UpstreamTemplates
-
         host = self._host or create_plugin_host()
-        host.register(UpstreamTemplates(self.template_paths), "templates-dir")
+        host.add_template_paths(self.template_paths)
         return host
 
     @cached_property
@@ -82,7 +81,7 @@ class Flowtime:
         url = resolve_root(root if root is not None else self.root)
         if url not in self._registries:
             storage = open_storage(self.host, url, self.storage_options)
-            self._registries[url] = Registry(storage, self.host)
+            self._registries[url] = Registry(storage)
         return self._registries[url]
 
     def close(self) -> None:
@@ -107,46 +106,75 @@ class Flowtime:
         it (the service refuses ids whose stored versions the caller may not see).
         """
         rendered = self.render(template_ref, sources, version=version)
-        if admit is not None:
-            admit(_model_id(rendered, name))
-        return self.registry(root).create_model(
-            rendered, name=name, tags=_check_tags(tags), visibility=_visibility(visibility),
-            owner=self._owner(owner))
+        return self._store_model(rendered, name=name, tags=_check_tags(tags),
+                                 visibility=_visibility(visibility), root=root,
+                                 owner=owner, admit=admit)
 
     def derive(self, source_ref: str, *, name: str | None = None,
                sets: Mapping[str, object] | None = None, tags: Iterable[str] = (),
                visibility: str | None = None, root: str | None = None,
                owner: str | None = None, admit: Admit | None = None) -> Created:
-        """A new model from an existing version with some parameters changed.
+        """A new model from an existing version with some parameters changed, rendered by
+        the same pack's template. ``admit`` works as in :meth:`create_model`."""
+        from flowtime_sim.rendering import render, resolve_parameters
 
-        ``admit`` works as in :meth:`create_model`.
-        """
-        registry = self.registry(root)
-        source = registry.model(parse_ref(source_ref, what="model id"))
+        source = self.registry(root).model(parse_ref(source_ref, what="model id"))
         cat = source.catalog
         sources = ParameterSources(file=dict(cat["parameters"]), sets=dict(sets or {}))
         template = self._installed(cat)
-        from flowtime_sim.rendering import render, resolve_parameters
-
         rendered = render(self.host, template, resolve_parameters(self.host, template, sources))
-        name = name or str(cat["name"])
-        if admit is not None:
-            admit(_model_id(rendered, name))
-        return registry.create_model(
-            rendered, name=name,
+        return self._store_model(
+            rendered, name=name or str(cat["name"]),
             tags=_check_tags([*cat.get("tags", []), *tags]),
             visibility=_visibility(visibility or str(cat.get("visibility", "private"))),
-            owner=self._owner(owner), derived_from=source.ref)
+            root=root, owner=owner, admit=admit, derived_from=source.ref)
 
-    def _installed(self, catalog: Mapping[str, object]) -> Template:
+    def _store_model(self, rendered: RenderedModel, *, name: str | None, tags: list[str],
+                     visibility: str, root: str | None, owner: str | None,
+                     admit: Admit | None, derived_from: str | None = None) -> Created:
+        """Preview, catalog, publish, announce. A failing preview renderer costs only the
+        preview: the version is stored without one, with a warning naming the plugin."""
+        from flowtime_sim.catalogs import model_draft
+        from flowtime_sim.errors import PluginError
+        from flowtime_sim.rendering import render_preview
+
+        display = name or rendered.template.id
+        warnings: list[str] = []
+        try:
+            preview = render_preview(self.host, rendered.model, display)
+        except PluginError as exc:
+            preview = None
+            warnings.append(f"{exc}; the model is stored without a preview")
+        draft = model_draft(rendered, name=display, tags=tags, visibility=visibility,
+                            owner=self._owner(owner), preview=preview,
+                            derived_from=derived_from)
+        if admit is not None:
+            admit(draft.model_id)
+        created = self.registry(root).create_model(draft)
+        warnings += self._announce(created)
+        return replace(created, warnings=tuple(warnings)) if warnings else created
+
+    def _announce(self, created: Created) -> builtins.list[str]:
+        """Tell the plugins about a new version; a failing listener cannot undo it."""
+        if created.unchanged:
+            return []
+        collected = self.host.collect("flowtime_artifact_created", artifact=created.artifact)
+        return [f"{failure}; the artifact is published" for failure in collected.failures]
+
+    def _installed(self, catalog: Mapping[str, Any]) -> Template:
+        """The template a model was made from: the same plugin, id and version."""
         tid, tversion = str(catalog["template_id"]), str(catalog["template_version"])
-        for tpl in self.templates.by_id.get(tid, []):
+        pack = catalog.get("pack")
+        plugin = pack.get("plugin") if isinstance(pack, Mapping) else None
+        offered = [t for t in self.templates.by_id.get(tid, []) if plugin in (None, t.plugin)]
+        for tpl in offered:
             if tpl.version == tversion:
                 return tpl
-        have = ", ".join(t.version for t in self.templates.by_id.get(tid, [])) or "none"
-        raise UserError(f"template {tid} {tversion}, which {catalog['id']} was made from, is "
-                        f"not installed (installed versions: {have}); install the pack that "
-                        "provides it")
+        have = ", ".join(t.version for t in offered) or "none"
+        where = f"{plugin}:{tid}" if plugin else tid
+        raise UserError(f"template {where} {tversion}, which {catalog['id']} was made from, "
+                        f"is not installed (installed versions: {have}); install the pack "
+                        "that provides it")
 
     def model(self, ref: str, root: str | None = None) -> ModelArtifact:
         return self.registry(root).model(parse_ref(ref, what="model id"))
@@ -173,7 +201,7 @@ class Flowtime:
         result = render_preview(self.host, model, title)
         if result is None:
             raise PluginError("no plugin rendered a preview (is builtin-preview disabled?)",
-                              pack="?", hook="flowtime_render_preview")
+                              pack="builtin-preview", hook="flowtime_render_preview")
         return result
 
     def delete(self, ref: str, *, force: bool = False, root: str | None = None,
@@ -205,8 +233,8 @@ class Flowtime:
                  progress: Progress | None = None, visibility: str | None = None,
                  owner: str | None = None) -> Created:
         """Run a model given as YAML text (``run --file``; ``POST /sim/run`` with ``model``)."""
+        from flowtime_sim.catalogs import model_hash
         from flowtime_sim.model import parse_model
-        from flowtime_sim.registry.store import model_hash
         from flowtime_sim.runs import RunRequest, file_slug
 
         model = parse_model(text, origin=name)
@@ -221,21 +249,17 @@ class Flowtime:
         from flowtime_sim.runs import execute, run_id_for
 
         registry = self.registry(root)
-        run_id, _ = run_id_for(request, ENGINE_VERSION)
+        run_id, inputs = run_id_for(request, ENGINE_VERSION)
         try:
             return Created(registry.run(run_id), unchanged=True, root=registry.storage.url)
         except NotFoundError:
             pass
-        catalog, files = execute(request, owner=self._owner(owner), visibility=visibility,
+        catalog, files = execute(request, run_id=run_id, inputs=inputs,
+                                 owner=self._owner(owner), visibility=visibility,
                                  progress=progress)
-        return registry.publish_run(catalog, files)
-
-
-def _model_id(rendered: RenderedModel, name: str | None) -> str:
-    from flowtime_sim.registry import model_id_for
-
-    tid = rendered.template.id
-    return model_id_for(name or tid, tid, dict(rendered.parameters.values))
+        created = registry.publish_run(catalog, files)
+        warnings = self._announce(created)
+        return replace(created, warnings=tuple(warnings)) if warnings else created
 
 
 def _seed(seed: int | None, model: Model) -> int:

@@ -2,7 +2,8 @@
 
 ``FlowtimeError`` is the root. ``UserError`` and its subclasses are mistakes the user can fix:
 the CLI prints them as one line without a traceback (exit 1) and the service answers them with a
-4xx problem document. ``PluginError`` names the pack and hook that misbehaved.
+4xx problem document (the service decides which status each kind gets). ``PluginError`` names
+the pack and hook that misbehaved.
 ``IntegrityError`` reports stored data that does not match its recorded hashes (exit 3).
 """
 
@@ -20,7 +21,6 @@ class UserError(FlowtimeError):
     service can point at it in its problem document.
     """
 
-    status: int = 400
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -34,19 +34,16 @@ class UserError(FlowtimeError):
 class NotFoundError(UserError):
     """An id (template, model, version, run, file) that does not exist or is not visible."""
 
-    status = 404
 
 
 class ConflictError(UserError):
     """The request contradicts what is stored, e.g. a hash-prefix collision of model ids."""
 
-    status = 409
 
 
 class ModelError(UserError):
     """A model that fails validation (SPEC §5). The message names the node and offending text."""
 
-    status = 422
 
     def __init__(self, message: str, *, node: str | None = None, field: str | None = None) -> None:
         super().__init__(message, field=field)
@@ -56,7 +53,6 @@ class ModelError(UserError):
 class ParameterError(UserError):
     """One or more template parameters are invalid; ``problems`` lists every one."""
 
-    status = 422
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
@@ -66,7 +62,6 @@ class ParameterError(UserError):
 class TemplateError(UserError):
     """A template that cannot be rendered (a bug in the template, reported with its id and line)."""
 
-    status = 422
 
 
 class PluginError(FlowtimeError):

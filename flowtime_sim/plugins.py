@@ -25,11 +25,13 @@ from typing import Any
 import pluggy
 
 from flowtime_sim import hookspecs
+from flowtime_sim.dispatch import Collected, GuardedPluginManager, HookResult
 from flowtime_sim.errors import PluginError
 from flowtime_sim.markers import PLUGIN_API_VERSION, PROJECT
 from flowtime_sim.types import PackInfo
 
 ENTRY_POINT_GROUP = "flowtime_sim"
+TEMPLATE_PATHS_PLUGIN = "templates-dir"
 PACK_MANIFEST = "flowtime_pack.toml"
 
 #: The host's own plugins, registered through the same code path as any pack.
@@ -63,10 +65,14 @@ class PluginRecord:
 
 
 class PluginHost:
-    """A pluggy manager plus the record of every plugin it tried to load."""
+    """A pluggy manager plus the record of every plugin it tried to load.
+
+    Every hook is called through :meth:`collect` or :meth:`first`: each implementation runs
+    guarded (see :mod:`flowtime_sim.dispatch`) and each result names its plugin.
+    """
 
     def __init__(self, *, strict: bool = False) -> None:
-        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm = GuardedPluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.strict = strict
         self.records: list[PluginRecord] = []
@@ -76,9 +82,31 @@ class PluginHost:
             self.pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
             self.pm.enable_tracing()
 
-    @property
-    def hook(self) -> Any:
-        return self.pm.hook
+    def collect(self, hook: str, **kwargs: object) -> Collected[object]:
+        """Call a collect-all hook; a failing plugin is recorded in ``failures``, or raised
+        in strict mode."""
+        collected = self.pm.collect(hook, **kwargs)
+        if self.strict and collected.failures:
+            raise collected.failures[0]
+        return collected
+
+    def first(self, hook: str, **kwargs: object) -> HookResult[object] | None:
+        """Call a firstresult hook: the first non-None result with its plugin, or ``None``."""
+        return self.pm.first(hook, **kwargs)
+
+    def hook_names(self) -> list[str]:
+        """Every hook of the plugin contract."""
+        return sorted(n for n in vars(hookspecs) if n.startswith("flowtime_"))
+
+    def plugins_implementing(self, hook: str) -> list[str]:
+        return [i.plugin_name for i in getattr(self.pm.hook, hook).get_hookimpls()]
+
+    def add_template_paths(self, paths: Iterable[Path]) -> None:
+        """Register FlowTime-Sim template files and folders (``--templates-dir`` and
+        ``--template-file``) as the plugin ``templates-dir``."""
+        from flowtime_sim.builtin.upstream import UpstreamTemplates
+
+        self.register(UpstreamTemplates(list(paths)), TEMPLATE_PATHS_PLUGIN)
 
     def register(self, plugin: object, name: str, dist: PackInfo | None = None,
                  *, static: bool = False) -> None:
@@ -105,7 +133,7 @@ class PluginHost:
             unknown = sorted(c.name for c in self.pm.get_hookcallers(plugin) or []
                              if not c.has_spec())
             self.pm.unregister(name=name)
-            known = sorted(n for n in vars(hookspecs) if n.startswith("flowtime_"))
+            known = self.hook_names()
             self._fail(name, dist, "failed", f"unknown hook(s) {', '.join(unknown)}; hook "
                        f"names must be one of {', '.join(known)}")
             return
@@ -127,7 +155,9 @@ class PluginHost:
             return
         try:
             plugin = loader()
-        except Exception as exc:  # any import-time failure of a pack must not stop the host
+        # Any import-time failure of a pack must not stop the host: a pack that calls
+        # sys.exit() or raises KeyboardInterrupt while importing is a broken pack like any other.
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
             self._fail(name, dist, "failed", f"import failed: {type(exc).__name__}: {exc}")
             return
         if api is None and not self._api_ok(name, dist,

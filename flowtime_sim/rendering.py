@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowtime_sim.errors import FlowtimeError, ModelError, PluginError, TemplateError
+from flowtime_sim.errors import ModelError, PluginError, TemplateError
 from flowtime_sim.types import ParameterSources, Preview, ResolvedParameters, Template
 
 if TYPE_CHECKING:
@@ -26,12 +26,16 @@ class RenderedModel:
 
 def resolve_parameters(host: PluginHost, template: Template,
                        sources: ParameterSources) -> ResolvedParameters:
-    result = _call(host, "flowtime_resolve_parameters", template=template, sources=sources)
-    if not isinstance(result, ResolvedParameters):
-        raise PluginError(f"no plugin resolved the parameters of template {template.id} "
-                          f"(got {type(result).__name__})", pack=template.plugin,
-                          hook="flowtime_resolve_parameters")
-    return result
+    hook = "flowtime_resolve_parameters"
+    result = host.first(hook, template=template, sources=sources)
+    if result is None:
+        raise PluginError(f"no plugin resolved the parameters of template {template.id}",
+                          pack=template.plugin, hook=hook)
+    if not isinstance(result.value, ResolvedParameters):
+        raise PluginError(f"plugin {result.plugin!r}: {hook} returned a "
+                          f"{type(result.value).__name__}, not ResolvedParameters",
+                          pack=result.plugin, hook=hook)
+    return result.value
 
 
 def render(host: PluginHost, template: Template, parameters: ResolvedParameters) -> RenderedModel:
@@ -39,11 +43,16 @@ def render(host: PluginHost, template: Template, parameters: ResolvedParameters)
     names the template, its version and the rendered line or node."""
     from flowtime_sim.model import load_model_document, parse_model
 
-    text = _call(host, "flowtime_render_template", template=template, parameters=parameters)
-    if not isinstance(text, str):
+    hook = "flowtime_render_template"
+    result = host.first(hook, template=template, parameters=parameters)
+    if result is None:
         raise PluginError(f"no renderer for template format {template.format!r} "
-                          f"(template {template.id})", pack=template.plugin,
-                          hook="flowtime_render_template")
+                          f"(template {template.id})", pack=template.plugin, hook=hook)
+    text = result.value
+    if not isinstance(text, str):
+        raise PluginError(f"plugin {result.plugin!r}: {hook} returned a "
+                          f"{type(text).__name__}, not the model text", pack=result.plugin,
+                          hook=hook)
     origin = f"template {template.id} {template.version}"
     try:
         document = load_model_document(text, origin=origin)
@@ -55,20 +64,14 @@ def render(host: PluginHost, template: Template, parameters: ResolvedParameters)
 
 
 def render_preview(host: PluginHost, model: Model, title: str | None) -> Preview | None:
-    """The first preview any plugin renders (the built-in SVG renderer runs last)."""
-    result = _call(host, "flowtime_render_preview", model=model, title=title)
-    if result is not None and not isinstance(result, Preview):
-        raise PluginError(f"flowtime_render_preview returned {type(result).__name__}, not a "
-                          "Preview", pack="?", hook="flowtime_render_preview")
-    return result
-
-
-def _call(host: PluginHost, hook: str, **kwargs: object) -> object:
-    """Call a firstresult hook; a plugin's unexpected exception becomes a PluginError."""
-    try:
-        return getattr(host.hook, hook)(**kwargs)
-    except FlowtimeError:
-        raise
-    except Exception as exc:
-        raise PluginError(f"hook {hook} failed: {type(exc).__name__}: {exc}",
-                          pack="?", hook=hook) from exc
+    """The first preview any plugin renders (the built-in SVG renderer runs last); ``None``
+    when no plugin renders one. A failing renderer raises a PluginError naming it."""
+    hook = "flowtime_render_preview"
+    result = host.first(hook, model=model, title=title)
+    if result is None:
+        return None
+    if not isinstance(result.value, Preview):
+        raise PluginError(f"plugin {result.plugin!r}: {hook} returned a "
+                          f"{type(result.value).__name__}, not a Preview", pack=result.plugin,
+                          hook=hook)
+    return result.value

@@ -24,10 +24,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from flowtime_sim.errors import NotFoundError, PluginError, UserError
+from flowtime_sim.errors import FlowtimeError, NotFoundError, PluginError, UserError
 
 if TYPE_CHECKING:
     from flowtime_sim.plugins import PluginHost
+    from flowtime_sim.types import StorageBackend
 
 DEFAULT_ROOT = "./artifacts"
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
@@ -87,31 +88,57 @@ def scheme_of(root: str) -> str:
 
 def open_storage(host: PluginHost, root: str | None,
                  options: Mapping[str, str] | None = None) -> Storage:
-    """Pick the backend whose scheme matches ``root`` and open it."""
+    """Pick the backend whose scheme matches ``root`` and open it.
+
+    A plugin whose storage hook fails costs only the schemes it would have offered: the
+    others still open, and asking for a missing scheme names the plugins that failed.
+    """
+    from flowtime_sim.dispatch import describe
     from flowtime_sim.types import StorageBackend
 
     url = resolve_root(root)
     scheme = scheme_of(url)
+    collected = host.collect("flowtime_storage_backends")
     offers: dict[str, list[tuple[str, StorageBackend]]] = {}
-    for impl in host.hook.flowtime_storage_backends.get_hookimpls():
+    failures = list(collected.failures)
+    for result in collected.results:
         try:
-            backends = list(impl.function())
-        except Exception as exc:
-            raise PluginError(f"plugin {impl.plugin_name!r}: flowtime_storage_backends failed: "
-                              f"{exc}", pack=impl.plugin_name,
-                              hook="flowtime_storage_backends") from exc
+            backends = _backends(result.plugin, result.value)
+        except PluginError as exc:  # only this plugin's schemes become unavailable
+            failures.append(exc)
+            continue
         for backend in backends:
-            offers.setdefault(backend.scheme, []).append((impl.plugin_name, backend))
+            offers.setdefault(backend.scheme, []).append((result.plugin, backend))
     found = offers.get(scheme, [])
     if not found:
         known = ", ".join(sorted(offers)) or "none"
         hint = " (install flowtime-sim-s3 for s3:// roots)" if scheme == "s3" else ""
+        failed = "".join(f"; {failure}" for failure in failures)
         raise NotFoundError(f"no storage backend for {scheme}:// roots{hint}; "
-                            f"available schemes: {known}", field="root")
+                            f"available schemes: {known}{failed}", field="root")
     if len(found) > 1:
         names = ", ".join(name for name, _ in found)
         raise PluginError(f"several plugins offer storage for {scheme}:// ({names}); "
                           "disable all but one with FLOWTIME_SIM_DISABLE_PLUGINS",
                           pack=found[1][0], hook="flowtime_storage_backends")
-    storage: Storage = found[0][1].open(url, dict(options or {}))
-    return storage
+    plugin, backend = found[0]
+    try:
+        return backend.open(url, dict(options or {}))
+    except FlowtimeError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"plugin {plugin!r}: opening {url} failed: {describe(exc)}",
+                          pack=plugin, hook="flowtime_storage_backends") from exc
+
+
+def _backends(plugin: str, offered: object) -> list[StorageBackend]:
+    from flowtime_sim.types import StorageBackend
+
+    items: list[object] = list(offered) if isinstance(offered, list | tuple) else [offered]
+    backends = [item for item in items if isinstance(item, StorageBackend)]
+    if len(backends) != len(items):
+        bad = next(item for item in items if not isinstance(item, StorageBackend))
+        raise PluginError(f"plugin {plugin!r}: flowtime_storage_backends returned a "
+                          f"{type(bad).__name__}, not a StorageBackend", pack=plugin,
+                          hook="flowtime_storage_backends")
+    return backends

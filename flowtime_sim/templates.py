@@ -1,73 +1,19 @@
-"""Template manifests on disk, and the index of every template the installed plugins provide."""
+"""The index of every template the installed plugins provide, by id, pack and version."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
-from flowtime_sim.errors import FlowtimeError, NotFoundError, PluginError, UserError
-from flowtime_sim.types import PackInfo, Template, TemplateManifest, semver_key
-from flowtime_sim.yamlsafe import yaml_problem
+from flowtime_sim.errors import NotFoundError, PluginError, UserError
+from flowtime_sim.types import PackInfo, Template, semver_key
 
 if TYPE_CHECKING:
     from flowtime_sim.plugins import PluginHost
 
-MANIFEST_NAME = "template.yaml"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def load_manifest_file(path: Path) -> Template:
-    """Read one ``template.yaml`` (and name the body file it points to) as a :class:`Template`."""
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read template manifest: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: template manifest is not valid YAML: {yaml_problem(exc)}"
-                         ) from None
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: a template manifest must be a mapping")
-    known = {"id", "version", "title", "description", "tags", "capabilities", "parameters",
-             "body"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{path}: unknown manifest key(s) {', '.join(unknown)}; "
-                         f"allowed: {', '.join(sorted(known))}")
-    try:
-        manifest = TemplateManifest(
-            id=str(data["id"]),
-            version=str(data["version"]),
-            title=str(data.get("title", "")),
-            description=str(data.get("description", "")).strip(),
-            tags=tuple(str(t) for t in data.get("tags") or ()),
-            capabilities=tuple(str(c) for c in data.get("capabilities") or ()),
-            parameters=data.get("parameters") or {"type": "object"},
-        )
-    except KeyError as exc:
-        raise ValueError(f"{path}: manifest lacks required key {exc.args[0]!r}") from None
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    body = path.parent / str(data.get("body", "model.yaml.j2"))
-    if not body.is_file():
-        raise ValueError(f"{path}: body file {body.name!r} not found beside the manifest")
-    return Template(manifest=manifest, read_body=lambda: body.read_text(encoding="utf-8"),
-                    format="jinja2", origin=str(body))
-
-
-def templates_in_folder(folder: Path) -> list[Template]:
-    """Every template version under ``folder``: one sub-folder holding a manifest each."""
-    return [load_manifest_file(p) for p in sorted(folder.glob(f"*/{MANIFEST_NAME}"))]
-
-
-def templates_from_package(package: str, folder: str = "templates") -> list[Template]:
-    """The templates shipped as package data of ``package`` (for packs written in Python)."""
-    from importlib.resources import files
-
-    return templates_in_folder(Path(str(files(package).joinpath(folder))))
+#: The discovery hook, and its deprecated name whose results are still collected.
+DISCOVERY_HOOKS = ("flowtime_templates", "flowtime_template_packs")
 
 
 @dataclass
@@ -84,23 +30,21 @@ class TemplateIndex:
     @classmethod
     def collect(cls, host: PluginHost) -> TemplateIndex:
         index = cls()
-        # flowtime_template_packs is the deprecated name of flowtime_templates: still collected.
-        impls = [(hook, impl) for hook in ("flowtime_templates", "flowtime_template_packs")
-                 for impl in getattr(host.hook, hook).get_hookimpls()]
-        for hook, impl in impls:
-            dist = host.dists.get(impl.plugin_name)
-            try:
-                offered = _offered(impl.function())
-            except Exception as exc:  # a broken pack loses its templates, nothing more
-                written_for_users = isinstance(exc, _NotTemplates | FlowtimeError)
-                reason = str(exc) if written_for_users else f"{type(exc).__name__}: {exc}"
-                problem = f"plugin {impl.plugin_name!r}: {hook} failed: {reason}"
-                if host.strict:
-                    raise PluginError(problem, pack=impl.plugin_name, hook=hook) from exc
-                index.problems.append(problem)
-                continue
-            for tpl in offered:
-                index._add(_with_pack(tpl, impl.plugin_name, dist))
+        for hook in DISCOVERY_HOOKS:
+            collected = host.collect(hook)
+            index.problems += [str(f) for f in collected.failures]
+            for result in collected.results:
+                try:
+                    offered = _offered(result.value)
+                except _NotTemplates as exc:  # a broken pack loses its templates, nothing more
+                    problem = f"plugin {result.plugin!r}: {hook} failed: {exc}"
+                    if host.strict:
+                        raise PluginError(problem, pack=result.plugin, hook=hook) from None
+                    index.problems.append(problem)
+                    continue
+                dist = host.dists.get(result.plugin)
+                for tpl in offered:
+                    index._add(_with_pack(tpl, result.plugin, dist))
         for versions in index.by_id.values():
             versions.sort(key=_default_order, reverse=True)
         return index

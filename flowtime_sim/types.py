@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowtime_sim.storage import Storage
 
 TEMPLATE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 SEMVER_RE = re.compile(
@@ -71,6 +74,14 @@ class TemplateManifest:
             )
         if not self.title:
             raise ValueError(f"template {self.id!r}: title must not be empty")
+
+    def defaults(self) -> dict[str, Any]:
+        """Each parameter's schema ``default`` (a fresh copy: callers may change it)."""
+        import copy
+
+        props = self.parameters.get("properties") or {}
+        return {k: copy.deepcopy(v["default"]) for k, v in props.items()
+                if isinstance(v, Mapping) and "default" in v}
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -147,7 +158,7 @@ class StorageBackend:
     """
 
     scheme: str
-    open: Callable[[str, Mapping[str, str]], Any]
+    open: Callable[[str, Mapping[str, str]], Storage]
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from flowtime_sim.canonical import canonical_hash, canonical_json
 from flowtime_sim.errors import UserError
 from flowtime_sim.parameter_input import parse_params_text
-from flowtime_sim.registry import model_id_for
+from flowtime_sim.catalogs import identity_hash, model_id_for
 
 
 def test_golden_vectors() -> None:
@@ -58,17 +58,18 @@ def test_nan_and_infinity_are_rejected(bad: float) -> None:
 
 
 def test_the_same_id_in_processes_with_different_hash_seeds() -> None:
-    code = ("from flowtime_sim.registry import model_id_for;"
-            "print(model_id_for('Checkout Baseline', 'checkout', "
-            "{'b': [1, 2.0], 'a': {'y': 'caf\\u00e9', 'x': None}}))")
+    code = ("from flowtime_sim.catalogs import identity_hash, model_id_for;"
+            "print(model_id_for('Checkout Baseline', identity_hash('checkout', 'checkout', "
+            "{'b': [1, 2.0], 'a': {'y': 'caf\\u00e9', 'x': None}})))")
     ids = set()
     for seed in ("0", "1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                              text=True, check=True)
         ids.add(out.stdout.strip())
-    assert ids == {model_id_for("Checkout Baseline", "checkout",
-                                {"a": {"x": None, "y": "cafe\u0301"}, "b": [1.0, 2]})}
+    identity = identity_hash("checkout", "checkout",
+                             {"a": {"x": None, "y": "cafe\u0301"}, "b": [1.0, 2]})
+    assert ids == {model_id_for("Checkout Baseline", identity)}
     assert next(iter(ids)).startswith("checkout-baseline_")
 
 

@@ -214,13 +214,15 @@ def test_trace_writes_plugin_loading_and_hook_calls_to_stderr(
     assert capsys.readouterr().err == ""
     monkeypatch.setenv("FLOWTIME_SIM_TRACE_PLUGINS", "1")
     host = create_plugin_host()
-    host.hook.flowtime_storage_backends()
+    host.collect("flowtime_storage_backends")
+    host.collect("flowtime_templates")
     err = capsys.readouterr().err
     assert "builtin-jinja2 (built in) loaded [plugin]\n" in err
     assert "pack_a (flowtime-pack-pack-a 1.0) loaded [plugin]\n" in err
     assert ("broken_import (flowtime-pack-broken-import 1.0) failed import failed: "
             "RuntimeError: broken_import needs a licence key [plugin]\n") in err
     assert "flowtime_storage_backends [hook]" in err
+    assert "flowtime_templates [hook]" in err
 
 
 def test_invalid_hook_signature_is_one_line() -> None:

@@ -248,8 +248,9 @@ def test_a_plugin_renderer_comes_first_and_its_crash_is_a_plugin_error() -> None
         render(host, template("{{ x }}", fmt="upper"), params)
     with pytest.raises(PluginError) as err:
         render(host, template("", fmt="crash"), params)
-    assert str(err.value) == ("hook flowtime_render_template failed: RuntimeError: renderer "
-                              "exploded")
+    assert str(err.value) == ("plugin 'upper': flowtime_render_template failed: RuntimeError: "
+                              "renderer exploded")
+    assert (err.value.pack, err.value.hook) == ("upper", "flowtime_render_template")
 
 
 def test_an_undefined_name_inside_a_list_is_named() -> None:

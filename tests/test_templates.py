@@ -9,7 +9,8 @@ import pytest
 from flowtime_sim import hookimpl
 from flowtime_sim.errors import NotFoundError, UserError
 from flowtime_sim.plugins import PluginHost, create_plugin_host
-from flowtime_sim.templates import TemplateIndex, load_manifest_file, templates_in_folder
+from flowtime_sim.manifests import load_manifest_file, templates_in_folder
+from flowtime_sim.templates import TemplateIndex
 from flowtime_sim.types import PackInfo, Template, TemplateManifest, semver_key
 
 BODY = "schemaVersion: 1\n"
@@ -178,7 +179,8 @@ def test_unknown_template_lists_the_installed_ones(index: TemplateIndex, ref: st
         index.get(ref)
     assert str(err.value) == (f"unknown template {ref!r}; available: checkout, returns, "
                               "warehouse (see 'flowtime-sim templates')")
-    assert (err.value.field, err.value.status) == ("template", 404)
+    assert err.value.field == "template"
+    assert isinstance(err.value, NotFoundError)
 
 
 def test_unknown_template_when_none_are_installed() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flowtime_sim.markers import hookimpl
-from flowtime_sim.templates import templates_in_folder
+from flowtime_sim.manifests import templates_in_folder
 from flowtime_sim.types import Template
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from flowtime_sim.errors import FlowtimeError, IntegrityError, PluginError, UserError
+from flowtime_sim.errors import FlowtimeError, IntegrityError
+
+if TYPE_CHECKING:
+    from flowtime_sim.core import Flowtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,10 +30,7 @@ class FlowtimeGroup(click.Group):
         except IntegrityError as exc:
             terminal.error(str(exc))
             ctx.exit(EXIT_INTEGRITY)
-        except (UserError, PluginError) as exc:
-            terminal.error(str(exc))
-            ctx.exit(EXIT_USER)
-        except FlowtimeError as exc:
+        except FlowtimeError as exc:  # a user error, a misbehaving plugin, anything on purpose
             terminal.error(str(exc))
             ctx.exit(EXIT_USER)
 
@@ -75,7 +75,7 @@ def storage_option(f: F) -> F:
 
 
 def make_flowtime(template_dirs: tuple[Path, ...] = (),
-                  template_files: tuple[Path, ...] = ()) -> Any:
+                  template_files: tuple[Path, ...] = ()) -> Flowtime:
     from flowtime_sim.core import Flowtime
 
     ctx = click.get_current_context(silent=True)

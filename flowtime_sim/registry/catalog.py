@@ -112,3 +112,4 @@ class Created:
     artifact: ModelArtifact | RunArtifact
     unchanged: bool
     root: str
+    warnings: tuple[str, ...] = ()  # what went wrong without stopping it (e.g. no preview)

@@ -11,25 +11,21 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from flowtime_sim.canonical import canonical_hash, file_hash
+from flowtime_sim.canonical import file_hash
 from flowtime_sim.errors import ConflictError, IntegrityError, NotFoundError
-from flowtime_sim.ids import ArtifactRef, check_id, slugify
+from flowtime_sim.ids import ArtifactRef, check_id
 from flowtime_sim.registry.catalog import (
-    SCHEMA_VERSION,
     Created,
     ModelArtifact,
     RunArtifact,
     dump_catalog,
-    generator,
     utc_now,
     validate_catalog,
 )
 from flowtime_sim.registry.index import Index, Page, Query
-from flowtime_sim.rendering import render_preview
 
 if TYPE_CHECKING:
-    from flowtime_sim.plugins import PluginHost
-    from flowtime_sim.rendering import RenderedModel
+    from flowtime_sim.catalogs import ModelDraft
     from flowtime_sim.storage import Storage
 
 VERSION_RE = re.compile(r"^v([1-9][0-9]*)$")
@@ -39,37 +35,12 @@ MAX_PUBLISH_ATTEMPTS = 1000
 VERSION_CACHE_SIZE = 4096  # model-version catalogs kept in memory (about 2.5 KB each)
 
 
-def model_identity(template_id: str, parameters: Mapping[str, Any]) -> str:
-    """Hash of what makes a model this model (template version deliberately excluded)."""
-    return canonical_hash({"template_id": template_id, "parameters": parameters})
-
-
-def inputs_hash(template_id: str, template_version: str, parameters: Mapping[str, Any]) -> str:
-    return canonical_hash({"template_id": template_id, "template_version": template_version,
-                           "parameters": parameters})
-
-
-def model_hash(text: str) -> str:
-    """Canonical hash of the parsed model YAML (formatting and comments do not count)."""
-    from flowtime_sim.model import load_model_document
-
-    return canonical_hash(load_model_document(text))
-
-
-def model_id_for(name: str, template_id: str, parameters: Mapping[str, Any],
-                 identity: str | None = None) -> str:
-    """``{slug}_{h8}``; ``identity`` is :func:`model_identity`, when the caller has it."""
-    identity = identity or model_identity(template_id, parameters)
-    return check_id(f"{slugify(name)}_{identity.removeprefix('sha256:')[:8]}", what="model id")
-
-
 class Registry:
     """Everything stored under one root. Correctness comes from the storage's atomic,
     no-clobber publication — never from locks; the index is a rebuildable cache."""
 
-    def __init__(self, storage: Storage, host: PluginHost) -> None:
+    def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self.host = host
         self._versions_seen: dict[str, dict[str, Any]] = {}
 
     @cached_property
@@ -84,57 +55,30 @@ class Registry:
 
     # -- creating -------------------------------------------------------------------------
 
-    def create_model(self, rendered: RenderedModel, *, name: str | None = None,
-                     tags: list[str] | None = None, visibility: str = "private",
-                     owner: str, derived_from: str | None = None) -> Created:
-        tpl = rendered.template
-        params = dict(rendered.parameters.values)
-        display = name or tpl.id
-        identity = model_identity(tpl.id, params)
-        mid = model_id_for(display, tpl.id, params, identity)
-        wanted = inputs_hash(tpl.id, tpl.version, params)
-        text = rendered.text.encode("utf-8")
-        files: dict[str, bytes] = {"model.yaml": text}
-        preview = render_preview(self.host, rendered.model, display)
-        if preview is not None:
-            files[preview.filename] = preview.content
-        base: dict[str, Any] = {
-            "kind": "model", "id": mid, "version": 0, "name": display,
-            "created_utc": "", "schema_version": SCHEMA_VERSION,
-            "template_id": tpl.id, "template_version": tpl.version,
-            "pack": tpl.pack.as_dict() if tpl.pack else {"name": tpl.plugin, "version": "0"},
-            "parameters": params,
-            "topology": {"nodes": [{"id": n.id, "kind": n.kind} for n in rendered.model.nodes],
-                         "edges": [{"from": a, "to": b} for a, b in rendered.model.edges]},
-            "capabilities": list(tpl.manifest.capabilities),
-            "tags": _unique([*tpl.manifest.tags, *(tags or [])]),
-            "source": "sim", "inputs_hash": wanted, "model_hash": canonical_hash(rendered.document),
-            "files": {k: file_hash(v) for k, v in sorted(files.items())},
-        }
-        if derived_from:
-            base["derived_from"] = derived_from
-        base.update(owner=owner, visibility=visibility, generator=generator())
+    def create_model(self, draft: ModelDraft) -> Created:
+        """Publish ``draft`` as the next version of its model, or return the existing version
+        with the same inputs ("unchanged"). A different model that would get the same id (a
+        hash-prefix collision) is refused, never merged into it."""
+        mid = draft.model_id
         for _ in range(MAX_PUBLISH_ATTEMPTS):
             numbers, deleted = self._version_numbers(mid)
             versions = self._load_versions(mid, [n for n in numbers if n not in deleted])
             for existing in reversed(versions):
-                if model_identity(existing.catalog["template_id"],
-                                  existing.catalog["parameters"]) != identity:
+                if not _same_model(existing.catalog, draft):
                     raise ConflictError(
                         f"model id {mid} is already taken by a different model (a hash-prefix "
                         f"collision with {existing.ref}); choose another --name")
-                if existing.catalog["inputs_hash"] == wanted:
+                if existing.catalog["inputs_hash"] == draft.inputs_hash:
                     return Created(existing, unchanged=True, root=self.storage.url)
             # deleted and purged versions keep their numbers: a tombstone outlives its files
             n = max([*numbers, *deleted], default=0) + 1
-            catalog = {**base, "version": n, "created_utc": utc_now()}
+            catalog = {**draft.catalog, "version": n, "created_utc": utc_now()}
             validate_catalog(catalog)
             key = f"models/{mid}/v{n}"
-            if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
-                artifact = ModelArtifact(catalog, key)
+            if self._publish(key, {**draft.files, "catalog.json": dump_catalog(catalog)}):
                 self.index.add(catalog)
-                self._announce(artifact)
-                return Created(artifact, unchanged=False, root=self.storage.url)
+                return Created(ModelArtifact(catalog, key), unchanged=False,
+                               root=self.storage.url)
         raise ConflictError(f"could not publish a version of {mid} after "
                             f"{MAX_PUBLISH_ATTEMPTS} attempts; too many concurrent writers")
 
@@ -150,10 +94,9 @@ class Registry:
                 return Created(RunArtifact(existing, key), unchanged=True, root=self.storage.url)
             validate_catalog(catalog)
             if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
-                artifact = RunArtifact(catalog, key)
                 self.index.add(catalog)
-                self._announce(artifact)
-                return Created(artifact, unchanged=False, root=self.storage.url)
+                return Created(RunArtifact(catalog, key), unchanged=False,
+                               root=self.storage.url)
         raise ConflictError(f"run {catalog['id']} could not be published")
 
     def _publish(self, key: str, files: Mapping[str, bytes]) -> bool:
@@ -162,16 +105,6 @@ class Registry:
         if not ok:
             self.index.end(key)
         return ok
-
-    def _announce(self, artifact: ModelArtifact | RunArtifact) -> None:
-        import warnings
-
-        for impl in self.host.hook.flowtime_artifact_created.get_hookimpls():
-            try:
-                impl.function(artifact=artifact)
-            except Exception as exc:  # the artifact is published; a listener cannot undo it
-                warnings.warn(f"plugin {impl.plugin_name!r}: flowtime_artifact_created failed: "
-                              f"{exc}", RuntimeWarning, stacklevel=2)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -409,5 +342,10 @@ def _identity(key: str) -> tuple[str, str, int] | None:
     return None
 
 
-def _unique(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(items))
+def _same_model(catalog: Mapping[str, Any], draft: ModelDraft) -> bool:
+    """Whether a stored version belongs to the model ``draft`` is a version of. Catalogs
+    written before identities were recorded count by their template id."""
+    identity = catalog.get("identity")
+    if identity is not None:
+        return bool(identity == draft.identity)
+    return bool(catalog.get("template_id") == draft.catalog["template_id"])

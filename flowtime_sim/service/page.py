@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from flowtime_sim import __version__
 from flowtime_sim.errors import NotFoundError, UserError
 from flowtime_sim.ids import ArtifactRef, parse_ref
+from flowtime_sim.service.problems import status_of
 from flowtime_sim.registry import Query, RunArtifact
 from flowtime_sim.service import cards
 from flowtime_sim.service.access import Access
@@ -61,8 +62,9 @@ def _signed_in(request: Request) -> Caller | HTMLResponse:
 
 
 def _failed(request: Request, caller: Caller, exc: UserError) -> HTMLResponse:
-    return render(request, "error.html.j2", exc.status, caller=caller, message=str(exc),
-                  code=exc.status)
+    status = status_of(exc)
+    return render(request, "error.html.j2", status, caller=caller, message=str(exc),
+                  code=status)
 
 
 @router.get("/", response_class=HTMLResponse)

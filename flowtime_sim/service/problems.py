@@ -18,7 +18,30 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from flowtime_sim.errors import FlowtimeError, ModelError, ParameterError, PluginError, UserError
+from flowtime_sim.errors import (
+    ConflictError,
+    FlowtimeError,
+    ModelError,
+    NotFoundError,
+    ParameterError,
+    PluginError,
+    TemplateError,
+    UserError,
+)
+
+#: The HTTP status of each kind of user error; any other user error is a 400.
+STATUS_OF_ERROR: tuple[tuple[type[UserError], int], ...] = (
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (ModelError, 422),
+    (ParameterError, 422),
+    (TemplateError, 422),
+)
+
+
+def status_of(exc: UserError) -> int:
+    """The status a user error is answered with: the service, not the error, decides."""
+    return next((status for cls, status in STATUS_OF_ERROR if isinstance(exc, cls)), 400)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("flowtime_sim.service")
@@ -118,7 +141,7 @@ async def _user_error(request: Request, exc: Exception) -> JSONResponse:
         field = field or errors[0].field
     elif isinstance(exc, ModelError) and field is None and exc.node:
         field = f"nodes.{exc.node}"
-    return problem_response(exc.status, str(exc), instance=request.url.path, field=field,
+    return problem_response(status_of(exc), str(exc), instance=request.url.path, field=field,
                             errors=errors)
 
 

@@ -84,6 +84,8 @@ class CreatedModel(BaseModel):
     catalog_url: str = Field(description="The version's catalog and file links.")
     inputs_hash: str
     status: Literal["created", "unchanged"]
+    warnings: list[str] = Field(default_factory=list, description="What went wrong without "
+                                "stopping the request, e.g. a preview renderer that failed.")
 
 
 class CreatedRun(BaseModel):
@@ -92,6 +94,8 @@ class CreatedRun(BaseModel):
     artifact_path: str
     catalog_url: str
     status: Literal["created", "unchanged"]
+    warnings: list[str] = Field(default_factory=list, description="What went wrong without "
+                                "stopping the request, e.g. a listener plugin that failed.")
 
 
 class ArtifactView(BaseModel):

@@ -91,14 +91,16 @@ def created_model(created: Created) -> CreatedModel:
     return CreatedModel(model_id=art.id, version=int(art.catalog["version"]),
                         artifact_path=artifact_path(created), catalog_url=catalog_url(art),
                         inputs_hash=str(art.catalog["inputs_hash"]),
-                        status="unchanged" if created.unchanged else "created")
+                        status="unchanged" if created.unchanged else "created",
+                        warnings=list(created.warnings))
 
 
 def created_run(created: Created) -> CreatedRun:
     art = created.artifact
     return CreatedRun(run_id=art.id, model_id=art.catalog.get("model_id"),
                       artifact_path=artifact_path(created), catalog_url=catalog_url(art),
-                      status="unchanged" if created.unchanged else "created")
+                      status="unchanged" if created.unchanged else "created",
+                      warnings=list(created.warnings))
 
 
 def json_response(view: BaseModel, status: int = 200,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flowtime_sim.errors import FlowtimeError, TemplateError
+from flowtime_sim.errors import FlowtimeError, PluginError, TemplateError
 from flowtime_sim.registry.catalog import ModelArtifact, RunArtifact
 from flowtime_sim.types import ParameterSources, ResolvedParameters, Template, semver_key
 
@@ -244,8 +244,9 @@ def _probe(host: PluginHost, tpl: Template, defaults: dict[str, Any], name: str)
     except TemplateError:
         return []  # refused cleanly
     except Exception as exc:  # a renderer must refuse a value with a TemplateError, not crash
+        crash = exc.__cause__ if isinstance(exc, PluginError) and exc.__cause__ else exc
         return [f"parameter {name!r}: a hostile string value crashed the renderer: "
-                f"{type(exc).__name__}: {exc}"]
+                f"{type(crash).__name__}: {crash}"]
     try:
         hostile = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -267,11 +268,11 @@ def _probe(host: PluginHost, tpl: Template, defaults: dict[str, Any], name: str)
 
 def _render_raw(host: PluginHost, tpl: Template, values: dict[str, Any]) -> str:
     """Render without validating ``values``: the sandbox must hold whatever gets through."""
-    text = host.hook.flowtime_render_template(
-        template=tpl, parameters=ResolvedParameters(tpl.id, tpl.version, values))
-    if not isinstance(text, str):
+    result = host.first("flowtime_render_template", template=tpl,
+                        parameters=ResolvedParameters(tpl.id, tpl.version, values))
+    if result is None or not isinstance(result.value, str):
         raise TemplateError(f"no renderer for template format {tpl.format!r}")
-    return text
+    return result.value
 
 
 def _accepts_string(spec: Mapping[str, Any]) -> bool:

@@ -41,11 +41,15 @@ def test_new_list_show_versions_run(cli, tmp_path: Path) -> None:
     again = cli("new", "--template", "checkout", "--name", "checkout-baseline")
     assert again.stdout.startswith(f"unchanged model {model_id}@v1")
 
-    # checkout 1.0.0 has fewer parameters, so its defaults make a different model
+    # another template version with the defaults is the next version of the same model
     older = _json(cli("new", "--template", "checkout", "--name", "checkout-baseline",
                       "--version", "1.0.0", "--json"))
-    assert older["model_id"] != model_id and older["version"] == 1
-    assert _json(cli("show", older["model_id"], "--json"))["template_version"] == "1.0.0"
+    assert (older["model_id"], older["version"]) == (model_id, 2)
+    assert _json(cli("show", f"{model_id}@v2", "--json"))["template_version"] == "1.0.0"
+    other = _json(cli("new", "--template", "checkout", "--name", "checkout-baseline",
+                      "--set", "peak_factor=3", "--json"))
+    assert other["model_id"] != model_id and other["version"] == 1
+    older = other
 
     listing = _json(cli("list", "--json"))
     assert {a["id"] for a in listing["artifacts"]} == {model_id, older["model_id"]}
@@ -59,7 +63,8 @@ def test_new_list_show_versions_run(cli, tmp_path: Path) -> None:
     assert "No artifacts match." in cli("list", "--tag", "nope").stdout
 
     versions = _json(cli("versions", model_id, "--json"))
-    assert [(v["version"], v["template_version"]) for v in versions] == [(1, "1.1.0")]
+    assert [(v["version"], v["template_version"]) for v in versions] == [(1, "1.1.0"),
+                                                                         (2, "1.0.0")]
     shown = _json(cli("show", f"{model_id}@v1", "--json"))
     assert shown["owner"] == "ada" and shown["runs"] == []
 
@@ -111,7 +116,7 @@ def test_verify_names_missing_files_and_unreadable_catalogs(cli, tmp_path: Path)
 def test_model_ids_are_fixed_forever(cli) -> None:
     # The README's example id: the same template and parameters give it on every machine.
     made = _json(cli("new", "--template", "checkout", "--name", "checkout-baseline", "--json"))
-    assert made["model_id"] == "checkout-baseline_92764a0c"
+    assert made["model_id"] == "checkout-baseline_1c15d257"
     assert made["inputs_hash"] == ("sha256:1614d69d69242cbd375f4afc50cb7126f705e95851852dc8"
                                    "558b55a72a8c3988")
 
@@ -187,7 +192,7 @@ def test_derive_from_a_template_version_no_longer_installed(cli, tmp_path: Path)
     catalog.write_text(json.dumps(data))
     result = cli("derive", "--from", model_id, "--name", "again", code=1)
     assert result.stderr == (
-        f"error: template checkout 0.9.0, which {model_id} was made from, is not installed "
+        f"error: template checkout:checkout 0.9.0, which {model_id} was made from, is not installed "
         "(installed versions: 1.1.0, 1.0.0); install the pack that provides it\n")
 
 

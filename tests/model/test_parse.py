@@ -1071,7 +1071,11 @@ def test_messages_stay_short_when_the_offending_value_is_long() -> None:
     )
 
 
-def test_a_model_error_is_a_user_error_with_status_422() -> None:
+def test_a_model_error_is_a_user_error_answered_with_422() -> None:
+    from flowtime_sim.errors import UserError
+    from flowtime_sim.service.problems import status_of
+
     with pytest.raises(ModelError) as caught:
         parse_model(doc(top="schemaVersion: 2"))
-    assert caught.value.status == 422
+    assert isinstance(caught.value, UserError)
+    assert status_of(caught.value) == 422

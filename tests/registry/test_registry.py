@@ -34,7 +34,8 @@ def test_new_writes_the_three_files_and_a_complete_catalog(ft, root: Path) -> No
     assert catalog["name"] == "Tiny Baseline"
     assert catalog["schema_version"] == "treehouse.binned.v0"
     assert catalog["template_id"] == "tiny" and catalog["template_version"] == "1.0.0"
-    assert catalog["pack"] == {"name": "flowtime-pack-tiny", "version": "1.0.0"}
+    assert catalog["pack"] == {"name": "flowtime-pack-tiny", "version": "1.0.0",
+                               "plugin": "tinypack"}
     assert catalog["tags"] == ["test", "queue", "demo"]
     assert catalog["capabilities"] == ["counts"]
     assert catalog["source"] == "sim" and catalog["owner"] == "tester"
@@ -106,10 +107,10 @@ def test_show_and_versions_errors_name_what_is_missing(ft) -> None:
 
 
 def test_hash_prefix_collision_is_refused(ft, monkeypatch: pytest.MonkeyPatch) -> None:
-    import flowtime_sim.registry.store as store
+    import flowtime_sim.catalogs as catalogs
 
     first = ft.create_model("tiny", name="clash")
-    monkeypatch.setattr(store, "model_id_for", lambda *a: first.artifact.id)
+    monkeypatch.setattr(catalogs, "model_id_for", lambda *a: first.artifact.id)
     with pytest.raises(ConflictError,
                        match=rf"model id {first.artifact.id} is already taken by a different "
                              rf"model \(a hash-prefix collision with {first.artifact.id}@v1\); "
@@ -273,11 +274,13 @@ def test_flowtime_artifact_created_fires_once_per_new_artifact(ft) -> None:
 
     ft.host.register(Listener(), "listener")
     ft.host.register(Broken(), "broken-listener")
-    with pytest.warns(RuntimeWarning, match="plugin 'broken-listener': "
-                                            "flowtime_artifact_created failed: listener down"):
-        model = ft.create_model("tiny").artifact
-    ft.create_model("tiny")  # unchanged: no event
-    with pytest.warns(RuntimeWarning):
-        run = ft.run_model(model.id).artifact
+    created = ft.create_model("tiny")
+    model = created.artifact
+    assert created.warnings == ("plugin 'broken-listener': flowtime_artifact_created failed: "
+                                "RuntimeError: listener down; the artifact is published",)
+    assert ft.create_model("tiny").warnings == ()  # unchanged: no event
+    ran = ft.run_model(model.id)
+    run = ran.artifact
+    assert len(ran.warnings) == 1 and "broken-listener" in ran.warnings[0]
     assert seen == [f"model:{model.id}", f"run:{run.id}"]
     assert (ft.registry().storage.index_path().exists())

@@ -71,15 +71,41 @@ class BrokenPreview:
         raise RuntimeError("the layout engine fell over")
 
 
-def test_a_failing_plugin_is_a_500_problem_naming_it(artifacts_root: object) -> None:
+def test_a_failing_preview_plugin_costs_only_the_preview(artifacts_root: object) -> None:
     host = create_plugin_host()
     host.register(BrokenPreview(), "broken-preview")
     ft = Flowtime(host=host, root=str(artifacts_root), owner="me")
     c = Client(create_app(ft, tokens_file=""))
     try:
+        response = c.post("/sim/new", json={"template": "checkout"})
+        assert response.status_code == 201, response.text
+        doc = response.json()
+        assert doc["warnings"] == [
+            "plugin 'broken-preview': flowtime_render_preview failed: RuntimeError: the layout "
+            "engine fell over; the model is stored without a preview"]
+        catalog = c.get(doc["catalog_url"]).json()["catalog"]
+        assert sorted(catalog["files"]) == ["model.yaml"]
+    finally:
+        c.close()
+        ft.close()
+
+
+class BrokenResolver:
+    @hookimpl(tryfirst=True)
+    def flowtime_resolve_parameters(self, template: object, sources: object) -> None:
+        raise RuntimeError("the resolver fell over")
+
+
+def test_a_failing_plugin_is_a_500_problem_naming_it(artifacts_root: object) -> None:
+    host = create_plugin_host()
+    host.register(BrokenResolver(), "broken-resolver")
+    ft = Flowtime(host=host, root=str(artifacts_root), owner="me")
+    c = Client(create_app(ft, tokens_file=""))
+    try:
         doc = problem(c.post("/sim/new", json={"template": "checkout"}), 500)
-        assert doc["detail"] == ("a plugin failed: hook flowtime_render_preview failed: "
-                                 "RuntimeError: the layout engine fell over")
+        assert doc["detail"] == ("a plugin failed: plugin 'broken-resolver': "
+                                 "flowtime_resolve_parameters failed: RuntimeError: the resolver "
+                                 "fell over")
     finally:
         c.close()
         ft.close()
