@@ -53,8 +53,11 @@ _ACTIVE: ContextVar[_Call | None] = ContextVar("flowtime_sim_hook_call", default
 
 
 def describe(exc: BaseException) -> str:
-    """An exception as a reason: the message alone when it was written for users."""
-    return str(exc) if isinstance(exc, FlowtimeError) else f"{type(exc).__name__}: {exc}"
+    """An exception as a reason: the message alone when it was written for users, else its
+    type and message (``KeyboardInterrupt`` alone when it has none)."""
+    if isinstance(exc, FlowtimeError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class GuardedPluginManager(pluggy.PluginManager):
@@ -152,6 +155,21 @@ class GuardedPluginManager(pluggy.PluginManager):
         finally:
             _ACTIVE.reset(token)
         return None if value is None else HookResult(self._attribute(hook, call, value), value)
+
+    def only(self, plugin: str, hook: str, **kwargs: object) -> object:
+        """Call one plugin's implementation of ``hook`` (what ``doctor`` checks): its result,
+        or the :class:`PluginError` it raised (user errors included, as they name nothing)."""
+        others = [p for name, p in self.list_name_plugin() if name != plugin]
+        caller = self.subset_hook_caller(hook, remove_plugins=others)
+        call = _Call(hook, isolate=True)
+        token = _ACTIVE.set(call)
+        try:
+            value = caller(**kwargs)
+        except (Exception, SystemExit) as exc:
+            return exc if isinstance(exc, PluginError) else self._wrapper_failure(hook, exc)
+        finally:
+            _ACTIVE.reset(token)
+        return call.failures[0] if call.failures else value
 
     def _wrappers(self, hook: str) -> list[str]:
         return [i.plugin_name for i in getattr(self.hook, hook).get_hookimpls()

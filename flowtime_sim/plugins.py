@@ -25,7 +25,7 @@ from typing import Any
 import pluggy
 
 from flowtime_sim import hookspecs
-from flowtime_sim.dispatch import Collected, GuardedPluginManager, HookResult
+from flowtime_sim.dispatch import Collected, GuardedPluginManager, HookResult, describe
 from flowtime_sim.errors import PluginError
 from flowtime_sim.markers import PLUGIN_API_VERSION, PROJECT
 from flowtime_sim.types import PackInfo
@@ -158,7 +158,7 @@ class PluginHost:
         # Any import-time failure of a pack must not stop the host: a pack that calls
         # sys.exit() or raises KeyboardInterrupt while importing is a broken pack like any other.
         except (Exception, SystemExit, KeyboardInterrupt) as exc:
-            self._fail(name, dist, "failed", f"import failed: {type(exc).__name__}: {exc}")
+            self._fail(name, dist, "failed", f"import failed: {describe(exc)}")
             return
         if api is None and not self._api_ok(name, dist,
                                             getattr(plugin, "FLOWTIME_SIM_PLUGIN_API", None)):

@@ -94,7 +94,6 @@ def open_storage(host: PluginHost, root: str | None,
     others still open, and asking for a missing scheme names the plugins that failed.
     """
     from flowtime_sim.dispatch import describe
-    from flowtime_sim.types import StorageBackend
 
     url = resolve_root(root)
     scheme = scheme_of(url)

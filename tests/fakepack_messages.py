@@ -14,6 +14,8 @@ NO_RANGE = "declares no plugin-API range; add plugin_api = \">=1,<2\" to flowtim
 # package in tests/fixtures/fakepacks -> (status, detail)
 BROKEN = {
     "broken_import": ("failed", "import failed: RuntimeError: broken_import needs a licence key"),
+    "exit_import": ("failed", "import failed: SystemExit: 3"),
+    "interrupt_import": ("failed", "import failed: KeyboardInterrupt"),
     "misspelled_hook": ("failed", "unknown hook(s) flowtime_templatez; hook names must be one "
                         f"of {KNOWN_HOOKS}"),
     "future_api_static": ("refused", "pack 'future_api_static' (flowtime-pack-future-api-static"

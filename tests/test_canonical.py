@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flowtime_sim.canonical import canonical_hash, canonical_json
+from flowtime_sim.catalogs import identity_hash, model_id_for
 from flowtime_sim.errors import UserError
 from flowtime_sim.parameter_input import parse_params_text
-from flowtime_sim.catalogs import identity_hash, model_id_for
 
 
 def test_golden_vectors() -> None:

@@ -24,8 +24,8 @@ import flowtime_sim
 from flowtime_sim import PLUGIN_API_VERSION, scaffold
 from flowtime_sim.cli import main
 from flowtime_sim.errors import UserError
-from flowtime_sim.scaffold import CreatedPack, PackNames, create_pack, pack_names
 from flowtime_sim.manifests import load_manifest_file
+from flowtime_sim.scaffold import CreatedPack, PackNames, create_pack, pack_names
 from flowtime_sim.testing import check_pack, pack_host, run_template
 
 FILES = (".gitignore", "LICENSE", "README.md", "pyproject.toml",

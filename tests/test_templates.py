@@ -8,8 +8,8 @@ import pytest
 
 from flowtime_sim import hookimpl
 from flowtime_sim.errors import NotFoundError, UserError
-from flowtime_sim.plugins import PluginHost, create_plugin_host
 from flowtime_sim.manifests import load_manifest_file, templates_in_folder
+from flowtime_sim.plugins import PluginHost, create_plugin_host
 from flowtime_sim.templates import TemplateIndex
 from flowtime_sim.types import PackInfo, Template, TemplateManifest, semver_key
 

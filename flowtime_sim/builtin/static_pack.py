@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flowtime_sim.markers import hookimpl
 from flowtime_sim.manifests import templates_in_folder
+from flowtime_sim.markers import hookimpl
 from flowtime_sim.types import Template
 
 

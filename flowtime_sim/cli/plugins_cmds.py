@@ -25,33 +25,27 @@ def plugins(as_json: bool) -> None:
 @click.command("doctor")
 @json_option
 def doctor(as_json: bool) -> None:
-    """Check the installation: plugins, templates and their defaults. Exit 1 on problems."""
-    from flowtime_sim.errors import FlowtimeError
+    """Check the installation: load every plugin, call each of its hooks once and render
+    every version of every template with its defaults. Exit 1 on problems."""
+    from flowtime_sim import __version__
+    from flowtime_sim.doctor import diagnose
     from flowtime_sim.markers import PLUGIN_API_VERSION
 
     ft = make_flowtime()
-    problems = [f"plugin {r.name!r} {r.status}: {r.detail}" for r in ft.host.failures()]
-    problems += ft.templates.problems
-    checked = 0
-    for tpl in ft.templates.latest():
-        try:
-            ft.render(f"{tpl.plugin}:{tpl.id}", version=tpl.version)
-            checked += 1
-        except FlowtimeError as exc:
-            problems.append(f"template {tpl.plugin}:{tpl.id} {tpl.version}: {exc}")
-    from flowtime_sim import __version__
-
+    found = diagnose(ft)
+    problems = found.problems
+    checked = found.templates_checked
     notes = [f"plugin {r.name!r}: {r.detail}" for r in ft.host.records
              if r.status == "loaded" and r.detail]
     report = {"version": __version__, "plugin_api": PLUGIN_API_VERSION,
               "plugins": len(ft.host.records), "templates_checked": checked,
-              "problems": problems, "notes": notes}
+              "hooks_called": found.hooks_called, "problems": problems, "notes": notes}
     if as_json:
         terminal.print_json(report)
     else:
         terminal.line(f"flowtime-sim {__version__}, plugin API {PLUGIN_API_VERSION}")
-        terminal.line(f"{len(ft.host.records)} plugin(s), {checked} template(s) render with "
-                      "their defaults")
+        terminal.line(f"{len(ft.host.records)} plugin(s), {found.hooks_called} hook call(s), "
+                      f"{checked} template version(s) render with their defaults")
         for note in notes:
             terminal.line(f"note: {note}")
         for p in problems:

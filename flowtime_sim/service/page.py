@@ -19,13 +19,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from flowtime_sim import __version__
 from flowtime_sim.errors import NotFoundError, UserError
 from flowtime_sim.ids import ArtifactRef, parse_ref
-from flowtime_sim.service.problems import status_of
 from flowtime_sim.registry import Query, RunArtifact
 from flowtime_sim.service import cards
 from flowtime_sim.service.access import Access
 from flowtime_sim.service.charts import area_points, number, spark_points
 from flowtime_sim.service.context import context_of
 from flowtime_sim.service.identity import SESSION_COOKIE, Caller
+from flowtime_sim.service.problems import status_of
 from flowtime_sim.service.views import file_url
 
 router = APIRouter(include_in_schema=False)

@@ -192,8 +192,8 @@ def test_derive_from_a_template_version_no_longer_installed(cli, tmp_path: Path)
     catalog.write_text(json.dumps(data))
     result = cli("derive", "--from", model_id, "--name", "again", code=1)
     assert result.stderr == (
-        f"error: template checkout:checkout 0.9.0, which {model_id} was made from, is not installed "
-        "(installed versions: 1.1.0, 1.0.0); install the pack that provides it\n")
+        f"error: template checkout:checkout 0.9.0, which {model_id} was made from, is not "
+        "installed (installed versions: 1.1.0, 1.0.0); install the pack that provides it\n")
 
 
 def test_usage_errors_exit_2(cli) -> None:

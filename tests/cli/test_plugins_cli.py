@@ -35,8 +35,15 @@ def fails(result: Result, message: str) -> None:
 
 
 def healthy_count() -> int:
-    """Templates the installed packs provide (doctor renders each one's default version)."""
-    return len(TemplateIndex.collect(create_plugin_host()).latest())
+    """Template versions the installed packs provide (doctor renders every one)."""
+    return sum(len(v) for v in TemplateIndex.collect(create_plugin_host()).by_id.values())
+
+
+def hook_calls() -> int:
+    """Doctor calls each plugin's implementation of every hook but the artifact-created one."""
+    host = create_plugin_host()
+    return sum(len(host.plugins_implementing(hook)) for hook in host.hook_names()
+               if hook != "flowtime_artifact_created")
 
 
 # -- plugins --------------------------------------------------------------------------------
@@ -128,17 +135,45 @@ def test_trace_goes_to_stderr(cli: Cli, fake_dist, monkeypatch: pytest.MonkeyPat
 
 # -- doctor ---------------------------------------------------------------------------------
 
+def _raising_pack(hook: str) -> str:
+    """A pack module whose implementation of ``hook`` raises."""
+    args = {"flowtime_templates": "", "flowtime_resolve_parameters": "template, sources",
+            "flowtime_render_template": "template, parameters",
+            "flowtime_render_preview": "model, title", "flowtime_storage_backends": ""}[hook]
+    return ("from flowtime_sim import hookimpl\nFLOWTIME_SIM_PLUGIN_API = '>=1,<2'\n"
+            f"@hookimpl\ndef {hook}({args}):\n    raise RuntimeError('{hook} is down')\n")
+
+
+@pytest.mark.parametrize("hook", ["flowtime_templates", "flowtime_resolve_parameters",
+                                  "flowtime_render_template", "flowtime_render_preview",
+                                  "flowtime_storage_backends"])
+def test_doctor_calls_every_hook_of_every_pack(cli: Cli, fake_dist, hook: str) -> None:
+    # The built-in plugins answer these hooks too; doctor still names the raising one.
+    fake_dist("raising", {"raising/__init__.py": _raising_pack(hook)})
+    fake_dist("pack_a")
+    result = cli("doctor")
+    assert result.exit_code == 1
+    problems = [p for p in result.stdout.splitlines() if p.startswith("problem: ")]
+    assert f"problem: plugin 'raising': {hook} failed: RuntimeError: {hook} is down" in problems
+    # a raising resolver or renderer also fails every template it is asked for first
+    assert all(f"plugin 'raising': {hook} failed" in p for p in problems)
+    if hook in {"flowtime_render_preview", "flowtime_storage_backends", "flowtime_templates"}:
+        assert len(problems) == 1
+
+
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_doctor_healthy(cli: Cli, spelling: str) -> None:
     result = cli("doctor", spelling=spelling)
     plugins = len(create_plugin_host().records)
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == (f"flowtime-sim {__version__}, plugin API {PLUGIN_API_VERSION}\n"
-                             f"{plugins} plugin(s), {healthy_count()} template(s) render with "
-                             "their defaults\nno problems found\n")
+                             f"{plugins} plugin(s), {hook_calls()} hook call(s), "
+                             f"{healthy_count()} template version(s) render with their "
+                             "defaults\nno problems found\n")
     assert json.loads(cli("doctor", "--json").stdout) == {
         "version": __version__, "plugin_api": PLUGIN_API_VERSION, "plugins": plugins,
-        "templates_checked": healthy_count(), "problems": [], "notes": []}
+        "templates_checked": healthy_count(), "hooks_called": hook_calls(), "problems": [],
+        "notes": []}
 
 
 @pytest.mark.parametrize("package", sorted(BROKEN))
@@ -178,6 +213,6 @@ def test_doctor_renders_every_template_with_its_defaults(cli: Cli, fake_dist) ->
     result = cli("doctor")
     assert result.exit_code == 1
     assert result.stdout.splitlines()[1:] == [
-        f"{len(create_plugin_host().records)} plugin(s), {healthy_count() - 1} template(s) "
-        "render with their defaults",
+        f"{len(create_plugin_host().records)} plugin(s), {hook_calls()} hook call(s), "
+        f"{healthy_count() - 1} template version(s) render with their defaults",
         f"problem: template bad_template:short 1.0.0: {err.value}", "1 problem(s)"]

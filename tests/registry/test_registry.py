@@ -44,14 +44,27 @@ def test_new_writes_the_three_files_and_a_complete_catalog(ft, root: Path) -> No
     assert catalog["created_utc"].endswith("Z") and len(catalog["created_utc"]) == 20
     assert catalog["inputs_hash"] == canonical_hash(
         {"template_id": "tiny", "template_version": "1.0.0", "parameters": params})
-    expected_h = canonical_hash({"template_id": "tiny", "parameters": params})[7:15]
-    assert art.id == f"tiny-baseline_{expected_h}"
+    # every parameter has its default: none of them is part of the identity
+    identity = canonical_hash({"template_id": "tiny", "pack": "tinypack", "parameters": {}})
+    assert catalog["identity"] == identity
+    assert art.id == f"tiny-baseline_{identity[7:15]}"
     model_doc = yaml.safe_load((folder / "model.yaml").read_text())
     assert catalog["model_hash"] == canonical_hash(model_doc)
     assert set(catalog["files"]) == {"model.yaml", "preview.svg"}
     assert {n["id"] for n in catalog["topology"]["nodes"]} == {"demand", "size", "served"}
     assert catalog["topology"]["edges"] == [{"from": "demand", "to": "served"},
                                             {"from": "size", "to": "served"}]
+
+
+def test_only_parameters_changed_from_their_defaults_make_the_identity(ft) -> None:
+    changed = ft.create_model("tiny", SETS(sets={"level": 11}), name="Tiny Baseline")
+    identity = canonical_hash({"template_id": "tiny", "pack": "tinypack",
+                               "parameters": {"level": 11}})
+    assert changed.artifact.catalog["identity"] == identity
+    assert changed.artifact.id == f"tiny-baseline_{identity[7:15]}"
+    # a value equal to its default (1 and 1.0 are one JSON number) changes nothing
+    default = ft.create_model("tiny", SETS(sets={"level": 10.0}), name="Tiny Baseline")
+    assert default.artifact.id == ft.create_model("tiny", name="Tiny Baseline").artifact.id
 
 
 def test_same_inputs_are_unchanged_and_keep_the_first_catalog(ft) -> None:

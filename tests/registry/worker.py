@@ -20,9 +20,9 @@ from pathlib import Path
 
 from flowtime_sim.builtin.static_pack import StaticPack
 from flowtime_sim.core import Flowtime
+from flowtime_sim.manifests import load_manifest_file
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.plugins import create_plugin_host
-from flowtime_sim.manifests import load_manifest_file
 from flowtime_sim.types import PackInfo, ParameterSources, Template, TemplateManifest
 
 PACK = Path(__file__).resolve().parent / "pack"
