@@ -13,13 +13,22 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PLUGIN_API_VERSION",
+    "ConflictError",
+    "FlowtimeError",
+    "IntegrityError",
+    "ModelError",
+    "NotFoundError",
     "PackInfo",
+    "ParameterError",
     "ParameterSources",
+    "PluginError",
     "Preview",
     "ResolvedParameters",
     "StorageBackend",
     "Template",
+    "TemplateError",
     "TemplateManifest",
+    "UserError",
     "__version__",
     "hookimpl",
     "hookspec",
@@ -27,6 +36,9 @@ __all__ = [
 ]
 
 _LAZY = {
+    **{name: "flowtime_sim.errors" for name in (
+        "ConflictError", "FlowtimeError", "IntegrityError", "ModelError", "NotFoundError",
+        "ParameterError", "PluginError", "TemplateError", "UserError")},
     "ParameterSources": "flowtime_sim.types",
     "PackInfo": "flowtime_sim.types",
     "Preview": "flowtime_sim.types",
@@ -38,6 +50,17 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from flowtime_sim.errors import (
+        ConflictError,
+        FlowtimeError,
+        IntegrityError,
+        ModelError,
+        NotFoundError,
+        ParameterError,
+        PluginError,
+        TemplateError,
+        UserError,
+    )
     from flowtime_sim.manifests import templates_from_package
     from flowtime_sim.types import (
         PackInfo,

@@ -7,13 +7,14 @@ Hook names start with ``flowtime_``. Plugins implement them with
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flowtime_sim.deprecations import TEMPLATE_PACKS_HOOK
 from flowtime_sim.markers import hookspec
 
 if TYPE_CHECKING:
     from flowtime_sim.model.types import Model
+    from flowtime_sim.registry import ModelArtifact, RunArtifact
     from flowtime_sim.types import (
         ParameterSources,
         Preview,
@@ -131,7 +132,7 @@ def flowtime_storage_backends() -> Iterable[StorageBackend]:
 
 
 @hookspec
-def flowtime_artifact_created(artifact: Any) -> None:
+def flowtime_artifact_created(artifact: ModelArtifact | RunArtifact) -> None:
     """Called after a new model or run version became visible (not for "unchanged").
 
     ``artifact`` is a :class:`~flowtime_sim.registry.ModelArtifact` or

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from flowtime_sim.errors import UserError
 
-ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
 REF_RE = re.compile(r"^(?P<id>[a-z0-9][a-z0-9._-]{0,127})(?:@v(?P<version>[1-9][0-9]{0,8}))?$")
 SLUG_MAX = 100  # leaves room for "_" + 8 hex digits within 128 characters
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -33,6 +33,13 @@ class FlowtimeGroup(click.Group):
         except FlowtimeError as exc:  # a user error, a misbehaving plugin, anything on purpose
             terminal.error(str(exc))
             ctx.exit(EXIT_USER)
+
+
+def exit_with(code: int) -> NoReturn:
+    """End the command with ``code`` (0 success, 1 user error, 3 integrity): the one way
+    commands set their exit code."""
+    click.get_current_context().exit(code)
+    raise AssertionError("unreachable")  # pragma: no cover - ctx.exit raises
 
 
 def json_option(f: F) -> F:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import FlowtimeGroup, json_option
+from flowtime_sim.cli.app import EXIT_USER, FlowtimeGroup, exit_with, json_option
 
 
 @click.group("pack", cls=FlowtimeGroup)
@@ -65,4 +65,4 @@ def check(name: str, no_run: bool, as_json: bool) -> None:
         for line in report.summary().splitlines():
             terminal.line(line)
     if not report.ok:
-        raise SystemExit(1)
+        exit_with(EXIT_USER)

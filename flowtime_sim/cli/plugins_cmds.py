@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import json_option, make_flowtime
+from flowtime_sim.cli.app import EXIT_USER, exit_with, json_option, make_flowtime
 
 
 @click.command("plugins")
@@ -52,4 +52,4 @@ def doctor(as_json: bool) -> None:
             terminal.line(f"problem: {p}")
         terminal.line("no problems found" if not problems else f"{len(problems)} problem(s)")
     if problems:
-        click.get_current_context().exit(1)
+        exit_with(EXIT_USER)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import json_option, make_flowtime
+from flowtime_sim.cli.app import EXIT_INTEGRITY, exit_with, json_option, make_flowtime
 
 root_option = click.option(
     "--root", "root", metavar="DIR|URL",
@@ -150,7 +150,7 @@ def verify(root: str | None, as_json: bool) -> None:
             terminal.error(p)
     if problems:
         if as_json:
-            raise SystemExit(3)
+            exit_with(EXIT_INTEGRITY)
         raise IntegrityError(f"{len(problems)} file(s) do not match their catalogs",
                              bad_files=problems)
 

@@ -13,7 +13,7 @@ import base64
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,6 @@ class Page:
     items: list[dict[str, Any]]
     total: int
     next_cursor: str | None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def encode_cursor(row: Sequence[Any]) -> str:

@@ -83,21 +83,20 @@ class Registry:
                             f"{MAX_PUBLISH_ATTEMPTS} attempts; too many concurrent writers")
 
     def publish_run(self, catalog: dict[str, Any], files: Mapping[str, bytes]) -> Created:
-        """Publish a run folder; an existing run with the same id is returned unchanged."""
+        """Publish a run folder; an existing run with the same id is returned unchanged (the
+        caller has looked for it already, so the happy path asks the storage nothing more)."""
         key = f"runs/{catalog['id']}"
-        for _ in range(2):
-            existing = self._catalog_at(key)
-            if existing is not None:
-                if existing.get("inputs_hash") != catalog["inputs_hash"]:
-                    raise ConflictError(f"run id {catalog['id']} is already taken by a different "
-                                        "run (a hash-prefix collision)")
-                return Created(RunArtifact(existing, key), unchanged=True, root=self.storage.url)
-            validate_catalog(catalog)
-            if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
-                self.index.add(catalog)
-                return Created(RunArtifact(catalog, key), unchanged=False,
-                               root=self.storage.url)
-        raise ConflictError(f"run {catalog['id']} could not be published")
+        validate_catalog(catalog)
+        if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
+            self.index.add(catalog)
+            return Created(RunArtifact(catalog, key), unchanged=False, root=self.storage.url)
+        existing = self._catalog_at(key)  # another writer published it first
+        if existing is None:
+            raise ConflictError(f"run {catalog['id']} could not be published")
+        if existing.get("inputs_hash") != catalog["inputs_hash"]:
+            raise ConflictError(f"run id {catalog['id']} is already taken by a different run "
+                                "(a hash-prefix collision)")
+        return Created(RunArtifact(existing, key), unchanged=True, root=self.storage.url)
 
     def _publish(self, key: str, files: Mapping[str, bytes]) -> bool:
         self.index.begin(key, time.time())
