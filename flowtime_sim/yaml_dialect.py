@@ -49,6 +49,7 @@ __all__ = [
     "YamlError",
     "YamlLimitError",
     "YamlLimits",
+    "check_limits",
     "load_json",
     "load_yaml",
 ]
@@ -158,9 +159,29 @@ def load_json(text: str, *, limits: YamlLimits = SMALL_FILE_LIMITS) -> Any:
         data = json.loads(text, object_pairs_hook=pairs, parse_int=integer)
     except RecursionError:
         raise _too_deep(limits, None) from None
-    if _depth_beyond(data, limits.max_depth):
-        raise _too_deep(limits, None)
+    check_limits(data, limits)
     return data
+
+
+def check_limits(value: Any, limits: YamlLimits = SMALL_FILE_LIMITS) -> None:
+    """Refuse already-parsed data (a JSON request body, say) nested more than
+    ``limits.max_depth`` deep or holding an integer of more than ``limits.max_int_digits``
+    digits, with the messages :func:`load_yaml` gives."""
+    biggest = 10**limits.max_int_digits
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limits.max_depth:
+                raise _too_deep(limits, None)
+            stack.extend(
+                (v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)
+            )
+        elif isinstance(item, int) and not -biggest < item < biggest:
+            raise YamlLimitError(
+                f"an integer has more than {limits.max_int_digits} digits; "
+                f"write numbers of at most {limits.max_int_digits} digits"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,22 +460,6 @@ def _too_deep(limits: YamlLimits, mark: Any) -> YamlLimitError:
     return YamlLimitError(
         f"collections are nested more than {limits.max_depth} levels deep", **_position(mark)
     )
-
-
-def _depth_beyond(data: Any, max_depth: int) -> bool:
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > max_depth:
-            return True
-        stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
-    return False
 
 
 # ---------------------------------------------------------------------------------------------
