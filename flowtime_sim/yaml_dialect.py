@@ -344,7 +344,8 @@ class _StrictLoader(_Base):  # type: ignore[misc]
         text = str(node.value)
         if _INF_NAN.fullmatch(text):
             return float(text.replace(".", "").lower())
-        value = _float_or_none(text) if _is_float_text(text) else None
+        numeric = _is_float_text(text) or _INT_TEXT.fullmatch(text)
+        value = _float_or_none(text) if numeric else None
         if value is None:
             raise yaml.constructor.ConstructorError(
                 None, None, f"{text!r} is not a number", node.start_mark
@@ -470,20 +471,28 @@ FAST_PATH_FROM: Final = 64 * 1024
 # What the fast path leaves to the strict one, each found by a search that skips ahead to one
 # character or a line break: anchors, aliases and tags; document markers and directives (a
 # single leading "---" aside); indentation or compact "- - -" runs deep enough to nest past the
-# limits (the Rust parser recurses once per level); characters libyaml refuses.
+# limits (the Rust parser recurses once per level); characters libyaml refuses, and the
+# line breaks of YAML 1.1 that YAML 1.2 reads as text (U+0085, U+2028, U+2029).
 _ANCHOR_ALIAS_TAG: Final = re.compile(r"[&*!][^\s\[\]{},]")
 _MARKER: Final = re.compile(r"(?:^|\n)(---|\.\.\.|%)")
 _DEEP_INDENT: Final = re.compile(r"(?:^|\n) {128}")
 _COMPACT_RUN: Final = re.compile(r"(?:^|\n)[ \t]*(?:[-?:][ \t]+){32}")
 _REFUSED_CHARACTER: Final = re.compile(
-    "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
 _LONG_DIGITS: Final = re.compile(r"[0-9]{100}")
+# A ":" opening a line or a flow entry, or closing one: where YAML 1.2 reads text or an empty
+# key or value that libyaml refuses.
+_LEADING_COLON: Final = re.compile(r"(?:^|\n)[ ]*:|[\[{,][ \n]*:|:[,\]}]")
 _BEFORE_CONTENT: Final = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*")
 
 
 def _fast_path_can_read(text: str) -> bool:
-    for rx in (_ANCHOR_ALIAS_TAG, _DEEP_INDENT, _COMPACT_RUN, _REFUSED_CHARACTER):
+    # Tabs, block scalars and "?" are where YAML 1.2 and libyaml part ways most; models
+    # written by tools have none of them.
+    if "\t" in text or "|" in text or ">" in text or "?" in text:
+        return False
+    for rx in (_ANCHOR_ALIAS_TAG, _DEEP_INDENT, _COMPACT_RUN, _REFUSED_CHARACTER, _LEADING_COLON):
         if rx.search(text):
             return False
     markers = list(_MARKER.finditer(text))
@@ -516,15 +525,15 @@ def _load_fast(source: str | bytes, limits: YamlLimits) -> tuple[bool, Any]:
         )
     except Exception:  # the strict path words every error
         return False, None
-    return _within(data, limits), data
+    return (True, data) if _within(data, limits) else (False, None)
 
 
-_KEY_TYPES: Final = (str, int, float, type(None))
+_KEY_TYPES: Final = (str, int, float)  # a None key may be an empty one, which libyaml refuses
 
 
 def _within(data: Any, limits: YamlLimits) -> bool:
     """Whether a fast-path result keeps the limits and holds only what the strict path
-    builds (no tuple keys from complex keys, no integers past the digit limit)."""
+    builds (no tuple keys from complex keys, no empty keys, no integers past the digit limit)."""
     biggest = 10**limits.max_int_digits
     stack = [(data, 1)]
     while stack:
