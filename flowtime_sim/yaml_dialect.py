@@ -471,20 +471,15 @@ FAST_PATH_FROM: Final = 64 * 1024
 # What the fast path leaves to the strict one, each found by a search that skips ahead to one
 # character or a line break: anchors, aliases and tags; document markers and directives (a
 # single leading "---" aside); indentation or compact "- - -" runs deep enough to nest past the
-# limits (the Rust parser recurses once per level); characters libyaml refuses, and the
-# line breaks of YAML 1.1 that YAML 1.2 reads as text (U+0085, U+2028, U+2029).
+# limits (the Rust parser recurses once per level); characters libyaml refuses, and the line
+# breaks of YAML 1.1 that YAML 1.2 reads as text (U+0085, U+2028, U+2029).
 _ANCHOR_ALIAS_TAG: Final = re.compile(r"[&*!][^\s\[\]{},]")
-_MARKER: Final = re.compile(r"(?:^|\n)(---|\.\.\.|%)")
-_DEEP_INDENT: Final = re.compile(r"(?:^|\n) {128}")
-_COMPACT_RUN: Final = re.compile(r"(?:^|\n)[ \t]*(?:[-?:][ \t]+){32}")
+_AT_LINE_START: Final = re.compile(r"\n(?:(---)|\.\.\.|%| {128}| *(?:[-:] +){32})")
 _REFUSED_CHARACTER: Final = re.compile(
     "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
 _LONG_DIGITS: Final = re.compile(r"[0-9]{100}")
-# A ":" opening a line or a flow entry, or closing one: where YAML 1.2 reads text or an empty
-# key or value that libyaml refuses.
-_LEADING_COLON: Final = re.compile(r"(?:^|\n)[ ]*:|[\[{,][ \n]*:|:[,\]}]")
-_BEFORE_CONTENT: Final = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*")
+_BEFORE_CONTENT: Final = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*")
 
 
 def _fast_path_can_read(text: str) -> bool:
@@ -492,21 +487,38 @@ def _fast_path_can_read(text: str) -> bool:
     # written by tools have none of them.
     if "\t" in text or "|" in text or ">" in text or "?" in text:
         return False
-    for rx in (_ANCHOR_ALIAS_TAG, _DEEP_INDENT, _COMPACT_RUN, _REFUSED_CHARACTER, _LEADING_COLON):
-        if rx.search(text):
-            return False
-    markers = list(_MARKER.finditer(text))
-    if markers and not (
-        len(markers) == 1
-        and markers[0].group(1) == "---"
-        and _BEFORE_CONTENT.fullmatch(text, 0, markers[0].start(1))
+    if _ANCHOR_ALIAS_TAG.search(text) or _REFUSED_CHARACTER.search(text):
+        return False
+    scan = "\n" + text
+    first = _AT_LINE_START.search(scan)
+    if first is not None and not (
+        first.group(1)  # a "---" with only comments before it, and no second marker
+        and _BEFORE_CONTENT.fullmatch(scan, 1, first.start() + 1)
+        and _AT_LINE_START.search(scan, first.end()) is None
     ):
+        return False
+    if not _colons_alike(text):
         return False
     # Python refuses to convert integers of more than 4300 digits, which bounds what the Rust
     # parser can be made to build; where that limit was lifted, long digit runs go the strict
     # way, which counts digits before converting anything.
     limit = sys.get_int_max_str_digits()
     return 0 < limit <= 4300 or not _LONG_DIGITS.search(text)
+
+
+def _colons_alike(text: str) -> bool:
+    """No ":" opens the text, a line or a flow entry, or closes a flow entry: there YAML 1.2
+    reads text or an empty key or value that libyaml refuses."""
+    at = text.find(":")
+    while at != -1:
+        window = text[max(0, at - 64) : at]
+        kept = window.rstrip(" \n")
+        if not kept or kept[-1] in "[{," or "\n" in window[len(kept) :]:
+            return False
+        if text[at + 1 : at + 2] in (",", "]", "}"):
+            return False
+        at = text.find(":", at + 1)
+    return True
 
 
 def _load_fast(source: str | bytes, limits: YamlLimits) -> tuple[bool, Any]:
