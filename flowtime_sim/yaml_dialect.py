@@ -18,10 +18,11 @@ The rules (docs/decisions.md, "YAML"):
 :func:`load_yaml` parses with libyaml (through PyYAML) and this module's resolver and
 constructor: the *strict path*, which defines the dialect. Large models may take a *fast path*
 (``fast=True``) through the Rust parser ``yaml_rs`` when it is installed: it is used only for a
-document it reads exactly as the strict path would — no anchors, aliases, tags, document
-markers, deep indentation, characters libyaml refuses or long digit runs, and a result within
-the limits — and anything else, including every error, is parsed again by the strict path, so
-messages and values never depend on which parser ran.
+document it reads exactly as the strict path would (:func:`_fast_path_can_read` lists what it
+leaves alone: anchors, aliases, tags, document markers, tabs, block scalars, deep nesting,
+characters libyaml refuses...) and whose result keeps the limits; anything else, including
+every error, is parsed again by the strict path, so messages and values never depend on which
+parser ran.
 """
 
 from __future__ import annotations
