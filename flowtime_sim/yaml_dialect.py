@@ -27,6 +27,7 @@ parser ran.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -37,11 +38,6 @@ from typing import Any, ClassVar, Final
 import yaml
 
 from flowtime_sim.errors import UserError
-
-try:  # the fast path for large models; without it every document takes the strict path
-    import yaml_rs as _yaml_rs
-except ImportError:  # pragma: no cover - yaml-rs is a dependency; a platform may lack a wheel
-    _yaml_rs = None  # type: ignore[assignment]
 
 __all__ = [
     "MODEL_LIMITS",
@@ -128,7 +124,7 @@ def load_yaml(
             f"the document is {len(source):,} characters long; at most "
             f"{limits.max_chars:,} are read"
         )
-    if fast and _yaml_rs is not None and len(source) >= FAST_PATH_FROM:
+    if fast and len(source) >= FAST_PATH_FROM and _fast_parser() is not None:
         found, data = _load_fast(source, limits)
         if found:
             return data
@@ -522,9 +518,20 @@ def _colons_alike(text: str) -> bool:
     return True
 
 
+@functools.cache
+def _fast_parser() -> Any:
+    """The ``yaml_rs`` module, imported on first use (it weighs tens of milliseconds, which
+    commands that read only small files should not pay); None where it is not installed."""
+    try:
+        import yaml_rs
+    except ImportError:  # pragma: no cover - a dependency, but a platform may lack a wheel
+        return None
+    return yaml_rs
+
+
 def _load_fast(source: str | bytes, limits: YamlLimits) -> tuple[bool, Any]:
     """``(True, data)`` when the fast path read the document as the strict path would."""
-    assert _yaml_rs is not None
+    parser = _fast_parser()
     try:
         text = source.decode("utf-8") if isinstance(source, bytes) else source
     except UnicodeDecodeError:
@@ -533,8 +540,8 @@ def _load_fast(source: str | bytes, limits: YamlLimits) -> tuple[bool, Any]:
     if not _fast_path_can_read(text):
         return False, None
     try:
-        data = _yaml_rs.loads(
-            text, parse_datetime=False, duplicate_key_policy=_yaml_rs.DuplicateKeyPolicy.Error
+        data = parser.loads(
+            text, parse_datetime=False, duplicate_key_policy=parser.DuplicateKeyPolicy.Error
         )
     except Exception:  # the strict path words every error
         return False, None

@@ -30,6 +30,7 @@ from flowtime_sim.yaml_dialect import (
     YamlError,
     YamlLimitError,
     YamlLimits,
+    _fast_parser,
     _load_fast,
     _load_strict,
     check_limits,
@@ -420,9 +421,7 @@ def test_check_limits_on_parsed_data() -> None:
 
 # -- the fast path reads what the strict path reads ---------------------------------------------
 
-needs_fast = pytest.mark.skipif(
-    _load_fast.__globals__["_yaml_rs"] is None, reason="yaml-rs is not installed"
-)
+needs_fast = pytest.mark.skipif(_fast_parser() is None, reason="yaml-rs is not installed")
 
 
 def same(a: Any, b: Any) -> bool:
