@@ -6,7 +6,7 @@ at the first problem with a :class:`ModelError` whose message names the node (wh
 one), the offending value and what to do. Decisions where §5 is silent:
 
 - Unknown keys are errors anywhere (typos get caught), and so are duplicate keys in the YAML.
-- Booleans are never numbers (YAML reads ``yes``/``no``/``on``/``off`` as booleans); integers
+- Booleans are never numbers (YAML reads unquoted ``true``/``false`` as booleans); integers
   (``bins``, ``binSize``, ``rng.seed``) must be written as integers, not ``6.0``.
 - ``grid.start`` is an ISO-8601 date or date-time (YAML timestamps stay text); without a UTC offset
   it is taken as UTC. The grid must end before the year 10000.
