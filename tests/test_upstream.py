@@ -209,8 +209,8 @@ nodes:
 @pytest.mark.parametrize(("text", "message"), [
     ("nodes: []\n", "template file {} has no 'metadata' mapping; is it a FlowTime-Sim template?"),
     ("- 1\n", "template file {} has no 'metadata' mapping; is it a FlowTime-Sim template?"),
-    ("metadata: [1\n", "template file {} is not valid YAML: did not find expected ',' or ']' at "
-                       "line 2 column 1"),
+    ("metadata: [1\n", "template file {} is not valid YAML: while parsing a flow sequence, did "
+                       "not find expected ',' or ']' at line 2, column 1"),
     ("metadata: {id: Bad_Id}\n", "template file {}: template id 'bad_id' must match "
                                  "^[a-z0-9][a-z0-9-]{{0,63}}$ (lower-case letters, digits and "
                                  "'-')"),

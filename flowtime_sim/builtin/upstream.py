@@ -23,11 +23,10 @@ import yaml
 from flowtime_sim.errors import TemplateError, UserError
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.types import ResolvedParameters, Template, TemplateManifest
-from flowtime_sim.yamlsafe import yaml_problem
+from flowtime_sim.yaml_dialect import MODEL_LIMITS, YamlError, load_yaml
 
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 FORMAT = "flowtime-upstream"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TYPES = {"integer": "integer", "int": "integer", "number": "number", "double": "number",
           "float": "number", "string": "string", "boolean": "boolean", "bool": "boolean",
@@ -41,13 +40,12 @@ _OUTPUT_KEYS: dict[str, str | None] = {"source": "series", "filename": "as", "id
 
 def load_upstream_file(path: Path) -> Template:
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        doc = load_yaml(path.read_text(encoding="utf-8"), limits=MODEL_LIMITS)
     except OSError as exc:
         raise UserError(f"cannot read template file {str(path)!r}: {exc.strerror or exc}"
                         ) from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"template file {str(path)!r} is not valid YAML: {yaml_problem(exc)}"
-                        ) from None
+    except YamlError as exc:
+        raise UserError(f"template file {str(path)!r} is not valid YAML: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
         raise UserError(f"template file {str(path)!r} has no 'metadata' mapping; "
                         "is it a FlowTime-Sim template?")
@@ -126,7 +124,7 @@ def _text(value: Any) -> str:
 
 
 def render_upstream(template: Template, values: dict[str, Any]) -> str:
-    doc = yaml.load(template.read_body(), Loader=_Loader)
+    doc = load_yaml(template.read_body(), limits=MODEL_LIMITS)
     body = {k: v for k, v in doc.items() if k not in {"metadata", "parameters"}}
     missing = sorted(_placeholders(body) - set(values))
     if missing:

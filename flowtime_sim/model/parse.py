@@ -6,9 +6,9 @@ at the first problem with a :class:`ModelError` whose message names the node (wh
 one), the offending value and what to do. Decisions where §5 is silent:
 
 - Unknown keys are errors anywhere (typos get caught), and so are duplicate keys in the YAML.
-- Booleans are never numbers (YAML reads ``yes``/``no``/``on``/``off`` as booleans); integers
+- Booleans are never numbers (YAML reads unquoted ``true``/``false`` as booleans); integers
   (``bins``, ``binSize``, ``rng.seed``) must be written as integers, not ``6.0``.
-- ``grid.start`` may be a YAML timestamp, a date or an ISO-8601 string; without a UTC offset
+- ``grid.start`` is an ISO-8601 date or date-time (YAML timestamps stay text); without a UTC offset
   it is taken as UTC. The grid must end before the year 10000.
 - ``rng.kind`` defaults to ``pcg32``, the only kind; ``rng.seed`` is any integer that fits in
   64 bits, signed or unsigned.
@@ -27,8 +27,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
-
-import yaml
 
 from flowtime_sim.errors import ModelError
 from flowtime_sim.model.expr import (
@@ -50,12 +48,7 @@ from flowtime_sim.model.types import (
     PmfNode,
     Rng,
 )
-from flowtime_sim.yamlsafe import read_exponent_floats
-
-try:
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # PyYAML built without libyaml: same results, only slower
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+from flowtime_sim.yaml_dialect import MODEL_LIMITS, DuplicateKeyError, YamlError, load_yaml
 
 MAX_BINS: Final = 100_000
 NODE_KINDS: Final = ("const", "pmf", "expr")
@@ -134,82 +127,17 @@ def parse_model(source: str | bytes | Mapping[str, Any], *, origin: str = "model
 # YAML
 
 
-class _DuplicateKeyError(Exception):
-    def __init__(self, key: object, mark: yaml.Mark) -> None:
-        super().__init__(key)
-        self.key = key
-        self.mark = mark
-
-
-class _Loader(_SafeLoader):
-    """The safe loader, refusing a key given twice in one mapping (YAML keeps the last).
-
-    Models repeat the same few words and numbers, so it also remembers how each plain scalar
-    resolves and what it builds (every scalar type is immutable): trying each implicit
-    resolver's pattern and constructor on every scalar again is most of the loading time.
-    """
-
-    def __init__(self, stream: str | bytes) -> None:
-        super().__init__(stream)
-        self._tags: dict[str, str] = {}
-        self._scalars: dict[tuple[str, str], Any] = {}
-
-    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0]:
-            tag = self._tags.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-                self._tags[value] = tag
-            return tag
-        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        if node.__class__ is not yaml.ScalarNode:
-            return super().construct_object(node, deep)
-        key = (node.tag, node.value)
-        if key not in self._scalars:
-            self._scalars[key] = super().construct_object(node, deep)
-        return self._scalars[key]
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        # Keys compared as written (tag and text) rather than built twice.
-        seen: set[tuple[str, str]] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
-                key = (key_node.tag, key_node.value)
-                if key in seen:
-                    raise _DuplicateKeyError(key_node.value, key_node.start_mark)
-                seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
-read_exponent_floats(_Loader)  # 1e300 is a number in a model, as in FlowTime's engine
-
-
 def _load_yaml(source: str | bytes, origin: str) -> Any:
-    loader = _Loader(source)
+    """The host's one YAML dialect (:mod:`flowtime_sim.yaml_dialect`), with model limits."""
     try:
-        return loader.get_single_data()
-    except _DuplicateKeyError as exc:
+        return load_yaml(source, limits=MODEL_LIMITS, fast=True)
+    except DuplicateKeyError as exc:
         raise ModelError(
-            f"duplicate key {exc.key!r} in {origin} at {_line_column(exc.mark)}; "
-            "give each key once per mapping"
+            f"duplicate key {exc.key!r} in {origin} at {exc.where}; give each key once per mapping"
         ) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at {_line_column(mark)}" if mark is not None else ""
-        problem = ", ".join(p for p in (exc.context, exc.problem) if p) or "unreadable YAML"
-        raise ModelError(f"malformed YAML in {origin}{where}: {problem}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        one_line = " ".join(str(exc).split())
-        raise ModelError(f"malformed YAML in {origin}: {one_line}") from None
-    finally:
-        loader.dispose()
-
-
-def _line_column(mark: yaml.Mark) -> str:
-    return f"line {mark.line + 1}, column {mark.column + 1}"
+    except YamlError as exc:
+        where = f" at {exc.where}" if exc.where else ""
+        raise ModelError(f"malformed YAML in {origin}{where}: {exc.problem}") from None
 
 
 # ---------------------------------------------------------------------------------------------
