@@ -21,7 +21,6 @@ from flowtime_sim.model.parse import (
     _float,
     _is_int,
     _mapping,
-    _numbers,
 )
 from flowtime_sim.model.types import (
     TOPOLOGY_KINDS,
@@ -536,8 +535,23 @@ def _semantics(raw: object, node: str, field: str, owner: str) -> Semantics:
         parallelism = number
     kernel: tuple[float, ...] = ()
     if sem.get("retryKernel") is not None:
-        kernel = _numbers(sem["retryKernel"], "semantics.retryKernel", node, f"{field}.retryKernel")
-        # _numbers names the node as a model node; say it is a topology node
+        raw_kernel = sem["retryKernel"]
+        if not isinstance(raw_kernel, (list, tuple)) or not raw_kernel:
+            raise ModelError(
+                f"{owner}semantics.retryKernel must be a non-empty list of numbers, got "
+                f"{_describe(raw_kernel)}",
+                node=node,
+                field=f"{field}.retryKernel",
+            )
+        for index, weight in enumerate(raw_kernel):
+            if _float(weight) is None:
+                raise ModelError(
+                    f"{owner}semantics.retryKernel[{index}] must be a finite number, got "
+                    f"{_describe(weight)}",
+                    node=node,
+                    field=f"{field}.retryKernel[{index}]",
+                )
+        kernel = tuple(float(w) for w in raw_kernel)
     return Semantics(parallelism=parallelism, retry_kernel=kernel, others=tuple(others), **values)
 
 

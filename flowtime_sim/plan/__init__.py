@@ -136,18 +136,21 @@ def build_plan(model: Model, *, check: bool = True) -> Plan:
     """
     steps = _declare(model)
     producer: dict[str, int] = {}
+    twice: list[tuple[int, int, str]] = []
     for index, step in enumerate(steps):
         for name in step.outputs:
             if name in producer:
-                first = steps[producer[name]]
-                raise ModelError(
-                    f"{step.origin} would write series '{name}', which {first.origin} already "
-                    "writes; give one of them another name",
-                    node=_node_of(first),
-                )
-            producer[name] = index
+                twice.append((producer[name], index, name))
+            else:
+                producer[name] = index
     if check:
         check_references(model, producer)
+    for first, second, name in twice:
+        raise ModelError(
+            f"{steps[second].origin} would write series '{name}', which {steps[first].origin} "
+            "already writes; give one of them another name",
+            node=_node_of(steps[first]),
+        )
     immediate, lagged = edges(steps, producer)
     try:
         staged = stages(immediate, lagged)
@@ -231,8 +234,12 @@ def format_plan(plan: Plan) -> str:
     lines += ["", "Evaluation order:"]
     for number, stage in enumerate(plan.stages, start=1):
         if stage.sequential:
-            members = ", ".join(s.outputs[0] if s.outputs else "?" for s in stage.steps)
-            lines.append(f"  {number:>3}. bin by bin (feedback: {members})")
+            if len(stage.steps) == 1 and isinstance(stage.steps[0], QueueStep):
+                why = "a queue: each bin starts from the last"
+            else:
+                names = ", ".join(step.outputs[0] for step in stage.steps)
+                why = f"feedback loop: {names}"
+            lines.append(f"  {number:>3}. bin by bin ({why})")
             lines += [f"         {step.describe()}" for step in stage.steps]
         else:
             lines.append(f"  {number:>3}. {stage.steps[0].describe()}")

@@ -34,8 +34,9 @@ class _Where:
         self.what, self.name, self.path, self.known = what, name, path, known
 
     def fail(self, problem: str, field: str) -> ModelError:
+        node = None if self.what == "constraint" else self.name
         return ModelError(
-            f"{self.what} '{self.name}': {problem}", node=self.name, field=f"{self.path}.{field}"
+            f"{self.what} '{self.name}': {problem}", node=node, field=f"{self.path}.{field}"
         )
 
     def series(self, value: str | None, field: str) -> None:
