@@ -16,7 +16,7 @@ one), the offending value and what to do. Decisions where §5 is silent:
 - An output's ``as`` is a plain file name (no folders); a series or ``as`` name appears in
   ``outputs`` at most once. ``series: "*"`` is every series, ``series: "p/*"`` every series
   whose name starts with ``p``; ``exclude`` (a name, a pattern, or a list of them) leaves
-  some out of a pattern. A pattern that matches nothing is an error, as is ``as`` on one.
+  some out of a pattern. A pattern that matches nothing is an error; ``as`` on one is ignored.
 - ``grid.start`` may also be spelled ``startTimeUtc`` (FlowTime's Rust spelling), not both.
 - The stateful parts (SPEC §5a: topology, routers, queue nodes, classes, traffic) are read
   by :mod:`flowtime_sim.model.topology`; references to series and cycles are checked by the
@@ -680,12 +680,8 @@ def _matches(pattern: str, name: str) -> bool:
 
 
 def _expand(pattern: str, entry: Mapping[str, Any], names: Sequence[str], where: str) -> list[str]:
-    """The series a pattern entry selects, after its ``exclude``."""
-    if entry.get("as") is not None:
-        raise _fail(
-            f"{where}.as names one file, but series '{pattern}' is a pattern; drop 'as'",
-            field=f"{where}.as",
-        )
+    """The series a pattern entry selects, after its ``exclude`` (an ``as`` on a pattern
+    names no file, as in FlowTime's engines: it is ignored)."""
     raw_exclude = entry.get("exclude", [])
     excludes = [raw_exclude] if isinstance(raw_exclude, str) else raw_exclude
     if not isinstance(excludes, (list, tuple)) or not all(

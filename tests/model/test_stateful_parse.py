@@ -71,7 +71,7 @@ REFUSED = [
     ),
     pytest.param(
         "topology:\n  nodes:\n    - {id: Q, semantics: {arrivals: a, served: b}, wipLimit: 3, wipOverflow: S}\n    - {id: S, kind: sink, semantics: {arrivals: a}}\n",
-        "topology node 'Q': wipOverflow 'S' is not a queue; name a topology node of kind serviceWithBuffer, queue or dlq, or a serviceWithBuffer node",
+        "topology node 'Q': wipOverflow 'S' is not a queue; name a topology node of kind serviceWithBuffer, queue or dlq, or a serviceWithBuffer node, or write 'loss' to drop the overflow",
         "Q",
         "topology.nodes[0].wipOverflow",
         id="overflow to non-queue",
@@ -231,10 +231,10 @@ REFUSED = [
         id="retry kernel",
     ),
     pytest.param(
-        "topology:\n  nodes:\n    - {id: Q, semantics: {arrivals: a, served: b}}\n  edges:\n    - {from: 'Q:out', to: 'R:in'}\n",
-        "topology.edges[0].to 'R:in' does not name a topology node",
+        "topology:\n  nodes:\n    - {id: Q, semantics: {arrivals: a, served: b}}\n  edges:\n    - {from: 3, to: 'R:in'}\n",
+        "topology.edges[0].from must name a node, got 3",
         None,
-        "topology.edges[0].to",
+        "topology.edges[0].from",
         id="edge endpoint",
     ),
     pytest.param(
@@ -369,13 +369,6 @@ REFUSED = [
         None,
         "outputs[0].series",
         id="router output",
-    ),
-    pytest.param(
-        "outputs:\n  - {series: '*', as: all.csv}\n",
-        "outputs[0].as names one file, but series '*' is a pattern; drop 'as'",
-        None,
-        "outputs[0].as",
-        id="as on pattern",
     ),
     pytest.param(
         "outputs:\n  - {series: '*', exclude: 3}\n",
@@ -515,3 +508,18 @@ def test_queue_depth_self_means_the_synthesized_name() -> None:
         "queueDepth: Self}}\n"
     )
     assert "hub_queue_queue" in [o.series for o in model.outputs]
+
+
+def test_as_on_a_pattern_is_ignored_and_edges_may_leave_the_topology() -> None:
+    model = parse_model(
+        HEAD
+        + "topology:\n  nodes:\n    - {id: Q, semantics: {arrivals: a, served: b}, wipLimit: 2,"
+        " wipOverflow: loss}\n  edges:\n    - {from: 'Q:out', to: 'Exit:in'}\n"
+        + "outputs:\n  - {series: 'q_/*', as: q.csv}\n"
+    )
+    assert [(o.series, o.as_) for o in model.outputs][:2] == [
+        ("q_queue", None),
+        ("q_overflow", None),
+    ]
+    assert model.topology is not None
+    assert model.topology.edges[0].target == "Exit"
