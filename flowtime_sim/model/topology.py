@@ -49,7 +49,6 @@ _TNODE_KEYS: Final = (
     "wipLimit",
     "wipLimitSeries",
     "wipOverflow",
-    "metadata",
 )
 #: semantics keys naming a series, and the attribute of :class:`Semantics` holding each
 _SERIES_KEYS: Final = {
@@ -483,7 +482,6 @@ def _topology_node(raw: object, where: str) -> TopologyNode:
             node=node_id,
             field=f"{where}.constraints",
         )
-    _metadata(item.get("metadata"), node=node_id, field=f"{where}.metadata", owner=owner)
     return TopologyNode(
         id=node_id,
         kind=kind,

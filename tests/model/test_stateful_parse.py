@@ -77,10 +77,17 @@ REFUSED = [
         id="overflow to non-queue",
     ),
     pytest.param(
-        "topology:\n  nodes:\n    - {id: Q, semantics: {arrivals: a, served: b}, metadata: {x: [1]}}\n",
-        "topology node 'Q': metadata must map names to plain values, got a list for 'x'",
+        "  - {id: c, kind: const, values: [1, 2, 3], metadata: {x: [1]}}\n",
+        "node 'c': metadata must map names to plain values, got a list for 'x'",
+        "c",
+        "nodes[2].metadata.x",
+        id="node metadata",
+    ),
+    pytest.param(
+        "topology:\n  nodes:\n    - {id: Q, semantics: {arrivals: a, served: b}, metadata: {x: 1}}\n",
+        "topology node 'Q': unknown key 'metadata'; allowed keys: id, kind, nodeRole, group, ui, constraints, semantics, initialCondition, dispatchSchedule, wipLimit, wipLimitSeries, wipOverflow",
         "Q",
-        "topology.nodes[0].metadata.x",
+        "topology.nodes[0].metadata",
         id="tnode metadata",
     ),
     pytest.param(
@@ -176,7 +183,7 @@ REFUSED = [
     ),
     pytest.param(
         "topology:\n  nodes:\n    - {id: Q, semantic: {arrivals: a, served: b}}\n",
-        "topology node 'Q': unknown key 'semantic'; allowed keys: id, kind, nodeRole, group, ui, constraints, semantics, initialCondition, dispatchSchedule, wipLimit, wipLimitSeries, wipOverflow, metadata",
+        "topology node 'Q': unknown key 'semantic'; allowed keys: id, kind, nodeRole, group, ui, constraints, semantics, initialCondition, dispatchSchedule, wipLimit, wipLimitSeries, wipOverflow",
         "Q",
         "topology.nodes[0].semantic",
         id="tnode key",
