@@ -32,15 +32,9 @@ class Flowtime:
     ``template_paths`` adds FlowTime-Sim templates in the upstream format (files or folders).
     """
 
-    def __init__(
-        self,
-        *,
-        host: PluginHost | None = None,
-        root: str | None = None,
-        template_paths: Iterable[Path] = (),
-        owner: str | None = None,
-        storage_options: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, *, host: PluginHost | None = None, root: str | None = None,
+                 template_paths: Iterable[Path] = (), owner: str | None = None,
+                 storage_options: Mapping[str, str] | None = None) -> None:
         self._host = host
         self.root = root
         self.owner = owner
@@ -69,9 +63,8 @@ class Flowtime:
     def template(self, ref: str, version: str | None = None) -> Template:
         return self.templates.get(ref, version)
 
-    def render(
-        self, ref: str, sources: ParameterSources | None = None, *, version: str | None = None
-    ) -> RenderedModel:
+    def render(self, ref: str, sources: ParameterSources | None = None, *,
+               version: str | None = None) -> RenderedModel:
         """Resolve parameters for template ``ref`` and render a validated model."""
         from flowtime_sim.rendering import render, resolve_parameters
 
@@ -102,19 +95,11 @@ class Flowtime:
 
         return owner or self.owner or default_owner()
 
-    def create_model(
-        self,
-        template_ref: str,
-        sources: ParameterSources | None = None,
-        *,
-        name: str | None = None,
-        tags: Iterable[str] = (),
-        version: str | None = None,
-        visibility: str | None = None,
-        root: str | None = None,
-        owner: str | None = None,
-        admit: Admit | None = None,
-    ) -> Created:
+    def create_model(self, template_ref: str, sources: ParameterSources | None = None, *,
+                     name: str | None = None, tags: Iterable[str] = (),
+                     version: str | None = None, visibility: str | None = None,
+                     root: str | None = None, owner: str | None = None,
+                     admit: Admit | None = None) -> Created:
         """Render ``template_ref`` and store it as a model version (idempotent).
 
         ``owner`` overrides the façade's owner (the service passes the caller's identity).
@@ -125,25 +110,13 @@ class Flowtime:
         if admit is not None:
             admit(_model_id(rendered, name))
         return self.registry(root).create_model(
-            rendered,
-            name=name,
-            tags=_check_tags(tags),
-            visibility=_visibility(visibility),
-            owner=self._owner(owner),
-        )
+            rendered, name=name, tags=_check_tags(tags), visibility=_visibility(visibility),
+            owner=self._owner(owner))
 
-    def derive(
-        self,
-        source_ref: str,
-        *,
-        name: str | None = None,
-        sets: Mapping[str, object] | None = None,
-        tags: Iterable[str] = (),
-        visibility: str | None = None,
-        root: str | None = None,
-        owner: str | None = None,
-        admit: Admit | None = None,
-    ) -> Created:
+    def derive(self, source_ref: str, *, name: str | None = None,
+               sets: Mapping[str, object] | None = None, tags: Iterable[str] = (),
+               visibility: str | None = None, root: str | None = None,
+               owner: str | None = None, admit: Admit | None = None) -> Created:
         """A new model from an existing version with some parameters changed.
 
         ``admit`` works as in :meth:`create_model`.
@@ -160,13 +133,10 @@ class Flowtime:
         if admit is not None:
             admit(_model_id(rendered, name))
         return registry.create_model(
-            rendered,
-            name=name,
+            rendered, name=name,
             tags=_check_tags([*cat.get("tags", []), *tags]),
             visibility=_visibility(visibility or str(cat.get("visibility", "private"))),
-            owner=self._owner(owner),
-            derived_from=source.ref,
-        )
+            owner=self._owner(owner), derived_from=source.ref)
 
     def _installed(self, catalog: Mapping[str, object]) -> Template:
         tid, tversion = str(catalog["template_id"]), str(catalog["template_version"])
@@ -174,11 +144,9 @@ class Flowtime:
             if tpl.version == tversion:
                 return tpl
         have = ", ".join(t.version for t in self.templates.by_id.get(tid, [])) or "none"
-        raise UserError(
-            f"template {tid} {tversion}, which {catalog['id']} was made from, is "
-            f"not installed (installed versions: {have}); install the pack that "
-            "provides it"
-        )
+        raise UserError(f"template {tid} {tversion}, which {catalog['id']} was made from, is "
+                        f"not installed (installed versions: {have}); install the pack that "
+                        "provides it")
 
     def model(self, ref: str, root: str | None = None) -> ModelArtifact:
         return self.registry(root).model(parse_ref(ref, what="model id"))
@@ -186,9 +154,8 @@ class Flowtime:
     def artifact(self, ref: str, root: str | None = None) -> ModelArtifact | RunArtifact:
         return self.registry(root).artifact(parse_ref(ref))
 
-    def read_file(
-        self, artifact: ModelArtifact | RunArtifact, name: str, root: str | None = None
-    ) -> bytes:
+    def read_file(self, artifact: ModelArtifact | RunArtifact, name: str,
+                  root: str | None = None) -> bytes:
         """One file of a stored artifact (``catalog.json`` or a name in its ``files``)."""
         return self.registry(root).read_file(artifact, name)
 
@@ -205,31 +172,20 @@ class Flowtime:
 
         result = render_preview(self.host, model, title)
         if result is None:
-            raise PluginError(
-                "no plugin rendered a preview (is builtin-preview disabled?)",
-                pack="?",
-                hook="flowtime_render_preview",
-            )
+            raise PluginError("no plugin rendered a preview (is builtin-preview disabled?)",
+                              pack="?", hook="flowtime_render_preview")
         return result
 
-    def delete(
-        self, ref: str, *, force: bool = False, root: str | None = None, owner: str | None = None
-    ) -> builtins.list[str]:
+    def delete(self, ref: str, *, force: bool = False, root: str | None = None,
+               owner: str | None = None) -> builtins.list[str]:
         """Soft-delete a run, a model version, or every version of a model."""
         return self.registry(root).delete(parse_ref(ref), force=force, by=self._owner(owner))
 
     # -- runs -----------------------------------------------------------------------------
 
-    def run_model(
-        self,
-        ref: str,
-        *,
-        seed: int | None = None,
-        mode: str = "expected",
-        root: str | None = None,
-        progress: Progress | None = None,
-        owner: str | None = None,
-    ) -> Created:
+    def run_model(self, ref: str, *, seed: int | None = None, mode: str = "expected",
+                  root: str | None = None, progress: Progress | None = None,
+                  owner: str | None = None) -> Created:
         """Run a stored model version (newest by default) into a run artifact."""
         from flowtime_sim.model import parse_model
         from flowtime_sim.runs import RunRequest, model_slug
@@ -238,54 +194,28 @@ class Flowtime:
         art = registry.model(parse_ref(ref, what="model id"))
         text = registry.read_file(art, "model.yaml").decode("utf-8")
         model = parse_model(text, origin=f"model {art.ref}")
-        request = RunRequest(
-            model=model,
-            model_hash=str(art.catalog["model_hash"]),
-            slug=model_slug(art.id),
-            seed=_seed(seed, model),
-            mode=_mode(mode),
-            model_id=art.id,
-            model_version=art.version,
-        )
-        return self._store_run(
-            request, str(art.catalog.get("visibility", "private")), root, progress, owner
-        )
+        request = RunRequest(model=model, model_hash=str(art.catalog["model_hash"]),
+                             slug=model_slug(art.id), seed=_seed(seed, model),
+                             mode=_mode(mode), model_id=art.id, model_version=art.version)
+        return self._store_run(request, str(art.catalog.get("visibility", "private")), root,
+                               progress, owner)
 
-    def run_text(
-        self,
-        text: str,
-        *,
-        name: str,
-        seed: int | None = None,
-        mode: str = "expected",
-        root: str | None = None,
-        progress: Progress | None = None,
-        visibility: str | None = None,
-        owner: str | None = None,
-    ) -> Created:
+    def run_text(self, text: str, *, name: str, seed: int | None = None,
+                 mode: str = "expected", root: str | None = None,
+                 progress: Progress | None = None, visibility: str | None = None,
+                 owner: str | None = None) -> Created:
         """Run a model given as YAML text (``run --file``; ``POST /sim/run`` with ``model``)."""
         from flowtime_sim.model import parse_model
         from flowtime_sim.registry.store import model_hash
         from flowtime_sim.runs import RunRequest, file_slug
 
         model = parse_model(text, origin=name)
-        request = RunRequest(
-            model=model,
-            model_hash=model_hash(text),
-            slug=file_slug(name),
-            seed=_seed(seed, model),
-            mode=_mode(mode),
-        )
+        request = RunRequest(model=model, model_hash=model_hash(text), slug=file_slug(name),
+                             seed=_seed(seed, model), mode=_mode(mode))
         return self._store_run(request, _visibility(visibility), root, progress, owner)
 
-    def _store_run(
-        self,
-        request: RunRequest,
-        visibility: str,
-        root: str | None,
-        progress: Progress | None,
-        owner: str | None,
-    ) -> Created:
+    def _store_run(self, request: RunRequest, visibility: str, root: str | None,
+                   progress: Progress | None, owner: str | None) -> Created:
         from flowtime_sim.engine import ENGINE_VERSION
         from flowtime_sim.registry import Created
         from flowtime_sim.runs import execute, run_id_for
@@ -296,9 +226,8 @@ class Flowtime:
             return Created(registry.run(run_id), unchanged=True, root=registry.storage.url)
         except NotFoundError:
             pass
-        catalog, files = execute(
-            request, owner=self._owner(owner), visibility=visibility, progress=progress
-        )
+        catalog, files = execute(request, owner=self._owner(owner), visibility=visibility,
+                                 progress=progress)
         return registry.publish_run(catalog, files)
 
 
@@ -331,9 +260,8 @@ def _visibility(value: str | None) -> str:
 
     value = value or "private"
     if value not in VISIBILITIES:
-        raise UserError(
-            f"visibility {value!r} must be one of {', '.join(VISIBILITIES)}", field="visibility"
-        )
+        raise UserError(f"visibility {value!r} must be one of {', '.join(VISIBILITIES)}",
+                        field="visibility")
     return value
 
 

@@ -35,18 +35,14 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     try:
         if p.stat().st_size > MAX_PARAMS_FILE:
-            raise UserError(
-                f"parameters file {str(p)!r} is larger than 1 MB; "
-                "pass a file of parameter values only",
-                field="params",
-            )
+            raise UserError(f"parameters file {str(p)!r} is larger than 1 MB; "
+                            "pass a file of parameter values only", field="params")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"parameters file {str(p)!r} does not exist", field="params") from None
     except OSError as exc:
-        raise UserError(
-            f"cannot read parameters file {str(p)!r}: {exc.strerror or exc}", field="params"
-        ) from None
+        raise UserError(f"cannot read parameters file {str(p)!r}: {exc.strerror or exc}",
+                        field="params") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"cannot read parameters file {str(p)!r}: {exc}", field="params") from None
     return parse_params_text(text, str(p))
@@ -56,22 +52,16 @@ def parse_params_text(text: str, name: str) -> dict[str, Any]:
     try:
         data = json.loads(text) if name.endswith(".json") else yaml.load(text, Loader=_Loader)
     except json.JSONDecodeError as exc:
-        raise UserError(
-            f"parameters file {name!r} is not valid JSON: {exc.msg} "
-            f"at line {exc.lineno} column {exc.colno}",
-            field="params",
-        ) from None
+        raise UserError(f"parameters file {name!r} is not valid JSON: {exc.msg} "
+                        f"at line {exc.lineno} column {exc.colno}", field="params") from None
     except yaml.YAMLError as exc:
-        raise UserError(
-            f"parameters file {name!r} is not valid YAML: {yaml_problem(exc)}", field="params"
-        ) from None
+        raise UserError(f"parameters file {name!r} is not valid YAML: {yaml_problem(exc)}",
+                        field="params") from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise UserError(
-            f"parameters file {name!r} must hold a mapping of parameter names to values",
-            field="params",
-        )
+        raise UserError(f"parameters file {name!r} must hold a mapping of parameter names to "
+                        "values", field="params")
     return data
 
 
@@ -101,6 +91,5 @@ def parse_sets(items: Iterable[str]) -> dict[str, Any]:
 
 def parameter_sources(params_file: str | Path | None, sets: Iterable[str]) -> ParameterSources:
     data = load_params_file(params_file) if params_file else {}
-    return ParameterSources(
-        file=data, sets=parse_sets(sets), file_name=str(params_file) if params_file else None
-    )
+    return ParameterSources(file=data, sets=parse_sets(sets),
+                            file_name=str(params_file) if params_file else None)

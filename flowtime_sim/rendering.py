@@ -24,17 +24,13 @@ class RenderedModel:
     document: Any  # the YAML document of ``text``, loaded once (for model_hash)
 
 
-def resolve_parameters(
-    host: PluginHost, template: Template, sources: ParameterSources
-) -> ResolvedParameters:
+def resolve_parameters(host: PluginHost, template: Template,
+                       sources: ParameterSources) -> ResolvedParameters:
     result = _call(host, "flowtime_resolve_parameters", template=template, sources=sources)
     if not isinstance(result, ResolvedParameters):
-        raise PluginError(
-            f"no plugin resolved the parameters of template {template.id} "
-            f"(got {type(result).__name__})",
-            pack=template.plugin,
-            hook="flowtime_resolve_parameters",
-        )
+        raise PluginError(f"no plugin resolved the parameters of template {template.id} "
+                          f"(got {type(result).__name__})", pack=template.plugin,
+                          hook="flowtime_resolve_parameters")
     return result
 
 
@@ -45,19 +41,16 @@ def render(host: PluginHost, template: Template, parameters: ResolvedParameters)
 
     text = _call(host, "flowtime_render_template", template=template, parameters=parameters)
     if not isinstance(text, str):
-        raise PluginError(
-            f"no renderer for template format {template.format!r} (template {template.id})",
-            pack=template.plugin,
-            hook="flowtime_render_template",
-        )
+        raise PluginError(f"no renderer for template format {template.format!r} "
+                          f"(template {template.id})", pack=template.plugin,
+                          hook="flowtime_render_template")
     origin = f"template {template.id} {template.version}"
     try:
         document = load_model_document(text, origin=origin)
         model = parse_model(document, origin=origin)
     except ModelError as exc:
-        raise TemplateError(
-            f"template {template.id} {template.version} rendered an invalid model: {exc}"
-        ) from None
+        raise TemplateError(f"template {template.id} {template.version} rendered an invalid "
+                            f"model: {exc}") from None
     return RenderedModel(template, parameters, text, model, document)
 
 
@@ -65,11 +58,8 @@ def render_preview(host: PluginHost, model: Model, title: str | None) -> Preview
     """The first preview any plugin renders (the built-in SVG renderer runs last)."""
     result = _call(host, "flowtime_render_preview", model=model, title=title)
     if result is not None and not isinstance(result, Preview):
-        raise PluginError(
-            f"flowtime_render_preview returned {type(result).__name__}, not a Preview",
-            pack="?",
-            hook="flowtime_render_preview",
-        )
+        raise PluginError(f"flowtime_render_preview returned {type(result).__name__}, not a "
+                          "Preview", pack="?", hook="flowtime_render_preview")
     return result
 
 
@@ -80,6 +70,5 @@ def _call(host: PluginHost, hook: str, **kwargs: object) -> object:
     except FlowtimeError:
         raise
     except Exception as exc:
-        raise PluginError(
-            f"hook {hook} failed: {type(exc).__name__}: {exc}", pack="?", hook=hook
-        ) from exc
+        raise PluginError(f"hook {hook} failed: {type(exc).__name__}: {exc}",
+                          pack="?", hook=hook) from exc

@@ -43,22 +43,14 @@ def file_slug(stem: str) -> str:
 
 def run_id_for(request: RunRequest, engine_version: str) -> tuple[str, str]:
     """``(run_id, inputs_hash)``: the same model, seed, mode and engine give the same run."""
-    inputs = canonical_hash(
-        {
-            "model_hash": request.model_hash,
-            "seed": request.seed,
-            "mode": request.mode,
-            "engine_version": engine_version,
-        }
-    )
-    return check_id(
-        f"{request.slug}-run_{inputs.removeprefix('sha256:')[:8]}", what="run id"
-    ), inputs
+    inputs = canonical_hash({"model_hash": request.model_hash, "seed": request.seed,
+                             "mode": request.mode, "engine_version": engine_version})
+    return check_id(f"{request.slug}-run_{inputs.removeprefix('sha256:')[:8]}",
+                    what="run id"), inputs
 
 
-def execute(
-    request: RunRequest, *, owner: str, visibility: str, progress: Progress | None = None
-) -> tuple[dict[str, Any], dict[str, bytes]]:
+def execute(request: RunRequest, *, owner: str, visibility: str,
+            progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Evaluate and render the run's files and catalog (nothing is stored here)."""
     from flowtime_sim.engine import ENGINE_VERSION, evaluate, write_binned_csv
 
@@ -69,31 +61,18 @@ def execute(
     write_binned_csv(request.model, series, buffer)
     files = {"binned_v0.csv": buffer.getvalue()}
     grid = request.model.grid
-    grid_doc: dict[str, Any] = {
-        "bins": grid.bins,
-        "binSize": grid.bin_size,
-        "binUnit": grid.bin_unit,
-    }
+    grid_doc: dict[str, Any] = {"bins": grid.bins, "binSize": grid.bin_size,
+                                "binUnit": grid.bin_unit}
     if grid.start is not None:
         grid_doc["start"] = grid.start.strftime("%Y-%m-%dT%H:%M:%SZ")
     catalog: dict[str, Any] = {
-        "kind": "run",
-        "id": run_id,
-        "model_id": request.model_id,
-        "model_version": request.model_version,
-        "model_hash": request.model_hash,
-        "created_utc": utc_now(),
-        "schema_version": SCHEMA_VERSION,
-        "seed": request.seed,
-        "mode": request.mode,
-        "engine_version": ENGINE_VERSION,
-        "grid": grid_doc,
-        "series": [o.series for o in request.model.outputs],
-        "inputs_hash": inputs,
+        "kind": "run", "id": run_id, "model_id": request.model_id,
+        "model_version": request.model_version, "model_hash": request.model_hash,
+        "created_utc": utc_now(), "schema_version": SCHEMA_VERSION, "seed": request.seed,
+        "mode": request.mode, "engine_version": ENGINE_VERSION, "grid": grid_doc,
+        "series": [o.series for o in request.model.outputs], "inputs_hash": inputs,
         "files": {name: file_hash(data) for name, data in files.items()},
-        "owner": owner,
-        "visibility": visibility,
-        "source": "engine",
+        "owner": owner, "visibility": visibility, "source": "engine",
         "generator": generator(),
     }
     return catalog, files

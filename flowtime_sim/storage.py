@@ -85,9 +85,8 @@ def scheme_of(root: str) -> str:
     return m.group(1).lower() if m else "file"
 
 
-def open_storage(
-    host: PluginHost, root: str | None, options: Mapping[str, str] | None = None
-) -> Storage:
+def open_storage(host: PluginHost, root: str | None,
+                 options: Mapping[str, str] | None = None) -> Storage:
     """Pick the backend whose scheme matches ``root`` and open it."""
     from flowtime_sim.types import StorageBackend
 
@@ -98,28 +97,21 @@ def open_storage(
         try:
             backends = list(impl.function())
         except Exception as exc:
-            raise PluginError(
-                f"plugin {impl.plugin_name!r}: flowtime_storage_backends failed: {exc}",
-                pack=impl.plugin_name,
-                hook="flowtime_storage_backends",
-            ) from exc
+            raise PluginError(f"plugin {impl.plugin_name!r}: flowtime_storage_backends failed: "
+                              f"{exc}", pack=impl.plugin_name,
+                              hook="flowtime_storage_backends") from exc
         for backend in backends:
             offers.setdefault(backend.scheme, []).append((impl.plugin_name, backend))
     found = offers.get(scheme, [])
     if not found:
         known = ", ".join(sorted(offers)) or "none"
         hint = " (install flowtime-sim-s3 for s3:// roots)" if scheme == "s3" else ""
-        raise NotFoundError(
-            f"no storage backend for {scheme}:// roots{hint}; available schemes: {known}",
-            field="root",
-        )
+        raise NotFoundError(f"no storage backend for {scheme}:// roots{hint}; "
+                            f"available schemes: {known}", field="root")
     if len(found) > 1:
         names = ", ".join(name for name, _ in found)
-        raise PluginError(
-            f"several plugins offer storage for {scheme}:// ({names}); "
-            "disable all but one with FLOWTIME_SIM_DISABLE_PLUGINS",
-            pack=found[1][0],
-            hook="flowtime_storage_backends",
-        )
+        raise PluginError(f"several plugins offer storage for {scheme}:// ({names}); "
+                          "disable all but one with FLOWTIME_SIM_DISABLE_PLUGINS",
+                          pack=found[1][0], hook="flowtime_storage_backends")
     storage: Storage = found[0][1].open(url, dict(options or {}))
     return storage

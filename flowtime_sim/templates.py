@@ -27,18 +27,16 @@ def load_manifest_file(path: Path) -> Template:
     except OSError as exc:
         raise ValueError(f"{path}: cannot read template manifest: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ValueError(
-            f"{path}: template manifest is not valid YAML: {yaml_problem(exc)}"
-        ) from None
+        raise ValueError(f"{path}: template manifest is not valid YAML: {yaml_problem(exc)}"
+                         ) from None
     if not isinstance(data, Mapping):
         raise ValueError(f"{path}: a template manifest must be a mapping")
-    known = {"id", "version", "title", "description", "tags", "capabilities", "parameters", "body"}
+    known = {"id", "version", "title", "description", "tags", "capabilities", "parameters",
+             "body"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(
-            f"{path}: unknown manifest key(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(known))}"
-        )
+        raise ValueError(f"{path}: unknown manifest key(s) {', '.join(unknown)}; "
+                         f"allowed: {', '.join(sorted(known))}")
     try:
         manifest = TemplateManifest(
             id=str(data["id"]),
@@ -56,12 +54,8 @@ def load_manifest_file(path: Path) -> Template:
     body = path.parent / str(data.get("body", "model.yaml.j2"))
     if not body.is_file():
         raise ValueError(f"{path}: body file {body.name!r} not found beside the manifest")
-    return Template(
-        manifest=manifest,
-        read_body=lambda: body.read_text(encoding="utf-8"),
-        format="jinja2",
-        origin=str(body),
-    )
+    return Template(manifest=manifest, read_body=lambda: body.read_text(encoding="utf-8"),
+                    format="jinja2", origin=str(body))
 
 
 def templates_in_folder(folder: Path) -> list[Template]:
@@ -91,11 +85,8 @@ class TemplateIndex:
     def collect(cls, host: PluginHost) -> TemplateIndex:
         index = cls()
         # flowtime_template_packs is the deprecated name of flowtime_templates: still collected.
-        impls = [
-            (hook, impl)
-            for hook in ("flowtime_templates", "flowtime_template_packs")
-            for impl in getattr(host.hook, hook).get_hookimpls()
-        ]
+        impls = [(hook, impl) for hook in ("flowtime_templates", "flowtime_template_packs")
+                 for impl in getattr(host.hook, hook).get_hookimpls()]
         for hook, impl in impls:
             dist = host.dists.get(impl.plugin_name)
             try:
@@ -118,10 +109,8 @@ class TemplateIndex:
         versions = self.by_id.setdefault(tpl.id, [])
         for other in versions:
             if other.version == tpl.version and _pack_key(other) == _pack_key(tpl):
-                self.problems.append(
-                    f"template {tpl.id} {tpl.version} is offered twice by "
-                    f"{_pack_key(tpl)}; the first one is used"
-                )
+                self.problems.append(f"template {tpl.id} {tpl.version} is offered twice by "
+                                     f"{_pack_key(tpl)}; the first one is used")
                 return
         versions.append(tpl)
 
@@ -144,27 +133,22 @@ class TemplateIndex:
             candidates = [t for t in candidates if _pack_key(t) == pack]
         if not candidates:
             known = ", ".join(sorted(self.by_id)) or "none installed"
-            raise NotFoundError(
-                f"unknown template {ref!r}; available: {known} (see 'flowtime-sim templates')",
-                field="template",
-            )
+            raise NotFoundError(f"unknown template {ref!r}; available: {known} "
+                                "(see 'flowtime-sim templates')", field="template")
         providers = sorted({_pack_key(t) for t in candidates})
         if len(providers) > 1:
             choices = ", ".join(f"{p}:{tid}" for p in providers)
-            raise UserError(
-                f"template id {tid!r} is provided by several packs "
-                f"({', '.join(providers)}); choose one of: {choices}",
-                field="template",
-            )
+            raise UserError(f"template id {tid!r} is provided by several packs "
+                            f"({', '.join(providers)}); choose one of: {choices}",
+                            field="template")
         if version is None:
             return candidates[0]
         for tpl in candidates:
             if tpl.version == version:
                 return tpl
         have = ", ".join(t.version for t in candidates)
-        raise NotFoundError(
-            f"template {ref!r} has no version {version!r}; available: {have}", field="version"
-        )
+        raise NotFoundError(f"template {ref!r} has no version {version!r}; available: {have}",
+                            field="version")
 
 
 class _NotTemplates(TypeError):
@@ -178,9 +162,8 @@ def _offered(result: object) -> list[Template]:
     offered = list(result)
     for item in offered:
         if not isinstance(item, Template):
-            raise _NotTemplates(
-                f"returned a {type(item).__name__} among its templates, not a Template"
-            )
+            raise _NotTemplates(f"returned a {type(item).__name__} among its templates, "
+                                "not a Template")
     return offered
 
 

@@ -153,3 +153,4 @@ class StorageBackend:
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z][a-z0-9+.-]*$", self.scheme):
             raise ValueError(f"storage scheme {self.scheme!r} is not a URL scheme")
+

@@ -16,7 +16,8 @@ EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
 
 def read_exponent_floats(loader: Any) -> None:
     """Make a PyYAML loader class read ``1e3`` as the number YAML 1.2 says it is."""
-    loader.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, list("-+0123456789"))
+    loader.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT,
+                                 list("-+0123456789"))
 
 
 # Characters YAML treats as line breaks or refuses outright; JSON leaves them bare.

@@ -38,13 +38,14 @@ class FileStorage:
     """A root folder. Keys are checked to stay inside it."""
 
     def __init__(self, url: str, options: Mapping[str, str] | None = None) -> None:
-        path = url[len("file://") :] if url.startswith("file://") else url
+        path = url[len("file://"):] if url.startswith("file://") else url
         self.base = Path(path).expanduser().absolute()
         self.url = str(self.base)
         self._base = str(self.base).rstrip("/")  # a root of "/" joins as "" + "/key"
         self.durable = (options or {}).get("durable", "true").lower() not in {"0", "false", "no"}
         if self.base.exists() and not self.base.is_dir():
-            raise UserError(f"artifacts root {self.url!r} exists and is not a folder", field="root")
+            raise UserError(f"artifacts root {self.url!r} exists and is not a folder",
+                            field="root")
 
     def _file(self, key: str) -> str:
         """The path of ``key`` inside the root. Every part must be a plain name (no empty,
@@ -70,9 +71,8 @@ class FileStorage:
 
     def children(self, prefix: str) -> list[str]:
         try:
-            return sorted(
-                e.name for e in os.scandir(self._file(prefix)) if not e.name.startswith(".")
-            )
+            return sorted(e.name for e in os.scandir(self._file(prefix))
+                          if not e.name.startswith("."))
         except (FileNotFoundError, NotADirectoryError):
             return []
 
@@ -176,8 +176,5 @@ class FileStorage:
 
 @hookimpl
 def flowtime_storage_backends() -> list[StorageBackend]:
-    return [
-        StorageBackend(
-            scheme="file", open=FileStorage, description="a folder on this machine (the default)"
-        )
-    ]
+    return [StorageBackend(scheme="file", open=FileStorage,
+                           description="a folder on this machine (the default)")]

@@ -49,8 +49,7 @@ def _environment() -> Any:
         def get_source(self, environment: Any, template: str) -> Any:
             # A Jinja error (not ours) so that render_jinja adds the template and line.
             raise SecurityError(
-                f"templates cannot include, import or extend other files ({template!r})"
-            )
+                f"templates cannot include, import or extend other files ({template!r})")
 
     class Strict(StrictUndefined):
         # Also fail, naming the variable, where Python asks the object itself: round(), abs().
@@ -73,11 +72,8 @@ def _environment() -> Any:
         return yaml_literal(value)
 
     env = ImmutableSandboxedEnvironment(
-        loader=NoLoader(),
-        undefined=Strict,
-        finalize=finalize,
-        autoescape=False,
-        keep_trailing_newline=True,
+        loader=NoLoader(), undefined=Strict, finalize=finalize,
+        autoescape=False, keep_trailing_newline=True,
     )
     builtin = {**env.globals, "repeat_to": repeat_to}
     env.globals = {name: builtin[name] for name in TEMPLATE_GLOBALS}
@@ -139,9 +135,8 @@ def render_jinja(template: Template, values: dict[str, Any]) -> str:
     where = f"template {template.id} {template.version}"
     try:
         compiled = _compile(template.read_body())
-        return str(
-            compiled.render(**values, template={"id": template.id, "version": template.version})
-        )
+        return str(compiled.render(**values, template={"id": template.id,
+                                                       "version": template.version}))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"{where} line {exc.lineno}: syntax error: {exc.message}") from None
     except SecurityError as exc:

@@ -29,45 +29,28 @@ FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 FORMAT = "flowtime-upstream"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_TYPES = {
-    "integer": "integer",
-    "int": "integer",
-    "number": "number",
-    "double": "number",
-    "float": "number",
-    "string": "string",
-    "boolean": "boolean",
-    "bool": "boolean",
-    "array": "array",
-    "numberArray": "array",
-}
+_TYPES = {"integer": "integer", "int": "integer", "number": "number", "double": "number",
+          "float": "number", "string": "string", "boolean": "boolean", "bool": "boolean",
+          "array": "array", "numberArray": "array"}
 # Per section: upstream key -> model key (None: dropped).
-_NODE_KEYS: dict[str, str | None] = {
-    "expression": "expr",
-    "dependencies": None,
-    "description": None,
-}
-_OUTPUT_KEYS: dict[str, str | None] = {
-    "source": "series",
-    "filename": "as",
-    "id": None,
-    "description": None,
-}
+_NODE_KEYS: dict[str, str | None] = {"expression": "expr", "dependencies": None,
+                                     "description": None}
+_OUTPUT_KEYS: dict[str, str | None] = {"source": "series", "filename": "as", "id": None,
+                                       "description": None}
 
 
 def load_upstream_file(path: Path) -> Template:
     try:
         doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except OSError as exc:
-        raise UserError(f"cannot read template file {str(path)!r}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot read template file {str(path)!r}: {exc.strerror or exc}"
+                        ) from None
     except yaml.YAMLError as exc:
-        raise UserError(
-            f"template file {str(path)!r} is not valid YAML: {yaml_problem(exc)}"
-        ) from None
+        raise UserError(f"template file {str(path)!r} is not valid YAML: {yaml_problem(exc)}"
+                        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
-        raise UserError(
-            f"template file {str(path)!r} has no 'metadata' mapping; is it a FlowTime-Sim template?"
-        )
+        raise UserError(f"template file {str(path)!r} has no 'metadata' mapping; "
+                        "is it a FlowTime-Sim template?")
     meta = doc["metadata"]
     try:
         manifest = TemplateManifest(
@@ -81,12 +64,8 @@ def load_upstream_file(path: Path) -> Template:
         )
     except ValueError as exc:
         raise UserError(f"template file {str(path)!r}: {exc}") from None
-    return Template(
-        manifest,
-        read_body=lambda: path.read_text(encoding="utf-8"),
-        format=FORMAT,
-        origin=str(path),
-    )
+    return Template(manifest, read_body=lambda: path.read_text(encoding="utf-8"),
+                    format=FORMAT, origin=str(path))
 
 
 def _schema(params: list[Any], path: Path) -> dict[str, Any]:
@@ -97,17 +76,10 @@ def _schema(params: list[Any], path: Path) -> dict[str, Any]:
         prop: dict[str, Any] = {}
         if p.get("type") in _TYPES:
             prop["type"] = _TYPES[p["type"]]
-        for src, dst in (
-            ("min", "minimum"),
-            ("minimum", "minimum"),
-            ("max", "maximum"),
-            ("maximum", "maximum"),
-            ("default", "default"),
-            ("description", "description"),
-            ("title", "title"),
-            ("allowedValues", "enum"),
-            ("enum", "enum"),
-        ):
+        for src, dst in (("min", "minimum"), ("minimum", "minimum"), ("max", "maximum"),
+                         ("maximum", "maximum"), ("default", "default"),
+                         ("description", "description"), ("title", "title"),
+                         ("allowedValues", "enum"), ("enum", "enum")):
             if src in p:
                 prop[dst] = p[src]
         if prop.get("type") == "array":  # upstream bounds an array's items, not the array
@@ -115,12 +87,8 @@ def _schema(params: list[Any], path: Path) -> dict[str, Any]:
             prop["items"] = {"type": "number", **items}
         props[str(p["name"])] = prop
     required = [name for name, prop in props.items() if "default" not in prop]
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": props,
-        **({"required": required} if required else {}),
-    }
+    return {"type": "object", "additionalProperties": False, "properties": props,
+            **({"required": required} if required else {})}
 
 
 def convert(doc: Any, values: dict[str, Any]) -> Any:
@@ -149,12 +117,8 @@ def _respell(items: Any, keys: dict[str, str | None]) -> Any:
     """Rename (or drop) the upstream keys of each mapping in the list ``items``."""
     if not isinstance(items, list):
         return items  # model validation reports it
-    return [
-        {keys.get(k, k): v for k, v in item.items() if keys.get(k, k) is not None}
-        if isinstance(item, dict)
-        else item
-        for item in items
-    ]
+    return [{keys.get(k, k): v for k, v in item.items() if keys.get(k, k) is not None}
+            if isinstance(item, dict) else item for item in items]
 
 
 def _text(value: Any) -> str:
@@ -166,10 +130,8 @@ def render_upstream(template: Template, values: dict[str, Any]) -> str:
     body = {k: v for k, v in doc.items() if k not in {"metadata", "parameters"}}
     missing = sorted(_placeholders(body) - set(values))
     if missing:
-        raise TemplateError(
-            f"template {template.id} {template.version} uses undeclared "
-            f"parameter(s) {', '.join(missing)}"
-        )
+        raise TemplateError(f"template {template.id} {template.version} uses undeclared "
+                            f"parameter(s) {', '.join(missing)}")
     model = convert(body, values)
     for section, keys in (("nodes", _NODE_KEYS), ("outputs", _OUTPUT_KEYS)):
         if section in model:

@@ -41,29 +41,20 @@ def json_option(f: F) -> F:
 
 def template_source_options(f: F) -> F:
     """``--templates-dir`` / ``--template-file``: FlowTime-Sim templates in the upstream format."""
-    f = click.option(
-        "--template-file",
-        "template_files",
-        multiple=True,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="A FlowTime-Sim template file (upstream format). Repeatable.",
-    )(f)
-    f = click.option(
-        "--templates-dir",
-        "template_dirs",
-        multiple=True,
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
-        help="A folder of FlowTime-Sim templates (upstream format). Repeatable.",
-    )(f)
+    f = click.option("--template-file", "template_files", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="A FlowTime-Sim template file (upstream format). Repeatable.")(f)
+    f = click.option("--templates-dir", "template_dirs", multiple=True,
+                     type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="A folder of FlowTime-Sim templates (upstream format). Repeatable.")(f)
     return f
 
 
 STORAGE_OPTIONS = "flowtime.storage_options"
 
 
-def _collect_storage_options(
-    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-) -> dict[str, str]:
+def _collect_storage_options(ctx: click.Context, param: click.Parameter,
+                             values: tuple[str, ...]) -> dict[str, str]:
     options: dict[str, str] = dict(ctx.meta.get(STORAGE_OPTIONS, {}))
     for item in values:
         key, sep, value = item.partition("=")
@@ -76,21 +67,15 @@ def _collect_storage_options(
 
 def storage_option(f: F) -> F:
     """``--storage-option KEY=VALUE`` on a group: passed to the storage backend of the root."""
-    return click.option(
-        "--storage-option",
-        multiple=True,
-        metavar="KEY=VALUE",
-        expose_value=False,
-        callback=_collect_storage_options,
-        help="An option for the root's storage backend, e.g. "
-        "endpoint_url=http://127.0.0.1:9000 for s3:// roots. "
-        "Repeatable.",
-    )(f)
+    return click.option("--storage-option", multiple=True, metavar="KEY=VALUE",
+                        expose_value=False, callback=_collect_storage_options,
+                        help="An option for the root's storage backend, e.g. "
+                             "endpoint_url=http://127.0.0.1:9000 for s3:// roots. "
+                             "Repeatable.")(f)
 
 
-def make_flowtime(
-    template_dirs: tuple[Path, ...] = (), template_files: tuple[Path, ...] = ()
-) -> Any:
+def make_flowtime(template_dirs: tuple[Path, ...] = (),
+                  template_files: tuple[Path, ...] = ()) -> Any:
     from flowtime_sim.core import Flowtime
 
     ctx = click.get_current_context(silent=True)
@@ -100,9 +85,8 @@ def make_flowtime(
 
         host = create_plugin_host(strict=True)
     options = ctx.meta.get(STORAGE_OPTIONS) if ctx is not None else None
-    ft = Flowtime(
-        host=host, template_paths=[*template_dirs, *template_files], storage_options=options
-    )
+    ft = Flowtime(host=host, template_paths=[*template_dirs, *template_files],
+                  storage_options=options)
     if ctx is not None:
         ctx.call_on_close(ft.close)
     return ft

@@ -10,12 +10,8 @@ from flowtime_sim.cli import terminal
 def created_summary(result: Any) -> dict[str, Any]:
     art = result.artifact
     cat = art.catalog
-    out = {
-        "kind": cat["kind"],
-        "id": art.id,
-        "status": "unchanged" if result.unchanged else "created",
-        "path": f"{result.root.rstrip('/')}/{art.key}",
-    }
+    out = {"kind": cat["kind"], "id": art.id, "status": "unchanged" if result.unchanged
+           else "created", "path": f"{result.root.rstrip('/')}/{art.key}"}
     if cat["kind"] == "model":
         out.update(model_id=art.id, version=art.version, inputs_hash=cat["inputs_hash"])
     else:

@@ -30,58 +30,27 @@ def _write_model_file(path: Path, text: str) -> None:
 
 
 @click.command("new")
-@click.option(
-    "--template",
-    "-t",
-    "template_ref",
-    metavar="TEMPLATE",
-    help="Template id, or pack:id when several packs offer one id.",
-)
+@click.option("--template", "-t", "template_ref", metavar="TEMPLATE",
+              help="Template id, or pack:id when several packs offer one id.")
 @click.option("--name", "-n", help="Display name; also the slug of the model id.")
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Set a parameter (value read as YAML). Repeatable; wins over --params.",
-)
-@click.option(
-    "--params",
-    "params_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML or JSON file of parameter values.",
-)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Set a parameter (value read as YAML). Repeatable; wins over --params.")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML or JSON file of parameter values.")
 @click.option("--tag", "tags", multiple=True, help="Extra tag for the catalog. Repeatable.")
 @click.option("--version", "version", help="Template version (default: newest).")
-@click.option(
-    "--visibility",
-    type=VISIBILITY,
-    default=None,
-    help="Who may see the artifact in the service (default: private).",
-)
-@click.option(
-    "--out",
-    "out",
-    metavar="DIR|FILE.yaml",
-    help="Artifacts root, or a .yaml/.yml file to write only the model file.",
-)
+@click.option("--visibility", type=VISIBILITY, default=None,
+              help="Who may see the artifact in the service (default: private).")
+@click.option("--out", "out", metavar="DIR|FILE.yaml",
+              help="Artifacts root, or a .yaml/.yml file to write only the model file.")
 @click.option("--root", "root", metavar="DIR|URL", help="Artifacts root (same as --out DIR).")
 @template_source_options
 @json_option
-def new(
-    template_ref: str | None,
-    name: str | None,
-    sets: tuple[str, ...],
-    params_file: Path | None,
-    tags: tuple[str, ...],
-    version: str | None,
-    visibility: str | None,
-    out: str | None,
-    root: str | None,
-    template_dirs: tuple[Path, ...],
-    template_files: tuple[Path, ...],
-    as_json: bool,
-) -> None:
+def new(template_ref: str | None, name: str | None, sets: tuple[str, ...],
+        params_file: Path | None, tags: tuple[str, ...], version: str | None,
+        visibility: str | None, out: str | None, root: str | None,
+        template_dirs: tuple[Path, ...], template_files: tuple[Path, ...],
+        as_json: bool) -> None:
     """Render a template into a model artifact (or a model file with --out FILE.yaml)."""
     from flowtime_sim.parameter_input import parameter_sources
 
@@ -96,30 +65,18 @@ def new(
         path = Path(out)
         _write_model_file(path, rendered.text)
         if as_json:
-            terminal.print_json(
-                {
-                    "path": str(path),
-                    "template_id": rendered.template.id,
-                    "template_version": rendered.template.version,
-                    "parameters": dict(rendered.parameters.values),
-                }
-            )
+            terminal.print_json({"path": str(path), "template_id": rendered.template.id,
+                                 "template_version": rendered.template.version,
+                                 "parameters": dict(rendered.parameters.values)})
         else:
-            terminal.line(
-                f"wrote {path} (template {rendered.template.id} {rendered.template.version})"
-            )
+            terminal.line(f"wrote {path} (template {rendered.template.id} "
+                          f"{rendered.template.version})")
         return
     from flowtime_sim.cli.artifact_output import report_created
 
-    result = ft.create_model(
-        template_ref,
-        sources,
-        name=name,
-        tags=list(tags),
-        version=version,
-        visibility=visibility,
-        root=_root(out, root),
-    )
+    result = ft.create_model(template_ref, sources, name=name, tags=list(tags),
+                             version=version, visibility=visibility,
+                             root=_root(out, root))
     report_created(result, as_json)
 
 
@@ -137,6 +94,5 @@ def _only_template_file(ft: object, template_files: tuple[Path, ...]) -> str:
         from flowtime_sim.builtin.upstream import load_upstream_file
 
         return f"templates-dir:{load_upstream_file(template_files[0]).id}"
-    raise UserError(
-        "missing --template; see 'flowtime-sim templates' for the choices", field="template"
-    )
+    raise UserError("missing --template; see 'flowtime-sim templates' for the choices",
+                    field="template")

@@ -17,12 +17,8 @@ def pack() -> None:
 
 @pack.command("new")
 @click.argument("name")
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    help="Folder to create; must not exist or be empty (default: ./flowtime-pack-NAME).",
-)
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              help="Folder to create; must not exist or be empty (default: ./flowtime-pack-NAME).")
 @json_option
 def new(name: str, directory: Path | None, as_json: bool) -> None:
     """Scaffold a publishable template pack NAME: pyproject, one template, tests, README.
@@ -62,16 +58,9 @@ def check(name: str, no_run: bool, as_json: bool) -> None:
 
     report = check_pack(name, run=not no_run, raise_on_failure=False)
     if as_json:
-        terminal.print_json(
-            {
-                "pack": name,
-                "ok": report.ok,
-                "templates": report.templates,
-                "cases": len(report.cases),
-                "failures": report.failures,
-                "notes": report.notes,
-            }
-        )
+        terminal.print_json({"pack": name, "ok": report.ok, "templates": report.templates,
+                             "cases": len(report.cases), "failures": report.failures,
+                             "notes": report.notes})
     else:
         for line in report.summary().splitlines():
             terminal.line(line)

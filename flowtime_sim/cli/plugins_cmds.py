@@ -17,10 +17,8 @@ def plugins(as_json: bool) -> None:
     if as_json:
         terminal.print_json([r.as_dict() for r in records])
         return
-    rows = [
-        (r.name, f"{r.dist.name} {r.dist.version}" if r.dist else "(built in)", r.status, r.detail)
-        for r in records
-    ]
+    rows = [(r.name, f"{r.dist.name} {r.dist.version}" if r.dist else "(built in)", r.status,
+             r.detail) for r in records]
     terminal.table(None, ["plugin", "distribution", "status", "detail"], rows)
 
 
@@ -43,26 +41,17 @@ def doctor(as_json: bool) -> None:
             problems.append(f"template {tpl.plugin}:{tpl.id} {tpl.version}: {exc}")
     from flowtime_sim import __version__
 
-    notes = [
-        f"plugin {r.name!r}: {r.detail}"
-        for r in ft.host.records
-        if r.status == "loaded" and r.detail
-    ]
-    report = {
-        "version": __version__,
-        "plugin_api": PLUGIN_API_VERSION,
-        "plugins": len(ft.host.records),
-        "templates_checked": checked,
-        "problems": problems,
-        "notes": notes,
-    }
+    notes = [f"plugin {r.name!r}: {r.detail}" for r in ft.host.records
+             if r.status == "loaded" and r.detail]
+    report = {"version": __version__, "plugin_api": PLUGIN_API_VERSION,
+              "plugins": len(ft.host.records), "templates_checked": checked,
+              "problems": problems, "notes": notes}
     if as_json:
         terminal.print_json(report)
     else:
         terminal.line(f"flowtime-sim {__version__}, plugin API {PLUGIN_API_VERSION}")
-        terminal.line(
-            f"{len(ft.host.records)} plugin(s), {checked} template(s) render with their defaults"
-        )
+        terminal.line(f"{len(ft.host.records)} plugin(s), {checked} template(s) render with "
+                      "their defaults")
         for note in notes:
             terminal.line(f"note: {note}")
         for p in problems:

@@ -10,11 +10,8 @@ from flowtime_sim.cli import terminal
 from flowtime_sim.cli.app import json_option, make_flowtime
 
 root_option = click.option(
-    "--root",
-    "root",
-    metavar="DIR|URL",
-    help="Artifacts root (default: $FLOWTIME_ARTIFACTS_ROOT or ./artifacts).",
-)
+    "--root", "root", metavar="DIR|URL",
+    help="Artifacts root (default: $FLOWTIME_ARTIFACTS_ROOT or ./artifacts).")
 
 
 @click.command("list")
@@ -27,59 +24,32 @@ root_option = click.option(
 @click.option("--all-versions", is_flag=True, help="Every model version, not just the newest.")
 @root_option
 @json_option
-def list_cmd(
-    kind: str | None,
-    template: str | None,
-    tags: tuple[str, ...],
-    owner: str | None,
-    limit: int,
-    cursor: str | None,
-    all_versions: bool,
-    root: str | None,
-    as_json: bool,
-) -> None:
+def list_cmd(kind: str | None, template: str | None, tags: tuple[str, ...], owner: str | None,
+             limit: int, cursor: str | None, all_versions: bool, root: str | None,
+             as_json: bool) -> None:
     """List models and runs, newest first."""
     from flowtime_sim.registry.index import Query
 
-    page = make_flowtime().list(
-        Query(
-            kind=kind,
-            template=template,
-            tags=tags,
-            owner=owner,
-            limit=limit,
-            cursor=cursor,
-            all_versions=all_versions,
-        ),
-        root=root,
-    )
+    page = make_flowtime().list(Query(kind=kind, template=template, tags=tags, owner=owner,
+                                      limit=limit, cursor=cursor, all_versions=all_versions),
+                                root=root)
     if as_json:
-        terminal.print_json(
-            {"artifacts": page.items, "total": page.total, "next_cursor": page.next_cursor}
-        )
+        terminal.print_json({"artifacts": page.items, "total": page.total,
+                             "next_cursor": page.next_cursor})
         return
     if not page.items:
-        terminal.line(
-            "No artifacts match."
-            if page.total == 0 and (kind or template or tags or owner)
-            else "No artifacts yet. Create one with 'flowtime-sim new --template T'."
-        )
+        terminal.line("No artifacts match." if page.total == 0 and (kind or template or tags
+                                                                      or owner)
+                      else "No artifacts yet. Create one with 'flowtime-sim new --template T'.")
         return
-    rows = [
-        (
-            c["id"],
-            c["kind"],
-            f"v{c['version']}" if c["kind"] == "model" else "",
-            c.get("template_id") or c.get("model_id") or "(file)",
-            c["created_utc"][:16].replace("T", " "),
-        )
-        for c in page.items
-    ]
-    terminal.table(
-        None, ["id", "kind", "ver", "from", "created (UTC)"], rows, keep=("id", "created (UTC)")
-    )
+    rows = [(c["id"], c["kind"], f"v{c['version']}" if c["kind"] == "model" else "",
+             c.get("template_id") or c.get("model_id") or "(file)",
+             c["created_utc"][:16].replace("T", " ")) for c in page.items]
+    terminal.table(None, ["id", "kind", "ver", "from", "created (UTC)"], rows,
+                   keep=("id", "created (UTC)"))
     shown = f"{len(page.items)} of {page.total}"
-    terminal.line(shown + (f"; next page: --cursor {page.next_cursor}" if page.next_cursor else ""))
+    terminal.line(shown + (f"; next page: --cursor {page.next_cursor}" if page.next_cursor
+                           else ""))
 
 
 @click.command("show")
@@ -93,23 +63,18 @@ def show(ref: str, root: str | None, as_json: bool) -> None:
     cat = dict(art.catalog)
     runs = ft.registry(root).runs_of(art.id) if cat["kind"] == "model" else []
     if as_json:
-        terminal.print_json(
-            {**cat, "runs": [r["id"] for r in runs]} if cat["kind"] == "model" else cat
-        )
+        terminal.print_json({**cat, "runs": [r["id"] for r in runs]} if cat["kind"] == "model"
+                            else cat)
         return
-    pairs: list[tuple[str, Any]] = [
-        (k, _short(v)) for k, v in cat.items() if k not in {"parameters", "topology", "files"}
-    ]
+    pairs: list[tuple[str, Any]] = [(k, _short(v)) for k, v in cat.items()
+                                    if k not in {"parameters", "topology", "files"}]
     terminal.key_values(pairs)
     if cat["kind"] == "model":
         terminal.line()
-        terminal.table(
-            "Parameters", ["name", "value"], [(k, _short(v)) for k, v in cat["parameters"].items()]
-        )
-        terminal.line(
-            f"topology: {len(cat['topology']['nodes'])} nodes, "
-            f"{len(cat['topology']['edges'])} edges"
-        )
+        terminal.table("Parameters", ["name", "value"],
+                       [(k, _short(v)) for k, v in cat["parameters"].items()])
+        terminal.line(f"topology: {len(cat['topology']['nodes'])} nodes, "
+                      f"{len(cat['topology']['edges'])} edges")
         terminal.line("runs: " + (", ".join(r["id"] for r in runs) or "none"))
     terminal.line("files: " + ", ".join(sorted(cat["files"])))
 
@@ -122,32 +87,15 @@ def versions(model_id: str, root: str | None, as_json: bool) -> None:
     """List the versions of a model."""
     found = make_flowtime().versions(model_id, root=root)
     if as_json:
-        terminal.print_json(
-            [
-                {
-                    "version": v.version,
-                    "template_version": v.catalog["template_version"],
-                    "created_utc": v.catalog["created_utc"],
-                    "inputs_hash": v.catalog["inputs_hash"],
-                    "derived_from": v.catalog.get("derived_from"),
-                }
-                for v in found
-            ]
-        )
+        terminal.print_json([{"version": v.version, "template_version":
+                              v.catalog["template_version"], "created_utc":
+                              v.catalog["created_utc"], "inputs_hash": v.catalog["inputs_hash"],
+                              "derived_from": v.catalog.get("derived_from")} for v in found])
         return
-    terminal.table(
-        f"{model_id}",
-        ["version", "template version", "created (UTC)", "derived from"],
-        [
-            (
-                f"v{v.version}",
-                v.catalog["template_version"],
-                v.catalog["created_utc"],
-                v.catalog.get("derived_from", ""),
-            )
-            for v in found
-        ],
-    )
+    terminal.table(f"{model_id}", ["version", "template version", "created (UTC)",
+                                   "derived from"],
+                   [(f"v{v.version}", v.catalog["template_version"], v.catalog["created_utc"],
+                     v.catalog.get("derived_from", "")) for v in found])
 
 
 @click.command("derive")
@@ -158,22 +106,14 @@ def versions(model_id: str, root: str | None, as_json: bool) -> None:
 @click.option("--visibility", type=click.Choice(["private", "team", "public"]))
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
 @json_option
-def derive(
-    source: str,
-    name: str | None,
-    sets: tuple[str, ...],
-    tags: tuple[str, ...],
-    visibility: str | None,
-    root: str | None,
-    as_json: bool,
-) -> None:
+def derive(source: str, name: str | None, sets: tuple[str, ...], tags: tuple[str, ...],
+           visibility: str | None, root: str | None, as_json: bool) -> None:
     """Create a new model from an existing one, with some parameters changed."""
     from flowtime_sim.cli.artifact_output import report_created
     from flowtime_sim.parameter_input import parse_sets
 
-    result = make_flowtime().derive(
-        source, name=name, sets=parse_sets(sets), tags=tags, visibility=visibility, root=root
-    )
+    result = make_flowtime().derive(source, name=name, sets=parse_sets(sets), tags=tags,
+                                    visibility=visibility, root=root)
     report_created(result, as_json)
 
 
@@ -189,9 +129,8 @@ def delete(ref: str, force: bool, root: str | None, as_json: bool) -> None:
         terminal.print_json({"deleted": hidden})
         return
     for key in hidden:
-        terminal.line(
-            f"deleted {key} (files are purged by 'flowtime-sim gc' after its grace period)"
-        )
+        terminal.line(f"deleted {key} (files are purged by 'flowtime-sim gc' after its grace "
+                      "period)")
 
 
 @click.command("verify")
@@ -212,9 +151,8 @@ def verify(root: str | None, as_json: bool) -> None:
     if problems:
         if as_json:
             raise SystemExit(3)
-        raise IntegrityError(
-            f"{len(problems)} file(s) do not match their catalogs", bad_files=problems
-        )
+        raise IntegrityError(f"{len(problems)} file(s) do not match their catalogs",
+                             bad_files=problems)
 
 
 @click.command("reindex")
@@ -231,13 +169,8 @@ def reindex(root: str | None, as_json: bool) -> None:
 
 
 @click.command("gc")
-@click.option(
-    "--grace",
-    default=3600.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="Only remove staging older than this many seconds.",
-)
+@click.option("--grace", default=3600.0, show_default=True, type=click.FloatRange(min=0),
+              help="Only remove staging older than this many seconds.")
 @root_option
 @json_option
 def gc(grace: float, root: str | None, as_json: bool) -> None:

@@ -32,33 +32,18 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 
 @click.command("run")
-@click.option(
-    "--model", "model_ref", metavar="ID[@vN]", help="A stored model (newest version by default)."
-)
-@click.option(
-    "--file",
-    "model_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A model.yaml file instead of a stored model.",
-)
-@click.option(
-    "--seed", type=int, help="Seed for sample mode (default: the model's rng.seed, else 0)."
-)
-@click.option(
-    "--sample",
-    is_flag=True,
-    help="Draw PMF nodes with PCG32 instead of using their expected values.",
-)
+@click.option("--model", "model_ref", metavar="ID[@vN]", help="A stored model (newest version "
+              "by default).")
+@click.option("--file", "model_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A model.yaml file instead of a stored model.")
+@click.option("--seed", type=int, help="Seed for sample mode (default: the model's rng.seed, "
+              "else 0).")
+@click.option("--sample", is_flag=True, help="Draw PMF nodes with PCG32 instead of using their "
+              "expected values.")
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
 @json_option
-def run(
-    model_ref: str | None,
-    model_file: Path | None,
-    seed: int | None,
-    sample: bool,
-    root: str | None,
-    as_json: bool,
-) -> None:
+def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample: bool,
+        root: str | None, as_json: bool) -> None:
     """Run a model into a run artifact (runs/{run_id}/binned_v0.csv)."""
     from flowtime_sim.cli.artifact_output import report_created
 
@@ -71,14 +56,8 @@ def run(
             result = ft.run_model(model_ref, seed=seed, mode=mode, root=root, progress=progress)
         else:
             assert model_file is not None
-            result = ft.run_text(
-                _read(model_file),
-                name=model_file.stem,
-                seed=seed,
-                mode=mode,
-                root=root,
-                progress=progress,
-            )
+            result = ft.run_text(_read(model_file), name=model_file.stem, seed=seed, mode=mode,
+                                 root=root, progress=progress)
     report_created(result, as_json)
 
 
@@ -93,20 +72,13 @@ def _read(path: Path) -> str:
 
 @click.command("preview")
 @click.argument("ref", metavar="ID[@vN]", required=False)
-@click.option(
-    "--file",
-    "model_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Preview a model.yaml file instead of a stored model.",
-)
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the preview here (default: standard output).",
-)
+@click.option("--file", "model_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Preview a model.yaml file instead of a stored model.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the preview here (default: standard output).")
 @click.option("--root", metavar="DIR|URL", help="Artifacts root.")
-def preview(ref: str | None, model_file: Path | None, out: Path | None, root: str | None) -> None:
+def preview(ref: str | None, model_file: Path | None, out: Path | None,
+            root: str | None) -> None:
     """Render the dependency-graph preview (SVG) of a stored model or a model file."""
     from flowtime_sim.model import parse_model
 

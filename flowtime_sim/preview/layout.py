@@ -98,11 +98,8 @@ def layout_model(model: Model) -> Layout:
     and kinds in file order, dependencies, evaluation order — so models that differ only in
     their numbers (one template, other parameters) share one layout, computed once.
     """
-    shape = (
-        tuple((node.id, node.kind) for node in model.nodes),
-        model.order,
-        tuple(sorted(model.dependencies.items())),
-    )
+    shape = (tuple((node.id, node.kind) for node in model.nodes), model.order,
+             tuple(sorted(model.dependencies.items())))
     layout = _LAYOUTS.get(shape)
     if layout is None:
         layout = _layout(model)

@@ -81,20 +81,14 @@ def decode_cursor(cursor: str) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
-        if (
-            isinstance(value, list)
-            and len(value) == 4
-            and isinstance(value[0], str)
-            and isinstance(value[1], str)
-            and isinstance(value[2], str)
-            and isinstance(value[3], int)
-        ):
+        if (isinstance(value, list) and len(value) == 4 and isinstance(value[0], str)
+                and isinstance(value[1], str) and isinstance(value[2], str)
+                and isinstance(value[3], int)):
             return value
     except (ValueError, UnicodeDecodeError):
         pass
-    raise UserError(
-        f"invalid cursor {cursor[:40]!r}; pass the next_cursor of a previous page", field="cursor"
-    )
+    raise UserError(f"invalid cursor {cursor[:40]!r}; pass the next_cursor of a previous page",
+                    field="cursor")
 
 
 class Index:
@@ -120,23 +114,16 @@ class Index:
             self.db.execute("DELETE FROM pending WHERE key=?", (artifact_key(catalog),))
             self._relatest(kind, str(catalog["id"]), version)
 
-    def merge(
-        self,
-        catalogs: Iterable[Mapping[str, Any]],
-        removed: Iterable[tuple[str, str, int]],
-        *,
-        feed: str,
-        cursor: str,
-    ) -> None:
+    def merge(self, catalogs: Iterable[Mapping[str, Any]],
+              removed: Iterable[tuple[str, str, int]], *, feed: str, cursor: str) -> None:
         """Fold in a batch of changes from a storage's change feed, in one transaction with the
         feed's new ``cursor``: add ``catalogs`` (idempotent), then forget the ``removed``
         ``(kind, id, version)`` rows."""
         with self._tx():
             for catalog in catalogs:
                 self._insert_rows([_row(catalog)], _tag_rows(catalog))
-                self._relatest(
-                    str(catalog["kind"]), str(catalog["id"]), int(catalog.get("version") or 0)
-                )
+                self._relatest(str(catalog["kind"]), str(catalog["id"]),
+                               int(catalog.get("version") or 0))
             for kind, artifact_id, version in removed:
                 self._forget(kind, artifact_id, version)
             self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (feed, cursor))
@@ -152,16 +139,12 @@ class Index:
             self._forget(kind, artifact_id, version)
 
     def _forget(self, kind: str, artifact_id: str, version: int) -> None:
-        self.db.execute(
-            "DELETE FROM artifacts WHERE kind=? AND id=? AND version=?",
-            (kind, artifact_id, version),
-        )
-        self.db.execute(
-            "DELETE FROM tags WHERE kind=? AND id=? AND version=?", (kind, artifact_id, version)
-        )
-        newest = self.db.execute(
-            "SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?", (kind, artifact_id)
-        ).fetchone()[0]
+        self.db.execute("DELETE FROM artifacts WHERE kind=? AND id=? AND version=?",
+                        (kind, artifact_id, version))
+        self.db.execute("DELETE FROM tags WHERE kind=? AND id=? AND version=?",
+                        (kind, artifact_id, version))
+        newest = self.db.execute("SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?",
+                                 (kind, artifact_id)).fetchone()[0]
         if newest is not None:
             self._relatest(kind, artifact_id, newest)
 
@@ -177,14 +160,11 @@ class Index:
         return list(self.db.execute("SELECT key, started FROM pending"))
 
     def _relatest(self, kind: str, artifact_id: str, version: int) -> None:
-        newest = self.db.execute(
-            "SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?", (kind, artifact_id)
-        ).fetchone()[0]
+        newest = self.db.execute("SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?",
+                                 (kind, artifact_id)).fetchone()[0]
         if newest == version:
-            self.db.execute(
-                "UPDATE artifacts SET latest=(version=?) WHERE kind=? AND id=?",
-                (version, kind, artifact_id),
-            )
+            self.db.execute("UPDATE artifacts SET latest=(version=?) WHERE kind=? AND id=?",
+                            (version, kind, artifact_id))
 
     def _tx(self) -> Any:
         return _Transaction(self.db)
@@ -206,19 +186,15 @@ class Index:
                     self._insert_rows(rows, tag_rows)
                     rows, tag_rows = [], []
             self._insert_rows(rows, tag_rows)
-            self.db.execute(
-                "UPDATE artifacts SET latest = (version = (SELECT MAX(version) FROM "
-                "artifacts a WHERE a.kind=artifacts.kind AND a.id=artifacts.id))"
-            )
+            self.db.execute("UPDATE artifacts SET latest = (version = (SELECT MAX(version) FROM "
+                            "artifacts a WHERE a.kind=artifacts.kind AND a.id=artifacts.id))")
         return count
 
     def _insert_rows(self, rows: list[Any], tag_rows: list[Any]) -> None:
         self.db.executemany(
             "INSERT OR REPLACE INTO artifacts (kind, id, version, name, template_id, model_id,"
             " owner, visibility, created_utc, tags, search, latest, state, catalog)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,'visible',?)",
-            rows,
-        )
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,'visible',?)", rows)
         self.db.executemany("INSERT OR IGNORE INTO tags VALUES (?,?,?,?)", tag_rows)
 
     # -- reading --------------------------------------------------------------------------
@@ -228,20 +204,14 @@ class Index:
         args: list[Any] = []
         if not q.all_versions:
             where.append("latest=1")
-        for column, value in (
-            ("kind", q.kind),
-            ("template_id", q.template),
-            ("owner", q.owner),
-            ("model_id", q.model_id),
-        ):
+        for column, value in (("kind", q.kind), ("template_id", q.template),
+                              ("owner", q.owner), ("model_id", q.model_id)):
             if value is not None:
                 where.append(f"{column}=?")
                 args.append(value)
         for tag in q.tags:
-            where.append(
-                "EXISTS (SELECT 1 FROM tags t WHERE t.tag=? AND t.kind=artifacts.kind"
-                " AND t.id=artifacts.id AND t.version=artifacts.version)"
-            )
+            where.append("EXISTS (SELECT 1 FROM tags t WHERE t.tag=? AND t.kind=artifacts.kind"
+                         " AND t.id=artifacts.id AND t.version=artifacts.version)")
             args.append(tag)
         if q.text:
             where.append("instr(search, ?) > 0")
@@ -263,8 +233,7 @@ class Index:
         rows = self.db.execute(
             f"SELECT created_utc, kind, id, version, catalog FROM artifacts WHERE {page_where} "
             "ORDER BY created_utc DESC, kind DESC, id DESC, version DESC LIMIT ?",
-            [*page_args, q.limit + 1],
-        ).fetchall()
+            [*page_args, q.limit + 1]).fetchall()
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         items = [json.loads(r[4]) for r in rows]
@@ -273,27 +242,20 @@ class Index:
 
     def get(self, kind: str, artifact_id: str, version: int | None = None) -> dict[str, Any] | None:
         if version is None:
-            row = self.db.execute(
-                "SELECT catalog FROM artifacts WHERE kind=? AND id=? AND "
-                "state='visible' ORDER BY version DESC LIMIT 1",
-                (kind, artifact_id),
-            ).fetchone()
+            row = self.db.execute("SELECT catalog FROM artifacts WHERE kind=? AND id=? AND "
+                                  "state='visible' ORDER BY version DESC LIMIT 1",
+                                  (kind, artifact_id)).fetchone()
         else:
-            row = self.db.execute(
-                "SELECT catalog FROM artifacts WHERE kind=? AND id=? AND "
-                "version=? AND state='visible'",
-                (kind, artifact_id, version),
-            ).fetchone()
+            row = self.db.execute("SELECT catalog FROM artifacts WHERE kind=? AND id=? AND "
+                                  "version=? AND state='visible'",
+                                  (kind, artifact_id, version)).fetchone()
         return json.loads(row[0]) if row else None
 
     def listing_snapshot(self) -> list[tuple[Any, ...]]:
         """Every visible row's identity and catalog, for comparing an index with a rebuild."""
-        return list(
-            self.db.execute(
-                "SELECT kind, id, version, latest, catalog FROM artifacts WHERE state='visible' "
-                "ORDER BY kind, id, version"
-            )
-        )
+        return list(self.db.execute(
+            "SELECT kind, id, version, latest, catalog FROM artifacts WHERE state='visible' "
+            "ORDER BY kind, id, version"))
 
 
 def artifact_key(catalog: Mapping[str, Any]) -> str:
@@ -306,20 +268,9 @@ def artifact_key(catalog: Mapping[str, Any]) -> str:
 def _row(c: Mapping[str, Any]) -> tuple[Any, ...]:
     tags = list(c.get("tags") or [])
     words = [str(c.get(k) or "") for k in ("id", "name", "template_id", "model_id")] + tags
-    return (
-        c["kind"],
-        c["id"],
-        int(c.get("version") or 0),
-        c.get("name"),
-        c.get("template_id"),
-        c.get("model_id"),
-        c.get("owner"),
-        c.get("visibility"),
-        c["created_utc"],
-        json.dumps(tags),
-        " ".join(words).lower(),
-        json.dumps(c, ensure_ascii=False),
-    )
+    return (c["kind"], c["id"], int(c.get("version") or 0), c.get("name"), c.get("template_id"),
+            c.get("model_id"), c.get("owner"), c.get("visibility"), c["created_utc"],
+            json.dumps(tags), " ".join(words).lower(), json.dumps(c, ensure_ascii=False))
 
 
 def _tag_rows(c: Mapping[str, Any]) -> list[tuple[Any, ...]]:

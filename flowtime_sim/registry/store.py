@@ -45,9 +45,8 @@ def model_identity(template_id: str, parameters: Mapping[str, Any]) -> str:
 
 
 def inputs_hash(template_id: str, template_version: str, parameters: Mapping[str, Any]) -> str:
-    return canonical_hash(
-        {"template_id": template_id, "template_version": template_version, "parameters": parameters}
-    )
+    return canonical_hash({"template_id": template_id, "template_version": template_version,
+                           "parameters": parameters})
 
 
 def model_hash(text: str) -> str:
@@ -57,9 +56,8 @@ def model_hash(text: str) -> str:
     return canonical_hash(load_model_document(text))
 
 
-def model_id_for(
-    name: str, template_id: str, parameters: Mapping[str, Any], identity: str | None = None
-) -> str:
+def model_id_for(name: str, template_id: str, parameters: Mapping[str, Any],
+                 identity: str | None = None) -> str:
     """``{slug}_{h8}``; ``identity`` is :func:`model_identity`, when the caller has it."""
     identity = identity or model_identity(template_id, parameters)
     return check_id(f"{slugify(name)}_{identity.removeprefix('sha256:')[:8]}", what="model id")
@@ -86,16 +84,9 @@ class Registry:
 
     # -- creating -------------------------------------------------------------------------
 
-    def create_model(
-        self,
-        rendered: RenderedModel,
-        *,
-        name: str | None = None,
-        tags: list[str] | None = None,
-        visibility: str = "private",
-        owner: str,
-        derived_from: str | None = None,
-    ) -> Created:
+    def create_model(self, rendered: RenderedModel, *, name: str | None = None,
+                     tags: list[str] | None = None, visibility: str = "private",
+                     owner: str, derived_from: str | None = None) -> Created:
         tpl = rendered.template
         params = dict(rendered.parameters.values)
         display = name or tpl.id
@@ -108,25 +99,16 @@ class Registry:
         if preview is not None:
             files[preview.filename] = preview.content
         base: dict[str, Any] = {
-            "kind": "model",
-            "id": mid,
-            "version": 0,
-            "name": display,
-            "created_utc": "",
-            "schema_version": SCHEMA_VERSION,
-            "template_id": tpl.id,
-            "template_version": tpl.version,
+            "kind": "model", "id": mid, "version": 0, "name": display,
+            "created_utc": "", "schema_version": SCHEMA_VERSION,
+            "template_id": tpl.id, "template_version": tpl.version,
             "pack": tpl.pack.as_dict() if tpl.pack else {"name": tpl.plugin, "version": "0"},
             "parameters": params,
-            "topology": {
-                "nodes": [{"id": n.id, "kind": n.kind} for n in rendered.model.nodes],
-                "edges": [{"from": a, "to": b} for a, b in rendered.model.edges],
-            },
+            "topology": {"nodes": [{"id": n.id, "kind": n.kind} for n in rendered.model.nodes],
+                         "edges": [{"from": a, "to": b} for a, b in rendered.model.edges]},
             "capabilities": list(tpl.manifest.capabilities),
             "tags": _unique([*tpl.manifest.tags, *(tags or [])]),
-            "source": "sim",
-            "inputs_hash": wanted,
-            "model_hash": canonical_hash(rendered.document),
+            "source": "sim", "inputs_hash": wanted, "model_hash": canonical_hash(rendered.document),
             "files": {k: file_hash(v) for k, v in sorted(files.items())},
         }
         if derived_from:
@@ -136,14 +118,11 @@ class Registry:
             numbers, deleted = self._version_numbers(mid)
             versions = self._load_versions(mid, [n for n in numbers if n not in deleted])
             for existing in reversed(versions):
-                if (
-                    model_identity(existing.catalog["template_id"], existing.catalog["parameters"])
-                    != identity
-                ):
+                if model_identity(existing.catalog["template_id"],
+                                  existing.catalog["parameters"]) != identity:
                     raise ConflictError(
                         f"model id {mid} is already taken by a different model (a hash-prefix "
-                        f"collision with {existing.ref}); choose another --name"
-                    )
+                        f"collision with {existing.ref}); choose another --name")
                 if existing.catalog["inputs_hash"] == wanted:
                     return Created(existing, unchanged=True, root=self.storage.url)
             # deleted and purged versions keep their numbers: a tombstone outlives its files
@@ -156,10 +135,8 @@ class Registry:
                 self.index.add(catalog)
                 self._announce(artifact)
                 return Created(artifact, unchanged=False, root=self.storage.url)
-        raise ConflictError(
-            f"could not publish a version of {mid} after "
-            f"{MAX_PUBLISH_ATTEMPTS} attempts; too many concurrent writers"
-        )
+        raise ConflictError(f"could not publish a version of {mid} after "
+                            f"{MAX_PUBLISH_ATTEMPTS} attempts; too many concurrent writers")
 
     def publish_run(self, catalog: dict[str, Any], files: Mapping[str, bytes]) -> Created:
         """Publish a run folder; an existing run with the same id is returned unchanged."""
@@ -168,10 +145,8 @@ class Registry:
             existing = self._catalog_at(key)
             if existing is not None:
                 if existing.get("inputs_hash") != catalog["inputs_hash"]:
-                    raise ConflictError(
-                        f"run id {catalog['id']} is already taken by a different "
-                        "run (a hash-prefix collision)"
-                    )
+                    raise ConflictError(f"run id {catalog['id']} is already taken by a different "
+                                        "run (a hash-prefix collision)")
                 return Created(RunArtifact(existing, key), unchanged=True, root=self.storage.url)
             validate_catalog(catalog)
             if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
@@ -195,11 +170,8 @@ class Registry:
             try:
                 impl.function(artifact=artifact)
             except Exception as exc:  # the artifact is published; a listener cannot undo it
-                warnings.warn(
-                    f"plugin {impl.plugin_name!r}: flowtime_artifact_created failed: {exc}",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
+                warnings.warn(f"plugin {impl.plugin_name!r}: flowtime_artifact_created failed: "
+                              f"{exc}", RuntimeWarning, stacklevel=2)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -212,13 +184,9 @@ class Registry:
 
     def _version_numbers(self, model_id: str) -> tuple[list[int], set[int]]:
         """Every stored version number of ``model_id`` and the soft-deleted ones among them."""
-
         def numbers(prefix: str) -> list[int]:
-            return sorted(
-                int(m.group(1))
-                for name in self.storage.children(prefix)
-                if (m := VERSION_RE.match(name))
-            )
+            return sorted(int(m.group(1)) for name in self.storage.children(prefix)
+                          if (m := VERSION_RE.match(name)))
 
         return numbers(f"models/{model_id}"), set(numbers(f"{TOMBSTONES}/models/{model_id}"))
 
@@ -250,9 +218,8 @@ class Registry:
     def versions(self, model_id: str) -> list[ModelArtifact]:
         versions = self._stored_versions(check_id(model_id, what="model id"))
         if not versions:
-            raise NotFoundError(
-                f"no model {model_id!r} in {self.storage.url}; see 'flowtime-sim list'", field="id"
-            )
+            raise NotFoundError(f"no model {model_id!r} in {self.storage.url}; see "
+                                "'flowtime-sim list'", field="id")
         return versions
 
     def model(self, ref: ArtifactRef) -> ModelArtifact:
@@ -262,9 +229,8 @@ class Registry:
         catalog = None if self._deleted(key) else self._version_catalog(key)
         if catalog is None:
             have = ", ".join(f"v{v.version}" for v in self.versions(ref.id))
-            raise NotFoundError(
-                f"model {ref.id} has no version {ref.version} (versions: {have})", field="id"
-            )
+            raise NotFoundError(f"model {ref.id} has no version {ref.version} "
+                                f"(versions: {have})", field="id")
         return ModelArtifact(catalog, f"models/{ref.id}/v{ref.version}")
 
     def run(self, run_id: str) -> RunArtifact:
@@ -276,21 +242,16 @@ class Registry:
 
     def artifact(self, ref: ArtifactRef) -> ModelArtifact | RunArtifact:
         """A model (``ID[@vN]``) or a run (``ID``) by id."""
-        if (
-            ref.version is None
-            and self.storage.exists(f"runs/{ref.id}/catalog.json")
-            and not self._deleted(f"runs/{ref.id}")
-        ):
+        if ref.version is None and self.storage.exists(f"runs/{ref.id}/catalog.json") \
+                and not self._deleted(f"runs/{ref.id}"):
             return self.run(ref.id)
         return self.model(ref)
 
     def read_file(self, artifact: ModelArtifact | RunArtifact, name: str) -> bytes:
         if name not in artifact.catalog["files"] and name != "catalog.json":
-            raise NotFoundError(
-                f"{artifact.id} has no file {name!r}; files: "
-                f"{', '.join(sorted(artifact.catalog['files']))}, catalog.json",
-                field="name",
-            )
+            raise NotFoundError(f"{artifact.id} has no file {name!r}; files: "
+                                f"{', '.join(sorted(artifact.catalog['files']))}, catalog.json",
+                                field="name")
         return self.storage.read(f"{artifact.key}/{name}")
 
     def runs_of(self, model_id: str) -> list[dict[str, Any]]:
@@ -311,11 +272,8 @@ class Registry:
         if feed is None:
             return
         changes, cursor = feed(self.index.feed_cursor("storage"))
-        stones = {
-            key.removeprefix(f"{TOMBSTONES}/")
-            for key, _ in changes
-            if key.startswith(f"{TOMBSTONES}/")
-        }
+        stones = {key.removeprefix(f"{TOMBSTONES}/") for key, _ in changes
+                  if key.startswith(f"{TOMBSTONES}/")}
         catalogs = []
         for key, data in changes:
             folder = key.removesuffix("/catalog.json")
@@ -372,18 +330,15 @@ class Registry:
                     problems.append(f"{folder}/{name}: missing")
                     continue
                 if actual != expected:
-                    problems.append(
-                        f"{folder}/{name}: hash {actual} does not match the catalog's {expected}"
-                    )
+                    problems.append(f"{folder}/{name}: hash {actual} does not match the "
+                                    f"catalog's {expected}")
         return checked, problems
 
     def verify_or_raise(self) -> int:
         checked, problems = self.verify()
         if problems:
-            raise IntegrityError(
-                f"{len(problems)} problem(s) in {self.storage.url}: " + "; ".join(problems),
-                bad_files=problems,
-            )
+            raise IntegrityError(f"{len(problems)} problem(s) in {self.storage.url}: "
+                                 + "; ".join(problems), bad_files=problems)
         return checked
 
     def gc(self, grace_s: float) -> builtins.list[str]:
@@ -420,7 +375,8 @@ class Registry:
         for run_id in self.storage.children(f"{TOMBSTONES}/runs"):
             yield f"runs/{run_id}"
 
-    def delete(self, ref: ArtifactRef, *, force: bool = False, by: str) -> builtins.list[str]:
+    def delete(self, ref: ArtifactRef, *, force: bool = False,
+               by: str) -> builtins.list[str]:
         """Hide a run, a model version or (without ``@vN``) every version of a model at once;
         ``gc`` purges the files after its grace period. Refused while runs reference a model
         unless ``force``. Returns the keys hidden."""
@@ -429,17 +385,12 @@ class Registry:
             keys = [(target.key, "run", target.id, 0)]
         else:
             chosen = [target] if ref.version is not None else self.versions(ref.id)
-            runs = [
-                r["id"]
-                for r in self.runs_of(ref.id)
-                if ref.version is None or r.get("model_version") == ref.version
-            ]
+            runs = [r["id"] for r in self.runs_of(ref.id)
+                    if ref.version is None or r.get("model_version") == ref.version]
             if runs and not force:
                 shown = ", ".join(runs[:5]) + (" ..." if len(runs) > 5 else "")
-                raise ConflictError(
-                    f"{ref} is referenced by {len(runs)} run(s) ({shown}); "
-                    "delete those first or pass --force"
-                )
+                raise ConflictError(f"{ref} is referenced by {len(runs)} run(s) ({shown}); "
+                                    "delete those first or pass --force")
             keys = [(v.key, "model", v.id, v.version) for v in chosen]
         stone = json.dumps({"deleted_utc": utc_now(), "by": by}).encode()
         for key, kind, artifact_id, version in keys:

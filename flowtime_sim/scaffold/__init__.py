@@ -52,14 +52,9 @@ class CreatedPack:
     files: tuple[str, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "folder": str(self.folder),
-            "name": self.names.name,
-            "distribution": self.names.distribution,
-            "package": self.names.package,
-            "template": self.names.name,
-            "files": list(self.files),
-        }
+        return {"folder": str(self.folder), "name": self.names.name,
+                "distribution": self.names.distribution, "package": self.names.package,
+                "template": self.names.name, "files": list(self.files)}
 
 
 def pack_names(raw: str) -> PackNames:
@@ -69,31 +64,21 @@ def pack_names(raw: str) -> PackNames:
     leading ``flowtime-pack-`` is dropped. Raises :class:`UserError` for anything else.
     """
     if not NAME_RE.match(raw):
-        raise UserError(
-            f"invalid pack name {raw!r}: use letters and digits, optionally "
-            "joined by single '-', '_' or '.', starting with a letter "
-            "(for example coffee-shop)",
-            field="name",
-        )
+        raise UserError(f"invalid pack name {raw!r}: use letters and digits, optionally "
+                        "joined by single '-', '_' or '.', starting with a letter "
+                        "(for example coffee-shop)", field="name")
     name = re.sub(r"[-_.]+", "-", raw).lower()
     name = name.removeprefix(DIST_PREFIX)
     if name == DIST_PREFIX.rstrip("-") or not name[0].isalpha():
-        raise UserError(
-            f"invalid pack name {raw!r}: give the pack's own name, which "
-            "flowtime-pack- is put in front of (for example coffee-shop)",
-            field="name",
-        )
+        raise UserError(f"invalid pack name {raw!r}: give the pack's own name, which "
+                        "flowtime-pack- is put in front of (for example coffee-shop)",
+                        field="name")
     if len(name) > MAX_NAME_LENGTH:
-        raise UserError(
-            f"pack name {name!r} is {len(name)} characters long; use at most {MAX_NAME_LENGTH}",
-            field="name",
-        )
-    return PackNames(
-        name=name,
-        distribution=DIST_PREFIX + name,
-        package="flowtime_pack_" + name.replace("-", "_"),
-        title=name.replace("-", " ").capitalize(),
-    )
+        raise UserError(f"pack name {name!r} is {len(name)} characters long; use at most "
+                        f"{MAX_NAME_LENGTH}", field="name")
+    return PackNames(name=name, distribution=DIST_PREFIX + name,
+                     package="flowtime_pack_" + name.replace("-", "_"),
+                     title=name.replace("-", " ").capitalize())
 
 
 def create_pack(name: str, folder: Path | None = None) -> CreatedPack:
@@ -105,24 +90,19 @@ def create_pack(name: str, folder: Path | None = None) -> CreatedPack:
     names = pack_names(name)
     target = Path(folder) if folder is not None else Path(names.distribution)
     if target.is_file():
-        raise UserError(
-            f"{str(target)!r} is a file, not a folder; choose another --dir", field="dir"
-        )
+        raise UserError(f"{str(target)!r} is a file, not a folder; choose another --dir",
+                        field="dir")
     if target.is_dir() and any(target.iterdir()):
-        raise UserError(
-            f"folder {str(target)!r} already exists and is not empty; choose "
-            "another --dir or remove it",
-            field="dir",
-        )
+        raise UserError(f"folder {str(target)!r} already exists and is not empty; choose "
+                        "another --dir or remove it", field="dir")
     place = target.resolve()
     place.parent.mkdir(parents=True, exist_ok=True)
     # Not tempfile.mkdtemp: its folders are private (0700) and the project would stay so.
     staging = place.parent / f".{place.name}.{secrets.token_hex(4)}.tmp"
     staging.mkdir()
     try:
-        written = _render_tree(
-            files("flowtime_sim.scaffold").joinpath("project"), staging, _tokens(names)
-        )
+        written = _render_tree(files("flowtime_sim.scaffold").joinpath("project"), staging,
+                               _tokens(names))
         _move_into_place(staging, place)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -178,9 +158,8 @@ def _substitute(text: str, tokens: dict[str, str]) -> str:
     return _TOKEN.sub(replace, text)
 
 
-def _render_tree(
-    source: Traversable, dest: Path, tokens: dict[str, str], rel: PurePosixPath | None = None
-) -> list[str]:
+def _render_tree(source: Traversable, dest: Path, tokens: dict[str, str],
+                 rel: PurePosixPath | None = None) -> list[str]:
     rel = rel or PurePosixPath()
     written: list[str] = []
     for entry in sorted(source.iterdir(), key=lambda e: e.name):

@@ -47,7 +47,8 @@ def read_series(data: bytes) -> list[Series]:
     return [Series(name, tuple(values)) for name, values in found.items() if values]
 
 
-def spark_points(values: tuple[float, ...], width: float, height: float, pad: float = 2.0) -> str:
+def spark_points(values: tuple[float, ...], width: float, height: float,
+                 pad: float = 2.0) -> str:
     """SVG ``points`` for ``values`` scaled into a ``width`` × ``height`` box.
 
     Long series keep each bucket's lowest and highest value, so spikes stay visible.

@@ -52,42 +52,19 @@ class ServiceProblem(HTTPException):
     is raised while the request body is being read.
     """
 
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        field: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, status: int, detail: str, *, field: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(status_code=status, detail=detail, headers=dict(headers or {}))
         self.field = field
 
 
-def problem_response(
-    status: int,
-    detail: str,
-    *,
-    instance: str | None = None,
-    field: str | None = None,
-    errors: Sequence[FieldProblem] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    doc = Problem(
-        type="about:blank",
-        title=_title(status),
-        status=status,
-        detail=detail,
-        instance=instance,
-        field=field,
-        errors=list(errors) if errors else None,
-    )
-    return JSONResponse(
-        doc.model_dump(exclude_none=True),
-        status_code=status,
-        media_type=PROBLEM_MEDIA_TYPE,
-        headers=dict(headers or {}),
-    )
+def problem_response(status: int, detail: str, *, instance: str | None = None,
+                     field: str | None = None, errors: Sequence[FieldProblem] | None = None,
+                     headers: Mapping[str, str] | None = None) -> JSONResponse:
+    doc = Problem(type="about:blank", title=_title(status), status=status, detail=detail,
+                  instance=instance, field=field, errors=list(errors) if errors else None)
+    return JSONResponse(doc.model_dump(exclude_none=True), status_code=status,
+                        media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {}))
 
 
 def _title(status: int) -> str:
@@ -114,18 +91,12 @@ def describe_validation_error(error: Mapping[str, Any]) -> FieldProblem:
     field = field_of(loc)
     kind = error.get("type", "")
     if kind == "extra_forbidden" and field == "owner":
-        return FieldProblem(
-            field=field,
-            message=(
-                "owner cannot be set by clients: the owner is always the authenticated identity; "
-                "remove the 'owner' field"
-            ),
-        )
+        return FieldProblem(field=field, message=(
+            "owner cannot be set by clients: the owner is always the authenticated identity; "
+            "remove the 'owner' field"))
     if kind == "extra_forbidden":
-        return FieldProblem(
-            field=field,
-            message=(f"unknown field {field!r}; see the request schema in /openapi.json"),
-        )
+        return FieldProblem(field=field, message=(
+            f"unknown field {field!r}; see the request schema in /openapi.json"))
     if kind == "json_invalid":
         reason = (error.get("ctx") or {}).get("error", "invalid JSON")
         return FieldProblem(field="body", message=f"the request body is not valid JSON: {reason}")
@@ -147,9 +118,8 @@ async def _user_error(request: Request, exc: Exception) -> JSONResponse:
         field = field or errors[0].field
     elif isinstance(exc, ModelError) and field is None and exc.node:
         field = f"nodes.{exc.node}"
-    return problem_response(
-        exc.status, str(exc), instance=request.url.path, field=field, errors=errors
-    )
+    return problem_response(exc.status, str(exc), instance=request.url.path, field=field,
+                            errors=errors)
 
 
 def _parameter_problem(message: str) -> FieldProblem:
@@ -161,13 +131,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [describe_validation_error(e) for e in exc.errors()]
     detail = "; ".join(e.message for e in errors) or "the request is invalid"
-    return problem_response(
-        422,
-        detail,
-        instance=request.url.path,
-        field=errors[0].field if errors else None,
-        errors=errors,
-    )
+    return problem_response(422, detail, instance=request.url.path,
+                            field=errors[0].field if errors else None, errors=errors)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -177,13 +142,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"nothing is served at {request.url.path}; see /openapi.json for the API"
     elif exc.status_code == 405 and detail == "Method Not Allowed":
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(
-        exc.status_code,
-        detail,
-        instance=request.url.path,
-        field=getattr(exc, "field", None),
-        headers=exc.headers,
-    )
+    return problem_response(exc.status_code, detail, instance=request.url.path,
+                            field=getattr(exc, "field", None), headers=exc.headers)
 
 
 async def _flowtime_error(request: Request, exc: Exception) -> JSONResponse:
@@ -195,9 +155,8 @@ async def _flowtime_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette re-raises the exception after this answer, so the server logs the traceback.
-    return problem_response(
-        500, "an internal error occurred; the server log has the details", instance=request.url.path
-    )
+    return problem_response(500, "an internal error occurred; the server log has the details",
+                            instance=request.url.path)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
