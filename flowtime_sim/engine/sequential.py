@@ -318,13 +318,3 @@ def run_stage(
         for step in steps
         for name in step.outputs
     }
-
-
-def stage_source(
-    steps: Sequence[Step], env: Mapping[str, Series], bins: int, sub: SubCompiler
-) -> str:
-    """The generated function's text, for tests and for curious readers."""
-    builder = _Builder(steps, env, bins, sub)
-    for number, step in enumerate(steps):
-        builder.step(number, step)
-    return builder.source()
