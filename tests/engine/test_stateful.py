@@ -216,3 +216,48 @@ def test_plan_command_prints_the_plan(tmp_path: object) -> None:
     as_json = CliRunner().invoke(main, ["plan", str(path), "--json"])
     assert as_json.exit_code == 0
     assert '"sequential": true' in as_json.output
+
+
+def test_a_feedback_loop_through_every_kind_of_step() -> None:
+    # stream -> router -> constraint -> gate -> queue A -> overflow sum -> queue B, with
+    # retry echo, derived metrics and Kingman read back one bin late.
+    text = (
+        "schemaVersion: 1\ngrid: {bins: 12, binSize: 5, binUnit: minutes}\nnodes:\n"
+        "  - {id: demand, kind: const, values: [9, 3, 7, 12, 0, 4, 8, 8, 1, 15, 2, 6]}\n"
+        "  - {id: cap, kind: const, values: [6, 6, 5, 5, 7, 7, 4, 4, 6, 6, 5, 5]}\n"
+        '  - {id: stream, kind: expr, expr: "demand + SHIFT(b_queue, 1) * 0.1 + '
+        'SHIFT(echo, 1) + MIN(SHIFT(a_kingman_wq, 1), 1) + SHIFT(a_flow_efficiency, 2)"}\n'
+        "  - id: split\n    kind: router\n"
+        "    router: {inputs: {queue: stream}, routes: [{target: left, weight: 2}, "
+        "{target: right, weight: 1}]}\n"
+        '  - {id: served, kind: expr, expr: "MIN(cap, left * 0.8)"}\n'
+        '  - {id: errs, kind: expr, expr: "SHIFT(a_overflow, 1) * 0.25"}\n'
+        '  - {id: pt, kind: expr, expr: "served * 1000 + 1"}\n'
+        "topology:\n  nodes:\n"
+        "    - id: A\n      kind: serviceWithBuffer\n"
+        "      semantics: {arrivals: left, served: served, capacity: cap, errors: errs,\n"
+        "                  retryEcho: echo, retryKernel: [0, 0.5, 0.25],\n"
+        "                  processingTimeMsSum: pt, servedCount: cap, parallelism: 2}\n"
+        "      dispatchSchedule: {periodBins: 2, phaseOffset: 1, capacitySeries: cap}\n"
+        "      wipLimit: 5\n      wipOverflow: B\n      constraints: [shared]\n"
+        "    - {id: B, kind: queue, semantics: {arrivals: right, served: cap}}\n"
+        "  constraints:\n    - {id: shared, semantics: {served: cap}}\n"
+    )
+    model = parse_model(text)
+    assert model.plan is not None
+    loops = [stage for stage in model.plan.stages if stage.sequential]
+    assert len(loops) == 1
+    kinds = {type(step).__name__ for step in loops[0].steps}
+    assert kinds == {
+        "NodeStep",
+        "RouteStep",
+        "AllocStep",
+        "GateStep",
+        "QueueStep",
+        "SumStep",
+        "ConvStep",
+        "ArithStep",
+        "KingmanStep",
+    }
+    out = run(text)
+    assert max(out["a_overflow"]) > 0 and max(out["echo"]) > 0
