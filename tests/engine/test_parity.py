@@ -4,11 +4,12 @@ conformance case in ``tests/conformance``.
 A case is ``NAME.model.yaml`` with ``NAME.expected.json`` (``{series: values}``) produced by
 FlowTime's Rust engine; the model's first line says what it exercises. Values compare with a
 relative tolerance of 1e-9 (absolute 1e-12 near zero). Not compared: the Rust engine's
-helper columns ``<snake>_wip_limit`` and ``<snake>_one_minus_rho`` (which flowtime-sim does
-not write) and the column of a router node itself (always 0 there; a router has no series
-of its own here, its targets do). Every other expected series must be written, and nothing
-else, except what the model's ``outputs`` leave out with ``exclude`` (which FlowTime's engines
-ignore): without ``outputs``, the written series are exactly FlowTime's.
+helper columns ``<snake>_wip_limit`` and ``<snake>_one_minus_rho`` and its edge series
+``edge_*`` (which flowtime-sim does not write) and the column of a router node itself
+(always 0 there; a router has no series of its own here, its targets do). Every other
+expected series must be written, and nothing else, except what the model's ``outputs``
+leave out with ``exclude`` (which FlowTime's engines ignore): without ``outputs``, the
+written series are exactly FlowTime's.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ TESTS = Path(__file__).resolve().parents[1]
 FOLDERS = (TESTS / "engine" / "parity", TESTS / "conformance")
 CASES = sorted(path for folder in FOLDERS for path in folder.glob("*.model.yaml"))
 HELPERS = ("_wip_limit", "_one_minus_rho")
+EDGES = "edge_"  # the Rust engine's edge series (source/target edges); none are written here
 
 
 def compared(model: Model, expected: dict[str, list[float]]) -> dict[str, list[float]]:
@@ -33,7 +35,7 @@ def compared(model: Model, expected: dict[str, list[float]]) -> dict[str, list[f
     return {
         name: values
         for name, values in expected.items()
-        if not name.endswith(HELPERS) and name not in routers
+        if not name.endswith(HELPERS) and not name.startswith(EDGES) and name not in routers
     }
 
 
