@@ -261,3 +261,19 @@ def test_a_feedback_loop_through_every_kind_of_step() -> None:
     }
     out = run(text)
     assert max(out["a_overflow"]) > 0 and max(out["echo"]) > 0
+
+
+def test_overflow_reaches_a_queue_listed_before_its_source() -> None:
+    out = run(
+        HEAD
+        + "  - {id: a, kind: const, values: [6, 6, 6, 6, 6, 6]}\n"
+        + "  - {id: s, kind: const, values: [2, 2, 2, 2, 2, 2]}\n"
+        + "topology:\n  nodes:\n"
+        + "    - {id: Spill, kind: dlq, semantics: {arrivals: s, served: s}}\n"
+        + "    - {id: Main, semantics: {arrivals: a, served: s}, wipLimit: 10, "
+        "wipOverflow: Spill}\n"
+    )
+    assert out["main_queue"] == [4, 8, 10, 10, 10, 10]
+    assert out["main_overflow"] == [0, 0, 2, 4, 4, 4]
+    assert out["spill_inflow_from_main"] == [2, 2, 4, 6, 6, 6]
+    assert out["spill_queue"] == [0, 0, 2, 6, 10, 14]
