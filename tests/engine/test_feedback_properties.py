@@ -47,8 +47,9 @@ def models(draw: st.DrawFn) -> str:
     bins = draw(st.integers(1, 7))
     consts = [f"c{i}" for i in range(draw(st.integers(1, 2)))]
     exprs = [f"e{i}" for i in range(draw(st.integers(1, 4)))]
-    has_queue = draw(st.booleans())
+    has_queue, has_router = draw(st.booleans()), draw(st.booleans())
     names = consts + exprs + (["desk_queue", "desk_gated_outflow"] if has_queue else [])
+    names += ["r0", "r1"] if has_router else []
     lines = [
         "schemaVersion: 1",
         f"grid: {{bins: {bins}, binSize: 1, binUnit: hours}}",
@@ -59,16 +60,27 @@ def models(draw: st.DrawFn) -> str:
         lines.append(f"  - {{id: {name}, kind: const, values: {values}}}")
     for name in exprs:
         lines.append(f'  - {{id: {name}, kind: expr, expr: "{draw(expressions(names))}"}}')
+    if has_router:
+        source = draw(st.sampled_from(consts + exprs))
+        lines.append(
+            f"  - {{id: split, kind: router, inputs: {{queue: {source}}}, "
+            "routes: [{target: r0, weight: 2}, {target: r1}, {target: r0, weight: 0.5}]}"
+        )
     if has_queue:
         arrivals, served = draw(st.sampled_from(consts + exprs)), draw(st.sampled_from(exprs))
         period, phase = draw(st.integers(1, 3)), draw(st.integers(-2, 2))
-        limit = draw(st.sampled_from(["", ", wipLimit: 4"]))
+        limit = draw(st.sampled_from(["", ", wipLimit: 4, wipOverflow: Spill"]))
+        capacity = draw(st.sampled_from(consts))
         lines += [
             "topology:",
             "  nodes:",
             f"    - {{id: Desk, semantics: {{arrivals: {arrivals}, served: {served}}}, "
             f"initialCondition: {{queueDepth: 1}}, dispatchSchedule: {{periodBins: {period}, "
-            f"phaseOffset: {phase}}}{limit}}}",
+            f"phaseOffset: {phase}}}, constraints: [shared]{limit}}}",
+            f"    - {{id: Spill, kind: dlq, semantics: {{arrivals: {capacity}, "
+            f"served: {served}}}, constraints: [shared]}}",
+            "  constraints:",
+            f"    - {{id: shared, semantics: {{served: {capacity}}}}}",
         ]
     return "\n".join(lines) + "\n"
 
