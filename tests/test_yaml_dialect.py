@@ -22,7 +22,7 @@ from flowtime_sim.errors import ModelError, UserError
 from flowtime_sim.model import load_model_document, parse_model
 from flowtime_sim.parameter_input import load_params_file, parse_sets
 from flowtime_sim.service.identity import parse_tokens
-from flowtime_sim.templates import load_manifest_file
+from flowtime_sim.manifests import load_manifest_file
 from flowtime_sim.yaml_dialect import (
     MODEL_LIMITS,
     SMALL_FILE_LIMITS,
