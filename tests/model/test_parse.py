@@ -314,8 +314,8 @@ BROKEN = [
     pytest.param(
         doc(extra="outputs:\n  - {series: true}"),
         (
-            "outputs[0].series true (a boolean) is not a node; YAML reads unquoted yes, no, on, "
-            "off, true and false as booleans, so quote it"
+            "outputs[0].series true (a boolean) is not a node; YAML reads unquoted true and "
+            "false as booleans, so quote it"
         ),
         None,
         "outputs[0].series",
