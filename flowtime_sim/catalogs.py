@@ -65,13 +65,6 @@ def inputs_hash(template_id: str, template_version: str, parameters: Mapping[str
                            "parameters": parameters})
 
 
-def model_hash(text: str) -> str:
-    """Canonical hash of the parsed model YAML (formatting and comments do not count)."""
-    from flowtime_sim.model import load_model_document
-
-    return canonical_hash(load_model_document(text))
-
-
 def pack_of(template: Template) -> dict[str, str]:
     """``{name, version, plugin}``: the distribution and the entry-point name."""
     pack = template.pack or PackInfo(template.plugin, "0")

@@ -233,13 +233,14 @@ class Flowtime:
                  progress: Progress | None = None, visibility: str | None = None,
                  owner: str | None = None) -> Created:
         """Run a model given as YAML text (``run --file``; ``POST /sim/run`` with ``model``)."""
-        from flowtime_sim.catalogs import model_hash
-        from flowtime_sim.model import parse_model
+        from flowtime_sim.canonical import canonical_hash
+        from flowtime_sim.model import load_model_document, parse_model
         from flowtime_sim.runs import RunRequest, file_slug
 
-        model = parse_model(text, origin=name)
-        request = RunRequest(model=model, model_hash=model_hash(text), slug=file_slug(name),
-                             seed=_seed(seed, model), mode=_mode(mode))
+        document = load_model_document(text, origin=name)  # parsed once, hashed once
+        model = parse_model(document, origin=name)
+        request = RunRequest(model=model, model_hash=canonical_hash(document),
+                             slug=file_slug(name), seed=_seed(seed, model), mode=_mode(mode))
         return self._store_run(request, _visibility(visibility), root, progress, owner)
 
     def _store_run(self, request: RunRequest, visibility: str, root: str | None,
