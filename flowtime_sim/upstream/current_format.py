@@ -211,7 +211,8 @@ def _utc_text(raw: Any, field: str) -> str:
             raise TemplateProblem(f"{field} {raw!r} is not an ISO-8601 time") from None
     offset = moment.utcoffset()
     if offset is not None and offset.total_seconds() != 0:
-        raise TemplateProblem(f"{field} {raw!r} must be in UTC (offset 0 or Z)")
+        shown = raw.isoformat() if isinstance(raw, datetime) else raw
+        raise TemplateProblem(f"{field} {shown!r} must be in UTC (offset 0 or Z)")
     return moment.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
