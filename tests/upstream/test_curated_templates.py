@@ -30,12 +30,16 @@ def test_a_curated_template_loads_and_converts_with_its_defaults(path: Path) -> 
         assert node["kind"] in ("const", "pmf", "expr", "serviceWithBuffer", "router")
         if node["kind"] == "const":
             assert len(node["values"]) == bins, node["id"]
-    for tnode in model.get("topology", {}).get("nodes", []):
-        if tnode["kind"].lower() in ("servicewithbuffer", "queue", "dlq"):
-            depth = tnode["semantics"]["queueDepth"]
-            assert depth not in ("", "self")
-            assert depth in names or depth not in names  # named: a node or a queue series
-        for edge in model["topology"].get("edges", []):
-            assert edge["source"] == edge["from"].split(":")[0]
-            assert edge["target"] == edge["to"].split(":")[0]
+    depths = [
+        tnode["semantics"]["queueDepth"]
+        for tnode in model.get("topology", {}).get("nodes", [])
+        if tnode["kind"].lower() in ("servicewithbuffer", "queue", "dlq")
+    ]
+    assert "self" not in depths and "" not in depths
+    assert len(set(depths)) == len(depths)  # one queue series per queue
+    outputs = {o["series"] for o in model["outputs"]}
+    assert set(depths) <= outputs
+    for edge in model.get("topology", {}).get("edges", []):
+        assert edge["source"] == edge["from"].split(":")[0]
+        assert edge["target"] == edge["to"].split(":")[0]
     assert "${" not in str(model)
