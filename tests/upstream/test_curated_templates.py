@@ -25,7 +25,6 @@ def test_a_curated_template_loads_and_converts_with_its_defaults(path: Path) -> 
     assert model["schemaVersion"] == 1
     assert model["provenance"]["templateId"] == tpl.id
     bins = model["grid"]["bins"]
-    names = {n["id"] for n in model["nodes"]}
     for node in model["nodes"]:
         assert node["kind"] in ("const", "pmf", "expr", "serviceWithBuffer", "router")
         if node["kind"] == "const":
