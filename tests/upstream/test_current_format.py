@@ -590,3 +590,167 @@ def test_the_converted_model_is_plain_yaml() -> None:
     assert "&id" not in text and "*id" not in text
     assert "values: [3, 3, 4, 4]" in text
     assert yaml.safe_load(text)["provenance"]["parameters"]["staffing"] == [3, 3, 4, 4]
+
+
+A = "{id: a, kind: const, values: [1, 2]}"
+T = "topology: TOPOLOGY"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "nodes:\n  - " + A + '\n  - {id: a_queue, kind: expr, expr: "a"}',
+            "nodes: []",
+            "nodes must list at least one node",
+        ),
+        (
+            "nodes:\n  - " + A + '\n  - {id: a_queue, kind: expr, expr: "a"}',
+            "nodes: {a: 1}",
+            "nodes must be a list",
+        ),
+        (A, "{kind: const, values: [1, 2]}", "nodes[0] needs an id"),
+        (
+            A,
+            "{id: a, kind: expr, source: 'file:x.csv', expr: '1'}",
+            "node 'a': a telemetry source needs a const or pmf node",
+        ),
+        (A, "{id: a, kind: const}", "node 'a': a const node needs values or a source"),
+        (
+            A,
+            "{id: a, kind: serviceWithBuffer, outflow: a_queue}",
+            "node 'a': a serviceWithBuffer node needs inflow",
+        ),
+        (
+            A,
+            "{id: a, kind: const, values: [1, 2], metadata: [x]}",
+            "node 'a': metadata must map names to text",
+        ),
+        (
+            A,
+            "{id: a, kind: pmf, pmf: {values: [1, 2], probabilities: [1]}}",
+            "node 'a': pmf needs values and probabilities of the same length",
+        ),
+        (
+            A,
+            "{id: a, kind: pmf, pmf: {values: [x], probabilities: [1]}}",
+            "node 'a': pmf values and probabilities must be numbers",
+        ),
+        (
+            A,
+            "{id: a, kind: pmf, pmf: {values: [1, 2], probabilities: [1.5, -0.5]}}",
+            "node 'a': pmf probabilities must not be negative",
+        ),
+        (
+            A,
+            "{id: a, kind: pmf, pmf: {values: [1], probabilities: [1]}, profile: flat}",
+            "node 'a': profile must be {kind: builtin, name: ...} or {kind: inline, weights: [...]}",
+        ),
+        (
+            A,
+            "{id: a, kind: pmf, pmf: {values: [1], probabilities: [1]}, profile: {kind: inline}}",
+            "node 'a': inline profile needs a list of numeric weights",
+        ),
+        (
+            A,
+            "{id: a, kind: pmf, pmf: {values: [1], probabilities: [1]}, profile: {kind: curve}}",
+            "node 'a': profile kind 'curve' must be builtin or inline",
+        ),
+        (
+            A,
+            "{id: a, kind: router, routes: [{target: b, weight: 1}]}",
+            "node 'a': a router needs inputs.queue",
+        ),
+        (
+            A,
+            "{id: a, kind: router, inputs: {queue: a_queue}, routes: []}",
+            "node 'a': a router needs at least one route",
+        ),
+        (
+            A,
+            "{id: a, kind: router, router: {inputs: {queue: a_queue}, routes: [{weight: 1}]}}",
+            "node 'a': routes[0] needs a target",
+        ),
+        (T, "topology: [1]", "topology must be {nodes, edges, constraints}"),
+        (T, "topology: {nodes: [{kind: queue}]}", "topology.nodes[0] needs an id"),
+        (
+            T,
+            "topology: {nodes: [{id: S, kind: sink, semantics: {served: a}}]}",
+            "topology node 'S': a sink needs semantics.arrivals",
+        ),
+        (
+            T,
+            "topology: {nodes: [{id: S, kind: service, semantics: {}}], edges: [x]}",
+            "topology.edges[0] must be {from, to}",
+        ),
+        (
+            T,
+            "topology: {nodes: [], constraints: [{id: c}]}",
+            "topology.constraints[0] needs an id and semantics",
+        ),
+        (T, "classes: [{displayName: A}]", "classes[0] needs an id"),
+        (T, "traffic: [1]", "traffic must be {arrivals: [...]}"),
+        (
+            T,
+            "traffic: {arrivals: [{nodeId: a}]}",
+            "traffic.arrivals[0] needs nodeId and pattern.kind",
+        ),
+        (
+            "grid: {bins: 2, binSize: 1, binUnit: hours}",
+            "grid: 2",
+            "grid must be {bins, binSize, binUnit}",
+        ),
+        ("binUnit: hours", "binUnit: ''", "grid.binUnit is required (minutes, hours or days)"),
+        (
+            "binUnit: hours",
+            "binUnit: hours, start: soon",
+            "grid.start 'soon' is not an ISO-8601 time",
+        ),
+    ],
+)
+def test_more_template_errors(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in MINIMAL
+    path = write(tmp_path, MINIMAL.replace(old, new, 1).replace(T, ""))
+    with pytest.raises(TemplateError) as err:
+        converted(path)
+    assert str(err.value) == f"template minimal 1.0.0: {message}"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ("{a: 1}", "'parameters' must be a list of {name, type, default, ...}"),
+        ("[{name: 1x}]", "parameter name '1x' must match [A-Za-z_][A-Za-z0-9_]*"),
+        ("[{name: a, default: 1}, {name: a, default: 2}]", "parameter 'a' is declared twice"),
+        (
+            "[{name: a, type: decimalArray}]",
+            "parameter 'a' has unknown type 'decimalArray'; use "
+            "integer, number, boolean, string or array",
+        ),
+        (
+            "[{name: a, type: number, minimum: low}]",
+            "parameter 'a': minimum must be a number, got 'low'",
+        ),
+    ],
+)
+def test_bad_parameter_declarations(tmp_path: Path, parameters: str, message: str) -> None:
+    path = write(tmp_path, MINIMAL.replace(T, f"parameters: {parameters}"))
+    with pytest.raises(UserError) as err:
+        load_upstream_file(path)
+    assert str(err.value) == f"template file {str(path)!r}: {message}"
+
+
+def test_a_template_that_is_not_a_mapping_when_rendered(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace(T, ""))
+    tpl = load_upstream_file(path)
+    path.write_text("- just a list\n", encoding="utf-8")
+    with pytest.raises(TemplateError) as err:
+        converted(tpl)
+    assert str(err.value) == "template minimal 1.0.0 is not a mapping of sections"
+    path.write_text("a: [1\n", encoding="utf-8")
+    with pytest.raises(TemplateError) as err:
+        converted(tpl)
+    assert str(err.value) == (
+        "template minimal 1.0.0 is not valid YAML: did not find expected "
+        "',' or ']' at line 2 column 1"
+    )
