@@ -286,8 +286,8 @@ nodes:
         ("- 1\n", "template file {} has no 'metadata' mapping; is it a FlowTime-Sim template?"),
         (
             "metadata: [1\n",
-            "template file {} is not valid YAML: did not find expected ',' or ']' at "
-            "line 2 column 1",
+            "template file {} is not valid YAML: while parsing a flow sequence, did not find "
+            "expected ',' or ']' at line 2, column 1",
         ),
         (
             "metadata: {id: Bad_Id}\n",

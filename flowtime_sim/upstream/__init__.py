@@ -52,7 +52,7 @@ def load_upstream_file(path: Path) -> Template:
         raise UserError(f"cannot read template file {str(path)!r}: {exc.strerror or exc}") from None
     hidden, sentinels = hide_placeholders(text)
     try:
-        doc = sentinels.restore(load_template_text(hidden))
+        doc = sentinels.restore(load_template_text(hidden)[0])
     except ValueError as exc:
         raise UserError(f"template file {str(path)!r} is not valid YAML: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
@@ -93,7 +93,7 @@ def render_upstream(template: Template, values: dict[str, Any]) -> str:
     hidden, sentinels = hide_placeholders(text)
     where = f"template {template.id} {template.version}"
     try:
-        doc = load_template_text(hidden)
+        doc, plain = load_template_text(hidden)
     except ValueError as exc:
         raise TemplateError(f"{where} is not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
@@ -102,7 +102,7 @@ def render_upstream(template: Template, values: dict[str, Any]) -> str:
     missing = sorted(sentinels.placeholders(body) - set(values))
     if missing:
         raise TemplateError(f"{where} uses undeclared parameter(s) {', '.join(missing)}")
-    body = sentinels.fill(body, values)
+    body = sentinels.fill(body, values, plain)
     if not is_current_format(doc):
         return dump_model(_convert_2025(body))
     try:

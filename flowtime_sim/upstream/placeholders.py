@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from flowtime_sim.upstream.documents import SENTINEL_MARK, QuotedText, plain_scalar
+from flowtime_sim.upstream.documents import SENTINEL_MARK, plain_scalar
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -57,16 +57,19 @@ class Sentinels:
         _walk(document, visit)
         return found
 
-    def fill(self, document: Any, values: Mapping[str, Any]) -> Any:
-        """``document`` with every sentinel replaced by its parameter's value (see above)."""
+    def fill(
+        self, document: Any, values: Mapping[str, Any], plain: frozenset[str] = frozenset()
+    ) -> Any:
+        """``document`` with every sentinel replaced by its parameter's value (see above);
+        ``plain`` holds the scalars that were written plain (not quoted)."""
         pattern = self.pattern
 
         def scalar(text: str) -> Any:
             whole = pattern.fullmatch(text)
             if whole:
                 return values[self.names[int(whole.group(1))]]
-            spliced = str(pattern.sub(lambda m: _splice(values[self.names[int(m.group(1))]]), text))
-            return spliced if isinstance(text, QuotedText) else plain_scalar(spliced)
+            spliced = pattern.sub(lambda m: _splice(values[self.names[int(m.group(1))]]), text)
+            return plain_scalar(spliced) if text in plain else spliced
 
         return _walk(
             document,

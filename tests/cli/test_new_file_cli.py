@@ -119,8 +119,9 @@ def test_every_parameter_problem_in_one_line(cli: Cli, tmp_path: Path, fake_dist
     (["--params", "missing.yaml"], "parameters file 'missing.yaml' does not exist"),
     (["--params", "list.json"], "parameters file 'list.json' must hold a mapping of parameter "
                                 "names to values"),
-    (["--params", "bad.yaml"], "parameters file 'bad.yaml' is not valid YAML: did not find "
-                               "expected ',' or ']' at line 2 column 1"),
+    (["--params", "bad.yaml"], "parameters file 'bad.yaml' is not valid YAML: while parsing a "
+                               "flow sequence, did not find expected ',' or ']' at line 2, "
+                               "column 1"),
     (["--version", "0.9.0"], "template 'hello' has no version '0.9.0'; available: 1.0.0"),
     (["--root", "elsewhere"], "--root cannot be combined with --out FILE.yaml"),
 ])

@@ -644,7 +644,8 @@ T = "topology: TOPOLOGY"
         (
             A,
             "{id: a, kind: pmf, pmf: {values: [1], probabilities: [1]}, profile: flat}",
-            "node 'a': profile must be {kind: builtin, name: ...} or {kind: inline, weights: [...]}",
+            "node 'a': profile must be {kind: builtin, name: ...} or "
+            "{kind: inline, weights: [...]}",
         ),
         (
             A,
@@ -751,6 +752,6 @@ def test_a_template_that_is_not_a_mapping_when_rendered(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as err:
         converted(tpl)
     assert str(err.value) == (
-        "template minimal 1.0.0 is not valid YAML: did not find expected "
-        "',' or ']' at line 2 column 1"
+        "template minimal 1.0.0 is not valid YAML: while parsing a flow sequence, did not find "
+        "expected ',' or ']' at line 2, column 1"
     )
