@@ -18,6 +18,8 @@ What the model keeps, drops and adds:
   engine (which refuses queue nodes under ``nodes:``) and its C# engine both synthesize it;
 - a ``sink`` without ``served`` gets ``served`` = its arrivals, or with ``errors`` a hidden
   node ``<snake(id)>_served = MAX(0, arrivals - errors)``;
+- a route target's placeholder node (``expr: "0"``, which FlowTime-Sim's router overrides) is
+  dropped: the router writes the target series;
 - edges carry both spellings: ``from``/``to`` (``Node:port``) and ``source``/``target``;
   routers both shapes: ``inputs``/``routes`` on the node and ``router: {inputs, routes}``;
 - every series a topology node maps is appended to ``outputs`` unless listed already, and a
@@ -151,6 +153,7 @@ def build_model(
     if not nodes:
         raise TemplateProblem("nodes must list at least one node")
     ids = _unique([n["id"] for n in nodes], "node")
+    nodes = _without_route_placeholders(nodes)
     extra: list[dict[str, Any]] = []
     topology = _topology(document.get("topology"), set(ids), extra)
     nodes += extra
@@ -314,6 +317,16 @@ def _node(raw: Any, index: int, bins: int, base: Path) -> dict[str, Any]:
     else:
         node.update(_router(raw, where))
     return _with_metadata(node, raw.get("metadata"), {})
+
+
+def _without_route_placeholders(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nodes less the placeholders of route targets: FlowTime-Sim templates declare each
+    route's target as a node (``expr: "0"``) whose values the router replaces; in the model
+    the router writes the target series itself."""
+    targets = {
+        route["target"] for node in nodes if node["kind"] == "router" for route in node["routes"]
+    }
+    return [n for n in nodes if not (n["id"] in targets and n["kind"] in ("expr", "const"))]
 
 
 def expr_text(node: Mapping[str, Any]) -> dict[str, Any]:
