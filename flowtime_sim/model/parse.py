@@ -183,9 +183,9 @@ def _describe(value: object) -> str:
 
 
 def _quote_hint(value: object) -> str:
-    """Where a name was expected, a boolean is almost always an unquoted ``on``, ``off``..."""
+    """Where a name was expected, a boolean is an unquoted ``true`` or ``false``."""
     if isinstance(value, bool):
-        return "; YAML reads unquoted yes, no, on, off, true and false as booleans, so quote it"
+        return "; YAML reads unquoted true and false as booleans, so quote it"
     return ""
 
 

@@ -293,7 +293,9 @@ def test_a_merge_key_is_an_ordinary_key() -> None:
     )
     with pytest.raises(ModelError) as caught:
         parse_model(text)
-    assert str(caught.value) == "node 'other': kind is missing; use one of const, pmf, expr"
+    assert str(caught.value) == (
+        "node 'other': kind is missing; use one of const, pmf, expr, router, serviceWithBuffer"
+    )
 
 
 # --- refusals ---------------------------------------------------------------------------------
@@ -303,8 +305,7 @@ BROKEN = [
         doc(nodes=nodes("{id: false, kind: const, values: [1, 2, 3]}")),
         (
             "nodes[0].id must be a letter or '_' followed by letters, digits or '_', got false "
-            "(a boolean); YAML reads unquoted yes, no, on, off, true and false as booleans, so "
-            "quote it"
+            "(a boolean); YAML reads unquoted true and false as booleans, so quote it"
         ),
         None,
         "nodes[0].id",
@@ -313,8 +314,8 @@ BROKEN = [
     pytest.param(
         doc(extra="outputs:\n  - {series: true}"),
         (
-            "outputs[0].series true (a boolean) is not a node; YAML reads unquoted yes, no, on, "
-            "off, true and false as booleans, so quote it"
+            "outputs[0].series true (a boolean) is not a node; YAML reads unquoted true and "
+            "false as booleans, so quote it"
         ),
         None,
         "outputs[0].series",
