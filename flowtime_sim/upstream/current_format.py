@@ -41,6 +41,8 @@ from typing import Any
 
 from flowtime_sim.upstream import profiles, telemetry
 from flowtime_sim.upstream.placeholders import format_value
+from flowtime_sim.upstream.problems import TemplateProblem, unique
+from flowtime_sim.upstream.topology import SERIES_FIELDS, convert_topology
 
 ROOT_KEYS = (
     "schemaVersion",
@@ -59,65 +61,6 @@ ROOT_KEYS = (
     "provenance",
 )
 NODE_KINDS = ("const", "pmf", "expr", "serviceWithBuffer", "router")
-QUEUE_KINDS = ("servicewithbuffer", "queue", "dlq")
-#: semantics fields the builder keeps, in its order; ``external_demand`` is written camelCase
-_SEMANTICS = (
-    "arrivals",
-    "served",
-    "errors",
-    "capacity",
-    "parallelism",
-    "attempts",
-    "failures",
-    "retryEcho",
-    "retryKernel",
-    "externalDemand",
-    "processingTimeMsSum",
-    "servedCount",
-    "aliases",
-    "queueDepth",
-)
-#: semantics fields naming a series (each becomes an output)
-SERIES_FIELDS = (
-    "arrivals",
-    "served",
-    "errors",
-    "attempts",
-    "failures",
-    "retryEcho",
-    "queueDepth",
-    "capacity",
-    "externalDemand",
-    "processingTimeMsSum",
-    "servedCount",
-)
-_TNODE_KEYS = (
-    "id",
-    "kind",
-    "nodeRole",
-    "group",
-    "ui",
-    "constraints",
-    "dispatchSchedule",
-    "semantics",
-    "initialCondition",
-)
-_EDGE_KEYS = (
-    "id",
-    "from",
-    "to",
-    "source",
-    "target",
-    "weight",
-    "type",
-    "measure",
-    "multiplier",
-    "lag",
-)
-
-
-class TemplateProblem(ValueError):
-    """What is wrong with a template, in one line (the caller adds the template's name)."""
 
 
 def is_current_format(document: Mapping[str, Any]) -> bool:
@@ -152,10 +95,10 @@ def build_model(
     nodes = [_node(n, i, bins, base) for i, n in enumerate(_list(document, "nodes"))]
     if not nodes:
         raise TemplateProblem("nodes must list at least one node")
-    ids = _unique([n["id"] for n in nodes], "node")
+    ids = unique([n["id"] for n in nodes], "node")
     nodes = _without_route_placeholders(nodes)
     extra: list[dict[str, Any]] = []
-    topology = _topology(document.get("topology"), set(ids), extra)
+    topology = convert_topology(document.get("topology"), set(ids), extra)
     nodes += extra
     outputs = _outputs(document.get("outputs"), topology)
     model: dict[str, Any] = {"schemaVersion": 1, "grid": grid}
@@ -255,15 +198,6 @@ def _list(document: Mapping[str, Any], key: str) -> list[Any]:
     if not isinstance(raw, list):
         raise TemplateProblem(f"{key} must be a list")
     return raw
-
-
-def _unique(ids: list[str], what: str) -> list[str]:
-    seen: set[str] = set()
-    for i in ids:
-        if i in seen:
-            raise TemplateProblem(f"{what} id {i!r} is used twice")
-        seen.add(i)
-    return ids
 
 
 def _node(raw: Any, index: int, bins: int, base: Path) -> dict[str, Any]:
@@ -435,155 +369,6 @@ def _router(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     }
 
 
-# -- topology ----------------------------------------------------------------------------------
-
-
-def snake(name: str) -> str:
-    """FlowTime-Sim's snake case: ``HubQueue`` → ``hub_queue``, ``DLQ`` → ``d_l_q``."""
-    out: list[str] = []
-    for i, ch in enumerate(name):
-        if ch.isspace():
-            continue
-        if ch.isupper():
-            if i > 0 and out and out[-1] != "_":
-                out.append("_")
-            out.append(ch.lower())
-        elif ch.isalnum():
-            out.append(ch)
-        else:
-            out.append("_")
-    text = "".join(out).strip("_")
-    return text or name
-
-
-def _topology(raw: Any, node_ids: set[str], extra: list[dict[str, Any]]) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise TemplateProblem("topology must be {nodes, edges, constraints}")
-    taken = set(node_ids)
-    topo_nodes: list[dict[str, Any]] = []
-    for index, item in enumerate(raw.get("nodes") or []):
-        topo_nodes.append(_topology_node(item, index, node_ids, taken, extra))
-    ids = _unique([n["id"] for n in topo_nodes], "topology node")
-    edges = [_edge(e, i, set(ids)) for i, e in enumerate(raw.get("edges") or [])]
-    constraints = []
-    for i, c in enumerate(raw.get("constraints") or []):
-        if not (isinstance(c, dict) and c.get("id") and isinstance(c.get("semantics"), dict)):
-            raise TemplateProblem(f"topology.constraints[{i}] needs an id and semantics")
-        sem = {
-            k: c["semantics"][k]
-            for k in ("arrivals", "served", "errors", "latencyMinutes")
-            if c["semantics"].get(k) not in (None, "")
-        }
-        constraints.append({"id": c["id"], "semantics": sem})
-    topology: dict[str, Any] = {"nodes": topo_nodes}
-    if edges:
-        topology["edges"] = edges
-    if constraints:
-        topology["constraints"] = constraints
-    return topology
-
-
-def _topology_node(
-    raw: Any, index: int, node_ids: set[str], taken: set[str], extra: list[dict[str, Any]]
-) -> dict[str, Any]:
-    if not (isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"]):
-        raise TemplateProblem(f"topology.nodes[{index}] needs an id")
-    tid: str = raw["id"]
-    kind = str(raw.get("kind") or "").strip()
-    if not kind:
-        raise TemplateProblem(f"topology node {tid!r} needs a kind")
-    given = raw.get("semantics")
-    if not isinstance(given, dict):
-        raise TemplateProblem(f"topology node {tid!r} needs semantics")
-    given = dict(given)
-    if "external_demand" in given:
-        given.setdefault("externalDemand", given.pop("external_demand"))
-    sem = {k: given[k] for k in _SEMANTICS if given.get(k) not in (None, "")}
-    node = {k: raw[k] for k in _TNODE_KEYS if raw.get(k) not in (None, "")}
-    node["kind"] = kind
-    if kind.lower() in QUEUE_KINDS:
-        _queue_depth(tid, sem, node_ids, taken)
-        if kind == "serviceWithBuffer":
-            sem.setdefault("parallelism", 1)
-    elif kind.lower() == "sink":
-        _sink(tid, sem, taken, extra)
-    node["semantics"] = {k: sem[k] for k in _SEMANTICS if k in sem}
-    if "initialCondition" in node and "queueDepth" not in node["semantics"]:
-        del node["initialCondition"]
-    return node
-
-
-def _queue_depth(tid: str, sem: dict[str, Any], node_ids: set[str], taken: set[str]) -> None:
-    if not sem.get("arrivals"):
-        raise TemplateProblem(f"topology node {tid!r}: a queue needs semantics.arrivals")
-    if not (sem.get("served") or sem.get("capacity")):
-        raise TemplateProblem(f"topology node {tid!r}: a queue needs semantics.served or capacity")
-    wanted = str(sem.get("queueDepth") or "").strip()
-    lower = {n.lower() for n in node_ids}
-    if wanted and wanted.lower() != "self" and wanted.lower() in lower:
-        return  # the queue series is a node of the template's own
-    name = wanted if wanted and wanted.lower() != "self" else f"{snake(tid)}_queue"
-    base, n = name, 0
-    while name in taken:
-        n += 1
-        name = f"{base}_{n}"
-    taken.add(name)
-    sem["queueDepth"] = name
-
-
-def _sink(tid: str, sem: dict[str, Any], taken: set[str], extra: list[dict[str, Any]]) -> None:
-    arrivals = sem.get("arrivals")
-    if not arrivals:
-        raise TemplateProblem(f"topology node {tid!r}: a sink needs semantics.arrivals")
-    if sem.get("served"):
-        if not sem.get("errors") and sem["served"] != arrivals:
-            raise TemplateProblem(
-                f"topology node {tid!r}: a sink's served must equal its "
-                "arrivals unless it has errors"
-            )
-        return
-    if not sem.get("errors"):
-        sem["served"] = arrivals
-        return
-    name = f"{snake(tid)}_served"
-    taken.add(name)
-    extra.append(
-        {
-            "id": name,
-            "kind": "expr",
-            "expr": f"MAX(0, {arrivals} - {sem['errors']})",
-            "metadata": {"graph.hidden": "true"},
-        }
-    )
-    sem["served"] = name
-
-
-def _edge(raw: Any, index: int, topology_ids: set[str]) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise TemplateProblem(f"topology.edges[{index}] must be {{from, to}}")
-    start = raw.get("from", raw.get("source"))
-    end = raw.get("to", raw.get("target"))
-    for label, end_point in (("from", start), ("to", end)):
-        if not isinstance(end_point, str) or end_point.split(":")[0] not in topology_ids:
-            raise TemplateProblem(
-                f"topology.edges[{index}].{label} {end_point!r} is not a topology node"
-            )
-    assert isinstance(start, str) and isinstance(end, str)
-    edge = {k: raw[k] for k in _EDGE_KEYS if raw.get(k) not in (None, "")}
-    edge.update(
-        {
-            "from": start,
-            "to": end,
-            "source": start.split(":")[0],
-            "target": end.split(":")[0],
-            "weight": raw.get("weight", 1.0),
-        }
-    )
-    return {k: edge[k] for k in _EDGE_KEYS if k in edge}
-
-
 # -- outputs, classes, traffic, provenance -----------------------------------------------------
 
 
@@ -614,7 +399,7 @@ def _classes(raw: Any) -> list[dict[str, Any]]:
         if not (isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]):
             raise TemplateProblem(f"classes[{i}] needs an id")
         classes.append({k: item[k] for k in ("id", "displayName", "description") if k in item})
-    _unique([c["id"] for c in classes], "class")
+    unique([c["id"] for c in classes], "class")
     return classes
 
 

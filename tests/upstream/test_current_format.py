@@ -16,7 +16,7 @@ from flowtime_sim.errors import ParameterError, TemplateError, UserError
 from flowtime_sim.plugins import create_plugin_host
 from flowtime_sim.types import ParameterSources
 from flowtime_sim.upstream import load_upstream_file
-from flowtime_sim.upstream.current_format import snake
+from flowtime_sim.upstream.topology import snake
 from tests.upstream.conftest import CLINIC, converted, write
 
 # three-shift resampled to 4 bins (see test_profiles.py): hours 0, 5-6, 11-12, 17-18
