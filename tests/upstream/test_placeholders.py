@@ -188,3 +188,12 @@ def test_non_finite_numbers_format_as_dotnet_does() -> None:
         "Infinity",
         "-Infinity",
     ]
+
+
+def test_a_flow_style_template_through_the_cli(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path, FLOW_2025, "flow.yaml")
+    result = cli("new", "--template-file", str(path), "--set", "rate=0.5", "--out", "m.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "wrote m.yaml (template flow 1.0.0)\n"
+    text = (tmp_path / "m.yaml").read_text(encoding="utf-8")
+    assert "expr: MIN(load, 20) * 0.5" in text
