@@ -41,11 +41,17 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--sample", is_flag=True, help="Draw PMF nodes with PCG32 instead of using their "
               "expected values.")
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
+@click.option("--format", "formats", type=click.Choice(["flowtime"]), multiple=True,
+              help="Also write the run in FlowTime's run layout (run.json, manifest.json, "
+              "series/...), under --flowtime-dir.")
+@click.option("--flowtime-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("flowtime-runs"), show_default=True,
+              help="Where --format flowtime writes its run folder (e.g. FlowTime's data/runs).")
 @json_option
 def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample: bool,
-        root: str | None, as_json: bool) -> None:
+        root: str | None, formats: tuple[str, ...], flowtime_dir: Path, as_json: bool) -> None:
     """Run a model into a run artifact (runs/{run_id}/binned_v0.csv)."""
-    from flowtime_sim.cli.artifact_output import report_created
+    from flowtime_sim.cli.artifact_output import created_summary, report_created
 
     if (model_ref is None) == (model_file is None):
         raise UserError("give exactly one of --model ID and --file model.yaml")
@@ -58,7 +64,18 @@ def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample
             assert model_file is not None
             result = ft.run_text(_read(model_file), name=model_file.stem, seed=seed, mode=mode,
                                  root=root, progress=progress)
+    if "flowtime" not in formats:
+        report_created(result, as_json)
+        return
+    from flowtime_sim.flowtime_layout import export_run
+
+    folder = export_run(ft, result.artifact, flowtime_dir, root=root,
+                        model_text=_read(model_file) if model_file is not None else None)
+    if as_json:
+        terminal.print_json({**created_summary(result), "flowtime_run": str(folder)})
+        return
     report_created(result, as_json)
+    terminal.line(f"  FlowTime run: {folder}")
 
 
 def _read(path: Path) -> str:
