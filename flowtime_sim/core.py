@@ -195,7 +195,7 @@ class Flowtime:
         text = registry.read_file(art, "model.yaml").decode("utf-8")
         model = parse_model(text, origin=f"model {art.ref}")
         request = RunRequest(model=model, model_hash=str(art.catalog["model_hash"]),
-                             slug=model_slug(art.id), seed=_seed(seed, model),
+                             slug=model_slug(art.id), seed=_seed(seed, model, mode),
                              mode=_mode(mode), model_id=art.id, model_version=art.version)
         return self._store_run(request, str(art.catalog.get("visibility", "private")), root,
                                progress, owner)
@@ -211,7 +211,7 @@ class Flowtime:
 
         model = parse_model(text, origin=name)
         request = RunRequest(model=model, model_hash=model_hash(text), slug=file_slug(name),
-                             seed=_seed(seed, model), mode=_mode(mode))
+                             seed=_seed(seed, model, mode), mode=_mode(mode))
         return self._store_run(request, _visibility(visibility), root, progress, owner)
 
     def _store_run(self, request: RunRequest, visibility: str, root: str | None,
@@ -238,9 +238,10 @@ def _model_id(rendered: RenderedModel, name: str | None) -> str:
     return model_id_for(name or tid, tid, dict(rendered.parameters.values))
 
 
-def _seed(seed: int | None, model: Model) -> int:
-    """``--seed``, else the model's ``rng.seed``, else 0: a run is always reproducible."""
-    if seed is None:
+def _seed(seed: int | None, model: Model, mode: str) -> int:
+    """``--seed``, else the model's ``rng.seed``, else 0: a run is always reproducible. In
+    expected mode the seed changes nothing, and a given one is ignored (SPEC §8)."""
+    if seed is None or mode != "sample":
         seed = model.rng.seed if model.rng is not None else 0
     if not -(2**63) <= seed < 2**64:
         raise UserError(f"seed {seed} does not fit in 64 bits", field="seed")

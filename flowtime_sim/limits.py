@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flowtime_sim.errors import UserError
+
+if TYPE_CHECKING:
+    from flowtime_sim.model.types import Model
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +53,23 @@ RENDER_TIMEOUT = Limit("FLOWTIME_SIM_RENDER_TIMEOUT", 10.0, "s", integer=False)
 #: Counted in characters (the models are ASCII YAML) and, for lists, in items.
 RENDER_MAX_BYTES = Limit("FLOWTIME_SIM_RENDER_MAX_BYTES", 16 * 1024 * 1024, "")
 MAX_CELLS = Limit("FLOWTIME_SIM_MAX_CELLS", 50_000_000, "cells")
+
+
+class LimitError(UserError):
+    """A request that would do more work than a limit allows."""
+
+    status = 422
+
+
+def check_cells(model: Model) -> None:
+    """Refuse, before evaluating, a model whose nodes × bins pass ``FLOWTIME_SIM_MAX_CELLS``:
+    the engine holds every node's series in memory."""
+    nodes, bins = len(model.nodes), model.grid.bins
+    limit = MAX_CELLS.get()
+    if nodes * bins > limit:
+        raise LimitError(
+            f"the model has {nodes:,} nodes × {bins:,} bins = {nodes * bins:,} cells, more "
+            f"than the limit of {MAX_CELLS.describe(limit)}; run fewer bins or nodes, or raise "
+            "the limit",
+            field="model",
+        )

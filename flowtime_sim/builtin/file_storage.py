@@ -10,20 +10,37 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 import shutil
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from flowtime_sim.errors import UserError
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.types import StorageBackend
 
+if TYPE_CHECKING:
+    from flowtime_sim.storage import FileWriter, Finish
+
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 STAGING = ".staging"
 INDEX_DIR = ".index"
+
+
+class _Hashing:
+    """A binary file that hashes what is written through it."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.fh.write(data)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -77,13 +94,21 @@ class FileStorage:
             return []
 
     def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+        return self.publish_streamed(key, {}, lambda _: files)
+
+    def publish_streamed(self, key: str, streams: Mapping[str, FileWriter],
+                         finish: Finish) -> bool:
+        """:meth:`publish`, the files in ``streams`` written straight into staging (see
+        :func:`flowtime_sim.storage.publish_streamed`)."""
         target = self._path(key)
         if target.exists():
             return False
         staging = self.base / STAGING / f"{int(time.time())}-{secrets.token_hex(8)}"
         staging.mkdir(parents=True)
         try:
-            for name, data in files.items():
+            hashes = {name: self._write_stream(staging / name, write)
+                      for name, write in streams.items()}
+            for name, data in finish(hashes).items():
                 self._write(staging / name, data)
             if self.durable:
                 _fsync_dir(staging)
@@ -102,11 +127,20 @@ class FileStorage:
                 shutil.rmtree(staging, ignore_errors=True)
 
     def _write(self, path: Path, data: bytes) -> None:
+        def write(out: BinaryIO) -> None:
+            out.write(data)
+
+        self._write_stream(path, write)
+
+    def _write_stream(self, path: Path, write: FileWriter) -> str:
+        """Create ``path`` with what ``write`` writes; returns its ``sha256:`` hash."""
         with open(path, "xb") as fh:
-            fh.write(data)
+            hashing = _Hashing(fh)
+            write(cast(BinaryIO, hashing))
             if self.durable:
                 fh.flush()
                 os.fsync(fh.fileno())
+        return "sha256:" + hashing.digest.hexdigest()
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)

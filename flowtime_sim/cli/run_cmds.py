@@ -37,7 +37,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--file", "model_file", type=click.Path(dir_okay=False, path_type=Path),
               help="A model.yaml file instead of a stored model.")
 @click.option("--seed", type=int, help="Seed for sample mode (default: the model's rng.seed, "
-              "else 0).")
+              "else 0); expected mode does not use it.")
 @click.option("--sample", is_flag=True, help="Draw PMF nodes with PCG32 instead of using their "
               "expected values.")
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
@@ -49,6 +49,8 @@ def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample
 
     if (model_ref is None) == (model_file is None):
         raise UserError("give exactly one of --model ID and --file model.yaml")
+    if seed is not None and not sample:
+        terminal.note("--seed only matters with --sample; the expected-mode run ignores it")
     ft = make_flowtime()
     mode = "sample" if sample else "expected"
     with progress_bar("running") as progress:

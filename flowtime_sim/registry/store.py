@@ -26,11 +26,12 @@ from flowtime_sim.registry.catalog import (
 )
 from flowtime_sim.registry.index import Index, Page, Query
 from flowtime_sim.rendering import render_preview
+from flowtime_sim.storage import publish_streamed
 
 if TYPE_CHECKING:
     from flowtime_sim.plugins import PluginHost
     from flowtime_sim.rendering import RenderedModel
-    from flowtime_sim.storage import Storage
+    from flowtime_sim.storage import FileWriter, Storage
 
 VERSION_RE = re.compile(r"^v([1-9][0-9]*)$")
 TOMBSTONES = "tombstones"  # tombstones/{models/{id}/v{n} | runs/{id}}: soft-deleted
@@ -138,8 +139,9 @@ class Registry:
         raise ConflictError(f"could not publish a version of {mid} after "
                             f"{MAX_PUBLISH_ATTEMPTS} attempts; too many concurrent writers")
 
-    def publish_run(self, catalog: dict[str, Any], files: Mapping[str, bytes]) -> Created:
-        """Publish a run folder; an existing run with the same id is returned unchanged."""
+    def publish_run(self, catalog: dict[str, Any], files: Mapping[str, FileWriter]) -> Created:
+        """Publish a run folder, its files written as they are produced and their hashes
+        recorded in ``catalog``; an existing run with the same id is returned unchanged."""
         key = f"runs/{catalog['id']}"
         for _ in range(2):
             existing = self._catalog_at(key)
@@ -148,12 +150,19 @@ class Registry:
                     raise ConflictError(f"run id {catalog['id']} is already taken by a different "
                                         "run (a hash-prefix collision)")
                 return Created(RunArtifact(existing, key), unchanged=True, root=self.storage.url)
-            validate_catalog(catalog)
-            if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
+
+            def finish(hashes: Mapping[str, str]) -> dict[str, bytes]:
+                catalog["files"] = dict(sorted(hashes.items()))
+                validate_catalog(catalog)
+                return {"catalog.json": dump_catalog(catalog)}
+
+            self.index.begin(key, time.time())
+            if publish_streamed(self.storage, key, files, finish):
                 artifact = RunArtifact(catalog, key)
                 self.index.add(catalog)
                 self._announce(artifact)
                 return Created(artifact, unchanged=False, root=self.storage.url)
+            self.index.end(key)
         raise ConflictError(f"run {catalog['id']} could not be published")
 
     def _publish(self, key: str, files: Mapping[str, bytes]) -> bool:
