@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from flowtime_sim.errors import UserError
+from flowtime_sim.filesystem import file_in_the_way, reason
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.types import StorageBackend
 
@@ -63,6 +64,19 @@ class FileStorage:
         if self.base.exists() and not self.base.is_dir():
             raise UserError(f"artifacts root {self.url!r} exists and is not a folder",
                             field="root")
+        blocker = file_in_the_way(self.base)
+        if blocker is not None:
+            raise UserError(f"artifacts root {self.url!r} cannot be created: {str(blocker)!r} "
+                            "is a file, not a folder", field="root")
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A failed write (a read-only or full file system) as one line naming the root."""
+        try:
+            yield
+        except OSError as exc:
+            raise UserError(f"cannot write to the artifacts root {self.url!r}: {reason(exc)}",
+                            field="root") from None
 
     def _file(self, key: str) -> str:
         """The path of ``key`` inside the root. Every part must be a plain name (no empty,
@@ -103,6 +117,10 @@ class FileStorage:
         target = self._path(key)
         if target.exists():
             return False
+        with self._writing():
+            return self._publish(target, streams, finish)
+
+    def _publish(self, target: Path, streams: Mapping[str, FileWriter], finish: Finish) -> bool:
         staging = self.base / STAGING / f"{int(time.time())}-{secrets.token_hex(8)}"
         staging.mkdir(parents=True)
         try:
@@ -144,6 +162,10 @@ class FileStorage:
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
+        with self._writing():
+            return self._put_if_absent(path, data)
+
+    def _put_if_absent(self, path: Path, data: bytes) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
         self._write(tmp, data)
@@ -157,14 +179,15 @@ class FileStorage:
 
     def remove(self, key: str) -> None:
         path = self._path(key)
-        if path.is_dir():
-            # rename first so a half-finished removal is never mistaken for a version
-            trash = self.base / STAGING / f"rm-{secrets.token_hex(8)}"
-            trash.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(path, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        with self._writing():
+            if path.is_dir():
+                # rename first so a half-finished removal is never mistaken for a version
+                trash = self.base / STAGING / f"rm-{secrets.token_hex(8)}"
+                trash.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(path, trash)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
     def abandoned_staging(self, older_than_s: float) -> list[str]:
         folder = self.base / STAGING

@@ -33,6 +33,11 @@ class FlowtimeGroup(click.Group):
         except FlowtimeError as exc:
             terminal.error(str(exc))
             ctx.exit(EXIT_USER)
+        except OSError as exc:  # a file system refusal no command turned into a message
+            from flowtime_sim.filesystem import reason
+
+            terminal.error(reason(exc))
+            ctx.exit(EXIT_USER)
 
 
 def json_option(f: F) -> F:

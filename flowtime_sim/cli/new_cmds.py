@@ -18,12 +18,26 @@ def _write_model_file(path: Path, text: str) -> None:
     import os
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    from flowtime_sim.filesystem import file_in_the_way
+
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise UserError(f"cannot write the model file {str(path)!r}: {str(blocker)!r} is a "
+                        "file, not a folder", field="out")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise UserError(f"cannot write the model file {str(path)!r}: {exc.strerror}",
+                        field="out") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write the model file {str(path)!r}: {exc.strerror}",
+                        field="out") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -75,7 +75,19 @@ class Registry:
 
     @cached_property
     def index(self) -> Index:
-        index = Index(self.storage.index_path())
+        import sqlite3
+
+        path = self.storage.index_path()
+        try:
+            index = Index(path)
+        except (OSError, sqlite3.Error) as exc:
+            from flowtime_sim.errors import UserError
+            from flowtime_sim.filesystem import reason
+
+            why = reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise UserError(f"cannot open the listing index {str(path)!r} of "
+                            f"{self.storage.url}: {why}; the root must be writable",
+                            field="root") from None
         self._settle(index)
         return index
 
