@@ -95,3 +95,12 @@ def make_flowtime(template_dirs: tuple[Path, ...] = (),
     if ctx is not None:
         ctx.call_on_close(ft.close)
     return ft
+
+
+def warn_failed_packs(ft: Any) -> None:
+    """One warning per pack that failed to load: its templates are missing from what follows."""
+    from flowtime_sim.cli import terminal
+
+    for record in ft.host.failures():
+        terminal.warn(f"plugin {record.name!r} {record.status}: {record.detail}; its templates "
+                      "are not available (see 'flowtime-sim doctor')")

@@ -7,7 +7,12 @@ from pathlib import Path
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import json_option, make_flowtime, template_source_options
+from flowtime_sim.cli.app import (
+    json_option,
+    make_flowtime,
+    template_source_options,
+    warn_failed_packs,
+)
 from flowtime_sim.errors import UserError
 
 VISIBILITY = click.Choice(["private", "team", "public"])
@@ -69,6 +74,7 @@ def new(template_ref: str | None, name: str | None, sets: tuple[str, ...],
     from flowtime_sim.parameter_input import parameter_sources
 
     ft = make_flowtime(template_dirs, template_files)
+    warn_failed_packs(ft)
     if template_ref is None:
         template_ref = _only_template_file(ft, template_files)
     sources = parameter_sources(params_file, sets)
