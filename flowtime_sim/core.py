@@ -116,16 +116,21 @@ class Flowtime:
     def derive(self, source_ref: str, *, name: str | None = None,
                sets: Mapping[str, object] | None = None, tags: Iterable[str] = (),
                visibility: str | None = None, root: str | None = None,
-               owner: str | None = None, admit: Admit | None = None) -> Created:
-        """A new model from an existing version with some parameters changed.
+               owner: str | None = None, admit: Admit | None = None,
+               params: Mapping[str, object] | None = None,
+               version: str | None = None) -> Created:
+        """A new model from an existing version with some parameters changed: ``params``
+        (a parameters file's values) over the source's, ``sets`` over both. ``version`` picks
+        another version of the same template (moving a model to a newer one).
 
         ``admit`` works as in :meth:`create_model`.
         """
         registry = self.registry(root)
         source = registry.model(parse_ref(source_ref, what="model id"))
         cat = source.catalog
-        sources = ParameterSources(file=dict(cat["parameters"]), sets=dict(sets or {}))
-        template = self._installed(cat)
+        sources = ParameterSources(file={**cat["parameters"], **(params or {})},
+                                   sets=dict(sets or {}))
+        template = self._installed(cat, version)
         from flowtime_sim.rendering import render, resolve_parameters
 
         rendered = render(self.host, template, resolve_parameters(self.host, template, sources))
@@ -138,15 +143,22 @@ class Flowtime:
             visibility=_visibility(visibility or str(cat.get("visibility", "private"))),
             owner=self._owner(owner), derived_from=source.ref)
 
-    def _installed(self, catalog: Mapping[str, object]) -> Template:
+    def _installed(self, catalog: Mapping[str, object], version: str | None = None) -> Template:
         tid, tversion = str(catalog["template_id"]), str(catalog["template_version"])
         for tpl in self.templates.by_id.get(tid, []):
-            if tpl.version == tversion:
+            if tpl.version == (version or tversion):
                 return tpl
         have = ", ".join(t.version for t in self.templates.by_id.get(tid, [])) or "none"
+        if version is not None:
+            raise NotFoundError(f"template {tid} has no version {version} (installed "
+                                f"versions: {have})", field="version")
+        hint = "install the pack that provides it"
+        pack = catalog.get("pack")
+        if isinstance(pack, Mapping) and pack.get("plugin", pack.get("name")) == "templates-dir":
+            hint = ("it is a FlowTime-Sim template file: pass its folder or file with "
+                    "--templates-dir or --template-file")
         raise UserError(f"template {tid} {tversion}, which {catalog['id']} was made from, is "
-                        f"not installed (installed versions: {have}); install the pack that "
-                        "provides it")
+                        f"not installed (installed versions: {have}); {hint}")
 
     def model(self, ref: str, root: str | None = None) -> ModelArtifact:
         return self.registry(root).model(parse_ref(ref, what="model id"))

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import json_option, make_flowtime
+from flowtime_sim.cli.app import (
+    json_option,
+    make_flowtime,
+    template_source_options,
+    warn_failed_packs,
+)
 
 root_option = click.option(
     "--root", "root", metavar="DIR|URL",
@@ -101,19 +107,31 @@ def versions(model_id: str, root: str | None, as_json: bool) -> None:
 @click.command("derive")
 @click.option("--from", "source", required=True, metavar="ID[@vN]", help="The model to start from.")
 @click.option("--name", "-n", help="Display name of the new model (default: the source's).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Change a parameter.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Change a parameter (value read as YAML). Repeatable; wins over --params.")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML or JSON file of parameter values to change.")
+@click.option("--version", "version",
+              help="Template version to render with (default: the source's), e.g. a newer one.")
 @click.option("--tag", "tags", multiple=True, help="Extra tag. Repeatable.")
-@click.option("--visibility", type=click.Choice(["private", "team", "public"]))
+@click.option("--visibility", type=click.Choice(["private", "team", "public"]),
+              help="Who may see the new model in the service (default: the source's).")
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
+@template_source_options
 @json_option
-def derive(source: str, name: str | None, sets: tuple[str, ...], tags: tuple[str, ...],
-           visibility: str | None, root: str | None, as_json: bool) -> None:
+def derive(source: str, name: str | None, sets: tuple[str, ...], params_file: Path | None,
+           version: str | None, tags: tuple[str, ...], visibility: str | None,
+           root: str | None, template_dirs: tuple[Path, ...],
+           template_files: tuple[Path, ...], as_json: bool) -> None:
     """Create a new model from an existing one, with some parameters changed."""
     from flowtime_sim.cli.artifact_output import report_created
-    from flowtime_sim.parameter_input import parse_sets
+    from flowtime_sim.parameter_input import parameter_sources
 
-    result = make_flowtime().derive(source, name=name, sets=parse_sets(sets), tags=tags,
-                                    visibility=visibility, root=root)
+    given = parameter_sources(params_file, sets)
+    ft = make_flowtime(template_dirs, template_files)
+    warn_failed_packs(ft)
+    result = ft.derive(source, name=name, sets=dict(given.sets), params=dict(given.file),
+                       version=version, tags=tags, visibility=visibility, root=root)
     report_created(result, as_json)
 
 
