@@ -14,6 +14,7 @@ from flowtime_sim.cli.app import (
     template_source_options,
     warn_failed_packs,
 )
+from flowtime_sim.cli.new_cmds import not_blank
 
 root_option = click.option(
     "--root", "root", metavar="DIR|URL",
@@ -106,7 +107,8 @@ def versions(model_id: str, root: str | None, as_json: bool) -> None:
 
 @click.command("derive")
 @click.option("--from", "source", required=True, metavar="ID[@vN]", help="The model to start from.")
-@click.option("--name", "-n", help="Display name of the new model (default: the source's).")
+@click.option("--name", "-n", callback=not_blank,
+              help="Display name of the new model (default: the source's).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Change a parameter (value read as YAML). Repeatable; wins over --params.")
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
