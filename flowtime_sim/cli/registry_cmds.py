@@ -190,16 +190,23 @@ def reindex(root: str | None, as_json: bool) -> None:
 
 @click.command("gc")
 @click.option("--grace", default=3600.0, show_default=True, type=click.FloatRange(min=0),
-              help="Only remove staging older than this many seconds.")
+              help="Only purge what was deleted, or left in staging, this many seconds ago "
+                   "or earlier.")
 @root_option
 @json_option
 def gc(grace: float, root: str | None, as_json: bool) -> None:
-    """Remove staging left behind by interrupted writers."""
+    """Purge deleted artifacts and staging left by interrupted writers.
+
+    'delete' only hides a model or run; gc removes its files once the grace period has
+    passed (the version number stays taken).
+    """
     removed = make_flowtime().registry(root).gc(grace)
     if as_json:
         terminal.print_json({"removed": removed})
     else:
-        terminal.line(f"removed {len(removed)} abandoned staging folder(s)")
+        purged = sum("/" in item for item in removed)  # artifact keys; staging names are plain
+        terminal.line(f"purged {purged} deleted artifact(s) and {len(removed) - purged} "
+                      "abandoned staging folder(s)")
 
 
 def _short(value: Any) -> str:
