@@ -50,10 +50,11 @@ def list_cmd(kind: str | None, template: str | None, tags: tuple[str, ...], owne
                       else "No artifacts yet. Create one with 'flowtime-sim new --template T'.")
         return
     rows = [(c["id"], c["kind"], f"v{c['version']}" if c["kind"] == "model" else "",
-             c.get("template_id") or c.get("model_id") or "(file)",
+             c.get("name", ""), c.get("template_id") or c.get("model_id") or "(file)",
+             ", ".join(c.get("tags", [])), c.get("visibility", ""),
              c["created_utc"][:16].replace("T", " ")) for c in page.items]
-    terminal.table(None, ["id", "kind", "ver", "from", "created (UTC)"], rows,
-                   keep=("id", "created (UTC)"))
+    terminal.table(None, ["id", "kind", "ver", "name", "from", "tags", "visibility",
+                          "created (UTC)"], rows, keep=("id", "created (UTC)"))
     shown = f"{len(page.items)} of {page.total}"
     terminal.line(shown + (f"; next page: --cursor {page.next_cursor}" if page.next_cursor
                            else ""))
@@ -69,9 +70,10 @@ def show(ref: str, root: str | None, as_json: bool) -> None:
     art = ft.artifact(ref, root=root)
     cat = dict(art.catalog)
     runs = ft.registry(root).runs_of(art.id) if cat["kind"] == "model" else []
+    summaries = _run_summary(ft, art, root) if cat["kind"] == "run" else []
     if as_json:
         terminal.print_json({**cat, "runs": [r["id"] for r in runs]} if cat["kind"] == "model"
-                            else cat)
+                            else {**cat, "summary": [s.as_dict() for s in summaries]})
         return
     pairs: list[tuple[str, Any]] = [(k, _short(v)) for k, v in cat.items()
                                     if k not in {"parameters", "topology", "files"}]
@@ -83,7 +85,25 @@ def show(ref: str, root: str | None, as_json: bool) -> None:
         terminal.line(f"topology: {len(cat['topology']['nodes'])} nodes, "
                       f"{len(cat['topology']['edges'])} edges")
         terminal.line("runs: " + (", ".join(r["id"] for r in runs) or "none"))
+    else:
+        terminal.line()
+        terminal.table("Series", ["series", "total", "min", "max", "mean", "peak bin"],
+                       [(s.series, _number(s.total), _number(s.min), _number(s.max),
+                         _number(s.mean), f"{s.peak_bin}" + (f" ({s.peak_time})"
+                                                            if s.peak_time else ""))
+                        for s in summaries], keep=("series",))
     terminal.line("files: " + ", ".join(sorted(cat["files"])))
+
+
+def _run_summary(ft: Any, art: Any, root: str | None) -> list[Any]:
+    from flowtime_sim.run_summary import summarise_binned_csv
+
+    data = ft.read_file(art, "binned_v0.csv", root=root)
+    return summarise_binned_csv(data.splitlines())
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
 
 
 @click.command("versions")
