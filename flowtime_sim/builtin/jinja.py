@@ -127,7 +127,8 @@ def _bounded_sandbox() -> type[Any]:
             text = value.__self__
 
             def checked(*args: Any, **kwargs: Any) -> Any:
-                jinja_limits.check_format_widths(text, braces=True)
+                jinja_limits.check_format_widths(text, braces=True,
+                                                 values=(*args, *kwargs.values()))
                 return wrapped(*args, **kwargs)
 
             return checked

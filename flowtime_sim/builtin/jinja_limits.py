@@ -34,6 +34,7 @@ from flowtime_sim.limits import RENDER_MAX_BYTES, RENDER_TIMEOUT
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\d*)(?:\.(\d*))?")
 _BRACE_SPEC = re.compile(r"\{[^{}]*:([^{}]*)\}")
 _DIGITS = re.compile(r"\d+")
+_WIDTH_FROM_VALUES = re.compile(r"\{[^{}]*:[^{}]*\{")
 
 
 class RenderLimitError(Exception):
@@ -116,10 +117,17 @@ def bounded_concat(parts: Iterable[Any]) -> str:
     return "".join(texts)
 
 
-def check_format_widths(fmt: str, *, braces: bool) -> None:
-    """Refuse a format whose field widths or precisions alone pass the size limit."""
+def check_format_widths(fmt: str, *, braces: bool, values: Iterable[Any] = ()) -> None:
+    """Refuse a format whose field widths or precisions pass the size limit, written in it or,
+    for ``%*d`` and ``{:{w}}``, taken from ``values``."""
     if (b := _active.get()) is None:
         return
+    if _WIDTH_FROM_VALUES.search(fmt) if braces else "*" in fmt:
+        for value in values:
+            if isinstance(value, dict):  # '%(w)*d' % {...}, format_map({...})
+                check_format_widths(fmt, braces=braces, values=value.values())
+            elif _is_int(value) and value > b.max_bytes:
+                b.check_size(value, "a formatted field")
     widths: list[str] = []
     for m in _PERCENT_SPEC.finditer(fmt):
         widths.extend(g for g in m.groups() if g)
@@ -154,7 +162,8 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
             size = math.ceil(right * math.log2(abs(left)) / 8)
             b.check_size(size, f"{left} ** {right}", "bytes")
     elif operator == "%" and isinstance(left, str):
-        check_format_widths(left, braces=False)
+        values = right if isinstance(right, tuple) else (right,)
+        check_format_widths(left, braces=False, values=values)
 
 
 def _kind(value: Any) -> str:
@@ -247,7 +256,7 @@ def _checking_args(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
 def _checking_format(f: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(f)
     def checked(value: Any, *args: Any, **kwargs: Any) -> Any:
-        check_format_widths(str(value), braces=False)
+        check_format_widths(str(value), braces=False, values=(*args, *kwargs.values()))
         return f(value, *args, **kwargs)
 
     return checked
