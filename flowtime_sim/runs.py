@@ -56,8 +56,8 @@ def run_id_for(request: RunRequest, engine_version: str) -> tuple[str, str]:
 
 def execute(request: RunRequest, *, owner: str, visibility: str,
             progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, FileWriter]]:
-    """Evaluate the model; return the run's catalog (without ``files``, which the registry
-    fills in as it stores them) and its files as writers, so that the CSV is written
+    """Evaluate the model; return the run's catalog (its ``files`` left empty for the
+    registry to fill in as it stores them) and its files as writers, so that the CSV is written
     straight to storage rather than held in memory. Nothing is stored here."""
     from flowtime_sim.engine import ENGINE_VERSION, evaluate, write_binned_csv
     from flowtime_sim.limits import check_cells
@@ -69,6 +69,7 @@ def execute(request: RunRequest, *, owner: str, visibility: str,
 
     def write_csv(out: BinaryIO) -> None:
         write_binned_csv(request.model, series, out)
+
     grid = request.model.grid
     grid_doc: dict[str, Any] = {"bins": grid.bins, "binSize": grid.bin_size,
                                 "binUnit": grid.bin_unit}
@@ -80,6 +81,7 @@ def execute(request: RunRequest, *, owner: str, visibility: str,
         "created_utc": utc_now(), "schema_version": SCHEMA_VERSION, "seed": request.seed,
         "mode": request.mode, "engine_version": ENGINE_VERSION, "grid": grid_doc,
         "series": [o.series for o in request.model.outputs], "inputs_hash": inputs,
+        "files": {},  # the registry records each file's hash as it stores the file
         "owner": owner, "visibility": visibility, "source": "engine",
         "generator": generator(),
     }

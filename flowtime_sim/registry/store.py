@@ -169,7 +169,12 @@ class Registry:
                 return {"catalog.json": dump_catalog(catalog)}
 
             self.index.begin(key, time.time())
-            if publish_streamed(self.storage, key, files, finish):
+            try:
+                published = publish_streamed(self.storage, key, files, finish)
+            except BaseException:  # the CSV is written here now: a failure publishes nothing
+                self.index.end(key)
+                raise
+            if published:
                 artifact = RunArtifact(catalog, key)
                 self.index.add(catalog)
                 self._announce(artifact)
