@@ -113,6 +113,12 @@ def test_a_value_over_the_size_limit_is_refused_before_it_is_built(body: str, me
     assert str(info.value) == message
 
 
+def test_a_macro_that_calls_itself_for_ever_is_a_template_error() -> None:
+    with pytest.raises(TemplateError) as info:
+        render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}")
+    assert str(info.value) == f"{WHERE}: macros call each other too deeply"
+
+
 def test_what_stays_within_the_limits_renders_as_before() -> None:
     body = (
         "{% for i in range(2) %}- [{{ i ~ 'a' }}, {{ [1] * 2 }}, {{ 'ab' | replace('a', 'c') }}"

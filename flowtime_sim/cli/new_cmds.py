@@ -93,7 +93,7 @@ def new(template_ref: str | None, name: str | None, sets: tuple[str, ...],
     ft = make_flowtime(template_dirs, template_files)
     warn_failed_packs(ft)
     if template_ref is None:
-        template_ref = _only_template_file(ft, template_files)
+        template_ref = _only_template_file(template_files[0])
     sources = parameter_sources(params_file, sets)
     if model_file:
         assert out is not None
@@ -145,10 +145,8 @@ def _root(out: str | None, root: str | None) -> str | None:
     return out or root
 
 
-def _only_template_file(ft: object, template_files: tuple[Path, ...]) -> str:
-    from flowtime_sim.core import Flowtime
-
-    assert isinstance(ft, Flowtime)
+def _only_template_file(template_file: Path) -> str:
+    """The reference of the one template in the one ``--template-file`` given."""
     from flowtime_sim.builtin.upstream import load_upstream_file
 
-    return f"templates-dir:{load_upstream_file(template_files[0]).id}"
+    return f"templates-dir:{load_upstream_file(template_file).id}"
