@@ -60,6 +60,8 @@ def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample
             assert model_file is not None
             result = ft.run_text(_read(model_file), name=model_file.stem, seed=seed, mode=mode,
                                  root=root, progress=progress)
+    for warning in result.artifact.catalog.get("warnings", []):
+        terminal.warn(str(warning))
     report_created(result, as_json)
 
 

@@ -54,3 +54,16 @@ def test_seed_without_sample_is_noted_and_makes_no_second_run(model_file: Path) 
     sampled = runner.invoke(main, ["run", "--file", str(model_file), "--seed", "42", "--sample"])
     assert sampled.exit_code == 0 and sampled.stderr == ""
     assert len(list((model_file.parent / "root" / "runs").iterdir())) == 2
+
+
+def test_a_run_shows_the_warnings_its_catalog_records(model_file: Path) -> None:
+    model_file.write_text(
+        MODEL + "  - {id: size, kind: pmf, pmf: {values: [1, 2], probabilities: [0.2, 0.6]}}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["run", "--file", str(model_file)])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "warning: node 'size': pmf probabilities sum to 0.8, not 1; they "
+        "were rescaled to sum to 1\n"
+    )
