@@ -50,7 +50,7 @@ for command in (templates, plugins, doctor, new, derive, list_cmd, show, version
 @click.version_option(__version__, prog_name="flowtime")
 @storage_option
 def flowtime() -> None:
-    """FlowTime tools. ``flowtime sim …`` is flowtime-sim."""
+    """FlowTime tools: 'flowtime sim COMMAND' is 'flowtime-sim COMMAND'."""
 
 
 flowtime.add_command(main, "sim")
