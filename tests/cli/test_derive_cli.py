@@ -102,7 +102,8 @@ def test_derive_a_model_made_from_a_flowtime_sim_template_file(
     assert missing.exit_code == 1
     assert missing.stderr == (
         "error: template templates-dir:call-center 1.1.0, which "
-        f"{source['model_id']} was made from, is not installed (installed versions: none); it is a FlowTime-Sim template file: pass its "
+        f"{source['model_id']} was made from, is not installed (installed versions: none); "
+        "it is a FlowTime-Sim template file: pass its "
         "folder or file with --templates-dir or --template-file\n"
     )
     for option, path in (("--template-file", UPSTREAM), ("--templates-dir", UPSTREAM.parent)):
