@@ -76,7 +76,18 @@ def _field(name: str, prop: dict[str, Any], given: Any) -> FormField:
             "" if value is None else str(value),
             rules="text, or empty for none" if nullable else "",
         )
-    return make("json", json.dumps(value), rules="a JSON value")
+    return make("json", json.dumps(value), rules=_json_rules(prop, types))
+
+
+def _json_rules(prop: Mapping[str, Any], types: list[str]) -> str:
+    if types != ["array"]:
+        return "a JSON value"
+    low, high = prop.get("minItems"), prop.get("maxItems")
+    items = (prop.get("items") or {}).get("type", "value")
+    count = f"{low} " if low is not None and low == high else ""
+    return f"a JSON list of {count}{items}s" + (
+        f", {low} to {high} of them" if not count and low is not None and high else ""
+    )
 
 
 def _number(value: Any) -> str:

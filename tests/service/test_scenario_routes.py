@@ -165,6 +165,8 @@ def test_the_form_page_from_a_schema(client: Client, make_model: MakeModel) -> N
     assert "a number, ≥ 0" in html and "Multiplier applied to arrivals in the peak hours." in html
     assert '<option value="15" selected>15</option>' in html  # bin_minutes, an enum
     assert "a whole number, ≥ 0 and ≤ 23" in html
+    assert "a JSON list of 24 numbers" in html and "one of 5, 10, 15, 20, 30, 60" in html
+    assert "text, or empty for none" in html  # start: a string or null
     chooser = client.get("/new").text
     assert '<option value="checkout:checkout">' in chooser
     model = make_model(name="shop", peak_factor=2.5).artifact

@@ -59,6 +59,7 @@
       chart = new uPlot(options, [data.x, ...columns], plot);
       box.dataset.series = name;
       box.dataset.lines = String(lines.length);
+      box.uplot = chart; // for the tests and the console
       box.dataset.ready = "1";
     };
 
