@@ -4,7 +4,6 @@ the service can load through its visibility checks."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -151,18 +150,15 @@ def compare(runs: Sequence[ComparedRun], wanted: Sequence[str] = ()) -> Comparis
 def differing_bins(columns: Sequence[Sequence[float]]) -> list[int]:
     """Bins where the values are not all equal (relative 1e-9); a bin some runs lack
     counts as differing."""
+    import numpy as np
+
     if len(columns) < 2:
         return []
     longest = max(len(c) for c in columns)
     shortest = min(len(c) for c in columns)
-    out = []
-    for b in range(shortest):
-        first = columns[0][b]
-        if any(
-            not math.isclose(c[b], first, rel_tol=REL_TOLERANCE, abs_tol=1e-12) for c in columns[1:]
-        ):
-            out.append(b)
-    return out + list(range(shortest, longest))
+    table = np.array([c[:shortest] for c in columns], dtype=float)
+    same = np.isclose(table[1:], table[0], rtol=REL_TOLERANCE, atol=1e-12).all(axis=0)
+    return [int(b) for b in np.flatnonzero(~same)] + list(range(shortest, longest))
 
 
 def bin_ranges(bins: Iterable[int]) -> str:
