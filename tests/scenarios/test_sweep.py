@@ -188,3 +188,30 @@ def test_mistakes_are_one_line_errors(sim: Cli, args: tuple[str, ...], message: 
     else:
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert result.stdout == ""
+
+
+@pytest.mark.slow
+def test_a_sweep_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    from tests.cli.test_run_cli import _read_until_exit
+
+    env = {
+        **os.environ,
+        "FLOWTIME_ARTIFACTS_ROOT": str(tmp_path / "root"),
+        "COLUMNS": "120",
+        "TERM": "xterm",
+    }
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its stdout and stderr are the pseudo-terminal
+        os.execve(
+            CLI, [CLI, "sweep", "-t", "checkout", "--set", "bins=2880", *GRID, "--jobs", "2"], env
+        )
+    try:
+        screen = _read_until_exit(fd, pid, timeout=300).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, screen
+    assert "scenarios" in screen and "━" in screen  # rich's bar, drawn while scenarios run
+    assert "created sweep checkout-sweep_" in screen
