@@ -10,10 +10,13 @@ from typing import Any
 from flowtime_sim.scenarios.compare import ComparedRun
 
 UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
+#: Values one page embeds at most; further series are left out (they stay in the CSV files).
+MAX_VALUES = 400_000
 
 
 def chart_data(runs: Sequence[ComparedRun]) -> dict[str, Any]:
-    """``{time, x, x_label, runs: [{id, label}], series: {name: [values per run | null]}}``.
+    """``{time, x, x_label, runs: [{id, label}], series: {name: [values per run | null]},
+    omitted}``: ``omitted`` series did not fit in :data:`MAX_VALUES`.
 
     With a grid start, ``x`` holds each bin's start as Unix seconds (a calendar axis);
     without one, each bin's offset in the grid's unit.
@@ -33,14 +36,20 @@ def chart_data(runs: Sequence[ComparedRun]) -> dict[str, Any]:
         label = f"time ({unit})"
     names = list(dict.fromkeys(n for r in runs for n in r.series))
     series: dict[str, list[list[float] | None]] = {}
+    budget = MAX_VALUES
     for name in names:
-        series[name] = [list(r.series[name].values) if name in r.series else None for r in runs]
+        columns = [list(r.series[name].values) if name in r.series else None for r in runs]
+        budget -= sum(len(c) for c in columns if c is not None)
+        if budget < 0 and series:
+            break
+        series[name] = columns
     return {
         "time": start is not None,
         "x": x,
         "x_label": label,
         "runs": [{"id": r.id, "label": r.label} for r in runs],
         "series": series,
+        "omitted": len(names) - len(series),
     }
 
 

@@ -168,8 +168,9 @@ def run_page(run_id: str, request: Request) -> Response:
         return render(request, "_series.html.j2", spark_width=160, **values)
     from flowtime_sim.service.chart_data import run_chart
 
-    chart = run_chart(dict(art.catalog), act.read_file(art, "binned_v0.csv")) if values[
-        "series"] else None
+    chart = None
+    if values["series"]:
+        chart = run_chart(dict(art.catalog), act.read_file(art, "binned_v0.csv"))
     return render(request, "run.html.j2", spark_width=360, chart=chart, **values)
 
 

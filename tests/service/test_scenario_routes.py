@@ -176,3 +176,21 @@ def test_the_form_page_from_a_schema(client: Client, make_model: MakeModel) -> N
     assert client.get("/new?template=nope").status_code == 404
     page: Any = client.get(f"/models/{model.id}")
     assert f'href="/new?from={model.id}%40v1"' in page.text
+
+
+def test_a_chart_embeds_a_bounded_number_of_values(monkeypatch: Any) -> None:
+    from flowtime_sim.scenarios.compare import ComparedRun
+    from flowtime_sim.series import Binned, Series
+    from flowtime_sim.service import chart_data
+
+    monkeypatch.setattr(chart_data, "MAX_VALUES", 25)
+    binned = Binned([Series(f"s{i}", (1.0,) * 10) for i in range(4)], [""] * 10)
+    run = ComparedRun("r", "r", {"grid": {"bins": 10, "binSize": 1, "binUnit": "hours"}}, binned)
+    data = chart_data.chart_data([run])
+    assert list(data["series"]) == ["s0", "s1"] and data["omitted"] == 2
+    assert data["x_label"] == "time (hours)" and data["time"] is False
+    from flowtime_sim.service.page import environment
+
+    html = environment().get_template("_chart.html.j2").render(chart=data)
+    assert "2 more series are in the CSV files, too many values to draw here." in html
+    assert html.count("<option") == 2
