@@ -239,8 +239,8 @@ def compare(
 
 
 def report_comparison(comparison: Comparison) -> None:
+    from flowtime_sim.scenarios.charts import number
     from flowtime_sim.scenarios.compare import bin_ranges
-    from flowtime_sim.service.charts import number
 
     for s in comparison.series:
         rows = [
@@ -297,8 +297,8 @@ def _with_series(result: ModelDiff, comparison: Comparison, runs: tuple[str, str
 
 
 def report_diff(d: ModelDiff) -> None:
+    from flowtime_sim.scenarios.charts import number
     from flowtime_sim.scenarios.compare import bin_ranges
-    from flowtime_sim.service.charts import number
 
     terminal.line(f"a: {d.a} ({d.template[0]})")
     terminal.line(f"b: {d.b} ({d.template[1]})")

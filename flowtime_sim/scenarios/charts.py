@@ -56,6 +56,17 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def number(value: float) -> str:
+    """A figure for people: ``12,345``, ``98.6``, ``0.8333``."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
 def label(value: float) -> str:
     if value == int(value) and abs(value) < 1e15:
         return f"{int(value):,}"

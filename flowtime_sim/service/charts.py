@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
+from flowtime_sim.scenarios.charts import number
 from flowtime_sim.series import Series, read_series
 
 __all__ = ["Series", "area_points", "number", "read_series", "spark_points"]
@@ -54,14 +53,3 @@ def _decimate(values: tuple[float, ...], budget: int) -> list[tuple[int, float]]
         hi = max(chunk, key=values.__getitem__)
         out += [(i, values[i]) for i in sorted({lo, hi})]
     return out
-
-
-def number(value: float) -> str:
-    """A figure for people: ``12,345``, ``98.6``, ``0.8333``."""
-    if not math.isfinite(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
