@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -58,31 +59,37 @@ def read_binned(data: bytes) -> Binned:
 
 
 def _read_plain(text: str) -> Binned | None:
-    """The engine's own files (four plain fields a row): split by hand, values converted a
-    series at a time, about twice as fast as the csv module; ``None`` when the text is not
-    such a file."""
-    found: dict[str, list[str]] = {}
-    times: dict[str, str] = {}
-    first: str | None = None
-    for line in text.split("\n")[1:]:
-        if not line:
-            continue
-        fields = line.split(",")
-        if len(fields) != 4:
-            return None
-        bin_text, time_bin, name, value = fields
-        if first is None:
-            first = name
-        if name == first:
-            times[bin_text] = time_bin
-        found.setdefault(name or "?", []).append(value)
+    """The engine's own files (four plain fields a row, a series' rows together): all fields
+    split at once and sliced by column, with no Python step per row — several times faster
+    than the csv module. ``None`` when the text is not such a file."""
+    body = text.partition("\n")[2]
+    body = body.rstrip("\n").replace("\r", "")
+    if not body:
+        return Binned([], [])
+    fields = body.replace("\n", ",").split(",")
+    if len(fields) != 4 * (body.count("\n") + 1):
+        return None  # a row with more or fewer than four fields
+    names, values = fields[2::4], fields[3::4]
+    found: dict[str, list[float]] = {}
+    start = 0
     try:
-        series = [Series(name, tuple(map(float, values))) for name, values in found.items()]
-        by_bin = {int(b): t.rstrip("\r") for b, t in times.items()}
+        for name, rows in itertools.groupby(names):
+            stop = start + len(list(rows))
+            if (name or "?") in found:
+                return None  # one series' rows apart: not the engine's layout
+            found[name or "?"] = list(map(float, values[start:stop]))
+            start = stop
+        first = len(list(next(itertools.groupby(names))[1]))
+        by_bin = dict(
+            zip(map(int, fields[0 : 4 * first : 4]), fields[1 : 4 * first : 4], strict=True)
+        )
     except ValueError:
         return None
     count = max(by_bin, default=-1) + 1
-    return Binned(series, [by_bin.get(b, "") for b in range(count)])
+    return Binned(
+        [Series(name, tuple(v)) for name, v in found.items()],
+        [by_bin.get(b, "") for b in range(count)],
+    )
 
 
 def _read_csv(text: str) -> Binned:
