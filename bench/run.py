@@ -284,11 +284,11 @@ def bench_compare(work: Path, repeat: int, bins: int) -> list[Row]:
     registry = ft.registry()
 
     def as_json() -> str:
-        comparison = compare(load_from_registry(registry, runs))
+        comparison = compare(load_from_registry(registry, runs)[0])
         return json.dumps(comparison.as_json())
 
     def as_svg() -> int:
-        comparison = compare(load_from_registry(registry, runs))
+        comparison = compare(load_from_registry(registry, runs)[0])
         return sum(len(svg) for _, svg in comparison_charts(comparison))
 
     as_json()

@@ -221,7 +221,10 @@ def compare(
     from flowtime_sim.scenarios.compare import load_from_registry
 
     ft = make_flowtime()
-    comparison = compare_runs(load_from_registry(ft.registry(root), list(refs)), series)
+    runs, missing = load_from_registry(ft.registry(root), list(refs))
+    for run_id in missing:
+        terminal.warn(f"run {run_id} of the sweep is gone (deleted); compared without it")
+    comparison = compare_runs(runs, series, missing)
     written = []
     if plot is not None:
         from flowtime_sim.scenarios.charts import write_plot
@@ -280,7 +283,7 @@ def diff(a: str, b: str, root: str | None, as_json: bool) -> None:
     run_a = latest_run(registry.runs_of(left.id), left.version)
     run_b = latest_run(registry.runs_of(right.id), right.version)
     if run_a and run_b and run_a != run_b:
-        compared = load_from_registry(registry, [run_a, run_b])
+        compared, _ = load_from_registry(registry, [run_a, run_b])
         result = _with_series(result, compare_runs(compared), (run_a, run_b))
     elif not (run_a and run_b):
         result.notes.append("series not compared: run both versions to see how their series differ")

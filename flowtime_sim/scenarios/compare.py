@@ -59,6 +59,7 @@ class SeriesComparison:
 class Comparison:
     runs: list[ComparedRun]
     series: list[SeriesComparison]
+    missing_runs: list[str] = field(default_factory=list)  # a sweep's runs that are gone
 
     def as_json(self, *, values: bool = False) -> dict[str, Any]:
         """The comparison as JSON; ``values`` adds every run's values of each series."""
@@ -97,13 +98,15 @@ class Comparison:
                     r.id: list(r.series[s.name].values) for r in self.runs if s.name in r.series
                 }
             series.append(item)
-        doc: dict[str, Any] = {"runs": runs, "series": series}
+        doc: dict[str, Any] = {"runs": runs, "series": series, "missing_runs": self.missing_runs}
         if values and self.runs:
             doc["time_bins"] = {r.id: r.binned.times for r in self.runs}
         return doc
 
 
-def compare(runs: Sequence[ComparedRun], wanted: Sequence[str] = ()) -> Comparison:
+def compare(
+    runs: Sequence[ComparedRun], wanted: Sequence[str] = (), missing: Sequence[str] = ()
+) -> Comparison:
     """Per series (``wanted``, else every series of any run, in first-seen order): each
     run's total, peak and peak bin, and the bins where the runs' values differ."""
     if not runs:
@@ -144,7 +147,7 @@ def compare(runs: Sequence[ComparedRun], wanted: Sequence[str] = ()) -> Comparis
                 [r.id for r in runs if name not in r.series],
             )
         )
-    return Comparison(list(runs), out)
+    return Comparison(list(runs), out, list(missing))
 
 
 def differing_bins(columns: Sequence[Sequence[float]]) -> list[int]:
@@ -192,12 +195,14 @@ CsvReader = Callable[["RunArtifact"], bytes]
 
 def load_compared(
     refs: Sequence[str], *, run: RunReader, sweep: SweepReader, csv: CsvReader
-) -> list[ComparedRun]:
+) -> tuple[list[ComparedRun], list[str]]:
     """Each id a run, or a sweep standing for its runs (labelled by their grid values);
-    a run named twice is compared once."""
+    a run named twice is compared once. Returns the runs, and the ids of a sweep's runs that
+    are gone (deleted, or not visible): the others are compared without them."""
     from flowtime_sim.ids import check_id
 
     out: dict[str, ComparedRun] = {}
+    missing: list[str] = []
     for ref in refs:
         check_id(ref, what="run or sweep id")
         try:
@@ -211,7 +216,11 @@ def load_compared(
             for scenario in found["scenarios"]:
                 run_id = str(scenario["run_id"])
                 if run_id not in out:
-                    art = run(run_id)
+                    try:
+                        art = run(run_id)
+                    except NotFoundError:
+                        missing.append(run_id)
+                        continue
                     out[run_id] = ComparedRun(
                         run_id,
                         describe(scenario["parameters"]),
@@ -225,10 +234,12 @@ def load_compared(
             out[art.id] = ComparedRun(art.id, art.id, art.catalog, read_binned(csv(art)))
     if len(out) > MAX_COMPARED:
         raise UserError(f"more than {MAX_COMPARED} runs to compare; pick fewer", field="runs")
-    return list(out.values())
+    return list(out.values()), missing
 
 
-def load_from_registry(registry: Registry, refs: Sequence[str]) -> list[ComparedRun]:
+def load_from_registry(
+    registry: Registry, refs: Sequence[str]
+) -> tuple[list[ComparedRun], list[str]]:
     from flowtime_sim.scenarios.store import find_sweep
 
     def sweep(ref: str) -> Mapping[str, Any] | None:

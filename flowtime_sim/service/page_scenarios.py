@@ -35,7 +35,7 @@ def sweep_page(sweep_id: str, request: Request) -> Response:
         sweep = visible_sweep(act, _page_ref(sweep_id, "sweep id").id)
         runs = sweep_runs(act, sweep)
         stored = [r.run_id for r in runs if r.status == "stored"]
-        compared = compared_runs(act, stored) if stored else []
+        compared = compared_runs(act, stored)[0] if stored else []
     except UserError as exc:
         return _failed(request, caller, exc)
     names = list(dict.fromkeys(n for r in compared for n in r.series))
@@ -97,8 +97,8 @@ def compare_page(request: Request) -> Response:
             chosen = [sweep_id, *chosen]
         for ident in chosen:
             _page_ref(ident, "run or sweep id")
-        runs = compared_runs(act, chosen) if chosen else []
-        comparison = compare(runs) if runs else None
+        runs, missing = compared_runs(act, chosen) if chosen else ([], [])
+        comparison = compare(runs, missing=missing) if runs else None
     except UserError as exc:
         return _failed(request, caller, exc)
     shown = {r.id for r in runs}

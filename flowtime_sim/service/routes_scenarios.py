@@ -25,6 +25,7 @@ from flowtime_sim.service.views import json_response
 if TYPE_CHECKING:
     from flowtime_sim.registry import RunArtifact
     from flowtime_sim.scenarios import SweepArtifact
+    from flowtime_sim.scenarios.compare import ComparedRun
     from flowtime_sim.scenarios.executor import ScenarioResult, ScenarioTask
 
 router = APIRouter(prefix="/sim", responses=error_responses(401, 422))
@@ -99,6 +100,11 @@ class ComparisonView(BaseModel):
 
     runs: list[dict[str, Any]]
     series: list[dict[str, Any]]
+    missing_runs: list[str] = Field(
+        default_factory=list,
+        description="Runs of a sweep that are gone (deleted or not "
+        "visible); the others are compared without them.",
+    )
     time_bins: dict[str, list[str]] = Field(default_factory=dict)
 
 
@@ -277,7 +283,7 @@ def get_sweep(sweep_id: SweepId, request: Request, caller: CallerDep) -> Respons
     )
 
 
-def compared_runs(act: Access, ids: list[str]) -> Any:
+def compared_runs(act: Access, ids: list[str]) -> tuple[list[ComparedRun], list[str]]:
     """The runs named (a sweep id standing for its runs), read as the caller may."""
     from flowtime_sim.scenarios.compare import load_compared
 
@@ -331,5 +337,6 @@ def compare_runs(
     from flowtime_sim.scenarios.compare import compare
 
     act = context_of(request).access(caller)
-    comparison = compare(compared_runs(act, split_ids(runs)), series)
+    found, missing = compared_runs(act, split_ids(runs))
+    comparison = compare(found, series, missing)
     return json_response(ComparisonView(**comparison.as_json(values=True)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -154,4 +155,20 @@ def test_diff_across_template_versions_and_without_runs(sim: Cli, sim_json: Any)
     assert "the two versions have the same template, parameters and topology" in same
     assert sim("diff", "nope_1", old["model_id"], code=1).stderr.startswith(
         "error: no model 'nope_1'"
+    )
+
+
+def test_a_sweeps_deleted_run_is_left_out_and_named(sim: Cli, swept: dict[str, Any]) -> None:
+    gone = swept["runs"][1]
+    sim("delete", gone)
+    result = sim("compare", swept["sweep_id"], "--series", "orders", "--json")
+    assert (
+        result.stderr == f"warning: run {gone} of the sweep is gone (deleted); compared "
+        "without it\n"
+    )
+    doc = json.loads(result.stdout)
+    assert doc["missing_runs"] == [gone]
+    assert [r["run_id"] for r in doc["runs"]] == [swept["runs"][0], swept["runs"][2]]
+    assert sim("compare", gone, code=1).stderr == (
+        f"error: no run or sweep {gone!r}; see 'flowtime-sim list'\n"
     )

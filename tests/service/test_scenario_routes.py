@@ -194,3 +194,16 @@ def test_a_chart_embeds_a_bounded_number_of_values(monkeypatch: Any) -> None:
     html = environment().get_template("_chart.html.j2").render(chart=data)
     assert "2 more series are in the CSV files, too many values to draw here." in html
     assert html.count("<option") == 2
+
+
+def test_compare_leaves_out_a_sweeps_deleted_run(client: Client, ft: Any) -> None:
+    doc = client.post("/sim/sweeps", json=SWEEP).json()
+    ft.delete(doc["runs"][0])
+    body = client.get("/sim/compare", params={"runs": doc["sweep_id"]}).json()
+    assert body["missing_runs"] == [doc["runs"][0]]
+    assert [r["run_id"] for r in body["runs"]] == doc["runs"][1:]
+    page = client.get(f"/compare?sweep={doc['sweep_id']}").text
+    assert f"Gone (deleted): {doc['runs'][0]}." in page
+    view = client.get(f"/sim/sweeps/{doc['sweep_id']}").json()
+    assert [r["status"] for r in view["runs"]] == ["missing", "stored", "stored"]
+    assert "(missing)" in client.get(f"/sweeps/{doc['sweep_id']}").text
