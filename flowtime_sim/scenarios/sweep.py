@@ -97,7 +97,7 @@ def plan_sweep(ft: Flowtime, spec: SweepSpec, *, root: str | None = None) -> Swe
                 field="version",
             )
         source = ft.model(str(parse_ref(str(spec.source), what="model id")), root=root)
-        template = ft._installed(source.catalog)
+        template = ft.template_of(source.catalog)
         base_params = dict(source.catalog["parameters"])
         name = str(source.catalog["name"])
         identity = {"from": source.ref}
@@ -179,6 +179,7 @@ def run_sweep(
     result (for a progress bar).
     """
     from flowtime_sim.core import _visibility
+    from flowtime_sim.registry.catalog import default_owner
 
     registry = ft.registry(root)
     plan = plan_sweep(ft, spec, root=root)
@@ -200,7 +201,7 @@ def run_sweep(
     catalog = sweep_catalog(
         plan,
         results,
-        owner=ft._owner(owner),
+        owner=owner or ft.owner or default_owner(),
         visibility=_visibility(spec.visibility),
         tags=spec.tags,
     )

@@ -134,7 +134,7 @@ def new_page(request: Request) -> Response:
         if params.get("from"):
             ref = parse_ref(params["from"], what="model id")
             source = act.model(ref, field="from")
-            template = act.ft._installed(source.catalog)
+            template = act.ft.template_of(source.catalog)
             values = dict(source.catalog["parameters"])
         elif params.get("template"):
             template = act.ft.template(params["template"][:200])
