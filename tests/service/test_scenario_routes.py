@@ -151,6 +151,10 @@ def test_the_sweep_and_compare_pages(client: Client) -> None:
     assert cmp.text.count('type="checkbox" name="run"') == 4
     assert "data-chart-data" in cmp.text and "uPlot.iife.min.js" in cmp.text
     assert "No runs picked yet." in client.get("/compare").text
+    index = client.get("/?kind=sweep").text
+    assert index.count('data-kind="sweep"') == 1 and f'href="/sweeps/{doc["sweep_id"]}"' in index
+    assert "4 scenarios over peak_factor, base_capacity" in index
+    assert '<span class="badge badge-sweep">Sweep</span>' in index
     missing = client.get("/sweeps/nope-sweep_1")
     assert missing.status_code == 404 and "no sweep &#39;nope-sweep_1&#39; here" in missing.text
     assert client.get("/compare?run=nope_1").status_code == 404
