@@ -186,6 +186,9 @@ def run_sweep(
     existing = find_sweep(registry, plan.sweep_id)
     if existing is not None and _complete(registry, existing):
         return SweepOutcome(existing, unchanged=True)
+    # open (and on a fresh root, create) the listing index here, before parallel workers
+    # would all create it at the same moment
+    registry.index  # noqa: B018
     if started is not None:
         started(plan)
     results = executor.execute(plan.tasks, done or (lambda _: None))
