@@ -104,7 +104,7 @@ def test_verify_names_missing_files_and_unreadable_catalogs(cli, tmp_path: Path)
     (models / second / "v1" / "catalog.json").write_text("{not json")
     result = cli("verify", code=3)
     assert f"models/{first}/v1/model.yaml: missing" in result.stderr
-    assert f"models/{second}/v1/catalog.json: catalog.json is unreadable" in result.stderr
+    assert f"models/{second}/v1/catalog.json: unreadable (not valid JSON)" in result.stderr
     assert result.stderr.strip().endswith("error: 2 file(s) do not match their catalogs")
 
 
