@@ -109,8 +109,10 @@ class Flowtime:
         rendered = self.render(template_ref, sources, version=version)
         if admit is not None:
             admit(_model_id(rendered, name))
+        # no visibility: the registry carries the model's own forward (private for a new one)
         return self.registry(root).create_model(
-            rendered, name=name, tags=_check_tags(tags), visibility=_visibility(visibility),
+            rendered, name=name, tags=_check_tags(tags),
+            visibility=None if visibility is None else _visibility(visibility),
             owner=self._owner(owner))
 
     def derive(self, source_ref: str, *, name: str | None = None,

@@ -12,8 +12,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from flowtime_sim.canonical import canonical_hash, file_hash
-from flowtime_sim.errors import ConflictError, IntegrityError, NotFoundError
+from flowtime_sim.errors import ConflictError, DamagedArtifactError, IntegrityError, NotFoundError
 from flowtime_sim.ids import ArtifactRef, check_id, slugify
+from flowtime_sim.registry import heal, integrity, ledger
+from flowtime_sim.registry import visibility as visibility_rule
 from flowtime_sim.registry.catalog import (
     SCHEMA_VERSION,
     Created,
@@ -24,7 +26,7 @@ from flowtime_sim.registry.catalog import (
     utc_now,
     validate_catalog,
 )
-from flowtime_sim.registry.index import Index, Page, Query
+from flowtime_sim.registry.index import Index, Page, Query, artifact_key
 from flowtime_sim.rendering import render_preview
 
 if TYPE_CHECKING:
@@ -74,7 +76,9 @@ class Registry:
 
     @cached_property
     def index(self) -> Index:
-        index = Index(self.storage.index_path())
+        """The listing index, rebuilt first when it is missing, empty, corrupt or out of date
+        (:mod:`flowtime_sim.registry.heal`)."""
+        index = heal.open_index(self)
         self._settle(index)
         return index
 
@@ -85,8 +89,12 @@ class Registry:
     # -- creating -------------------------------------------------------------------------
 
     def create_model(self, rendered: RenderedModel, *, name: str | None = None,
-                     tags: list[str] | None = None, visibility: str = "private",
+                     tags: list[str] | None = None, visibility: str | None = None,
                      owner: str, derived_from: str | None = None) -> Created:
+        """Publish ``rendered`` as the next version of its model id (or return the version
+        with the same inputs). ``visibility`` defaults to the newest version's, and may not
+        hide the model from anyone who sees a stored version
+        (:mod:`flowtime_sim.registry.visibility`)."""
         tpl = rendered.template
         params = dict(rendered.parameters.values)
         display = name or tpl.id
@@ -113,7 +121,7 @@ class Registry:
         }
         if derived_from:
             base["derived_from"] = derived_from
-        base.update(owner=owner, visibility=visibility, generator=generator())
+        base.update(owner=owner, visibility=visibility or "private", generator=generator())
         for _ in range(MAX_PUBLISH_ATTEMPTS):
             numbers, deleted = self._version_numbers(mid)
             versions = self._load_versions(mid, [n for n in numbers if n not in deleted])
@@ -127,7 +135,9 @@ class Registry:
                     return Created(existing, unchanged=True, root=self.storage.url)
             # deleted and purged versions keep their numbers: a tombstone outlives its files
             n = max([*numbers, *deleted], default=0) + 1
-            catalog = {**base, "version": n, "created_utc": utc_now()}
+            seen_by = visibility_rule.for_new_version(visibility, owner,
+                                                      [v.catalog for v in versions])
+            catalog = {**base, "version": n, "created_utc": utc_now(), "visibility": seen_by}
             validate_catalog(catalog)
             key = f"models/{mid}/v{n}"
             if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
@@ -159,7 +169,9 @@ class Registry:
     def _publish(self, key: str, files: Mapping[str, bytes]) -> bool:
         self.index.begin(key, time.time())
         ok = self.storage.publish(key, files)
-        if not ok:
+        if ok:
+            ledger.record(self.storage, key, files["catalog.json"])
+        else:
             self.index.end(key)
         return ok
 
@@ -176,11 +188,9 @@ class Registry:
     # -- reading --------------------------------------------------------------------------
 
     def _catalog_at(self, key: str) -> dict[str, Any] | None:
-        try:
-            data: dict[str, Any] = json.loads(self.storage.read(f"{key}/catalog.json"))
-        except KeyError:
-            return None
-        return data
+        """The catalog of the folder ``key``: ``None`` when there is no such folder,
+        :class:`DamagedArtifactError` naming the file when it cannot be used."""
+        return integrity.read_catalog(self.storage, key)
 
     def _version_numbers(self, model_id: str) -> tuple[list[int], set[int]]:
         """Every stored version number of ``model_id`` and the soft-deleted ones among them."""
@@ -242,7 +252,7 @@ class Registry:
 
     def artifact(self, ref: ArtifactRef) -> ModelArtifact | RunArtifact:
         """A model (``ID[@vN]``) or a run (``ID``) by id."""
-        if ref.version is None and self.storage.exists(f"runs/{ref.id}/catalog.json") \
+        if ref.version is None and self.storage.exists(f"runs/{ref.id}") \
                 and not self._deleted(f"runs/{ref.id}"):
             return self.run(ref.id)
         return self.model(ref)
@@ -259,8 +269,25 @@ class Registry:
         return self.index.query(Query(kind="run", model_id=model_id, limit=1000)).items
 
     def list(self, query: Query) -> Page:
+        """A page of the listing. Items whose stored catalog has become unreadable since they
+        were indexed are left out, each with a warning on stderr."""
+        heal.check(self, self.index)
         self.refresh()
-        return self.index.query(query)
+        page = self.index.query(query)
+        usable = [item for item in page.items if self._still_readable(item)]
+        if len(usable) == len(page.items):
+            return page
+        return Page(usable, page.total, page.next_cursor, page.extra)
+
+    def _still_readable(self, item: dict[str, Any]) -> bool:
+        key = artifact_key(item)
+        try:
+            self._version_catalog(key)
+        except DamagedArtifactError as exc:
+            heal.notice(f"warning: skipped {key}: its catalog.json is {exc.why} (see "
+                        "'flowtime-sim verify')")
+            return False
+        return True
 
     def refresh(self) -> None:
         """Fold what other machines published or deleted into the index, for storages that
@@ -271,7 +298,8 @@ class Registry:
         feed = getattr(self.storage, "changes_since", None)
         if feed is None:
             return
-        changes, cursor = feed(self.index.feed_cursor("storage"))
+        index = self.index
+        changes, cursor = feed(index.feed_cursor("storage"))
         stones = {key.removeprefix(f"{TOMBSTONES}/") for key, _ in changes
                   if key.startswith(f"{TOMBSTONES}/")}
         catalogs = []
@@ -284,55 +312,49 @@ class Registry:
             except ValueError:
                 continue  # verify reports unreadable catalogs; the listing skips them
         removed = [ident for key in stones if (ident := _identity(key)) is not None]
-        self.index.merge(catalogs, removed, feed="storage", cursor=cursor)
+        index.merge(catalogs, removed, feed="storage", cursor=cursor)
 
     # -- maintenance ----------------------------------------------------------------------
 
     def _settle(self, index: Index) -> None:
+        """Finish what writers that died mid-publication left pending: a folder that became
+        visible is recorded in the ledger and indexed; one that never did is forgotten."""
         now = time.time()
         for key, started in index.pending():
-            catalog = self._catalog_at(key)
-            if catalog is not None:
+            try:
+                raw = self.storage.read(f"{key}/catalog.json")
+                catalog = integrity.parse_catalog(key, raw)
+            except KeyError:
+                if now - started > PENDING_GRACE_S:
+                    index.end(key)
+                continue
+            except DamagedArtifactError:
+                index.end(key)  # verify names it; the listing leaves it out
+                continue
+            ledger.record(self.storage, key, raw)
+            if ledger.check(self.storage, key, raw) is None:
                 index.add(catalog)
-            elif now - started > PENDING_GRACE_S:
+            else:
                 index.end(key)
 
-    def reindex(self) -> int:
-        return self.index.rebuild(c for _, c in self._walk())
-
-    def _walk(self) -> Iterator[tuple[str, dict[str, Any]]]:
+    def reindex(self, *, refused: builtins.list[str] | None = None) -> int:
+        """Rebuild the listing index from the stored catalogs; returns how many were indexed.
+        A catalog that is unreadable or differs from its ledger record is not indexed: what
+        is wrong with it is appended to ``refused``, one line each."""
+        left_out: dict[str, str] = {}
         deleted = set(self._tombstones())
-        for key, data in self.storage.walk_catalogs():
-            if key.removesuffix("/catalog.json") in deleted:
-                continue
-            try:
-                yield key, json.loads(data)
-            except ValueError:
-                continue  # verify reports unreadable catalogs; the listing skips them
+        keys = [k for k in integrity.folders(self.storage) if k not in deleted]
+        count = self.index.rebuild(
+            lambda: integrity.indexable(self.storage, keys, left_out),
+            fingerprint=heal.fingerprint_of(self), left_out=left_out)
+        if refused is not None:
+            refused += [left_out[k] for k in sorted(left_out)]
+        return count or 0
 
     def verify(self) -> tuple[int, builtins.list[str]]:
-        """Recompute every file hash. Returns (folders checked, problems)."""
-        problems: list[str] = []
-        checked = 0
-        for key, raw in self.storage.walk_catalogs():
-            folder = key.rsplit("/", 1)[0]
-            checked += 1
-            try:
-                catalog = json.loads(raw)
-                files = dict(catalog["files"])
-            except (ValueError, KeyError, TypeError):
-                problems.append(f"{key}: catalog.json is unreadable")
-                continue
-            for name, expected in sorted(files.items()):
-                try:
-                    actual = file_hash(self.storage.read(f"{folder}/{name}"))
-                except KeyError:
-                    problems.append(f"{folder}/{name}: missing")
-                    continue
-                if actual != expected:
-                    problems.append(f"{folder}/{name}: hash {actual} does not match the "
-                                    f"catalog's {expected}")
-        return checked, problems
+        """Check every published folder byte by byte against its catalog and the ledger, and
+        every ledger record against the folders. Returns (folders checked, problems)."""
+        return integrity.verify(self.storage, set(self._tombstones()))
 
     def verify_or_raise(self) -> int:
         checked, problems = self.verify()
@@ -380,18 +402,26 @@ class Registry:
         """Hide a run, a model version or (without ``@vN``) every version of a model at once;
         ``gc`` purges the files after its grace period. Refused while runs reference a model
         unless ``force``. Returns the keys hidden."""
-        target = self.artifact(ref)
-        if isinstance(target, RunArtifact):
-            keys = [(target.key, "run", target.id, 0)]
+        try:
+            target = self.artifact(ref)
+        except DamagedArtifactError:
+            target = None  # delete by folder: a damaged catalog must not keep its artifact
+        if isinstance(target, RunArtifact) or (target is None and ref.version is None
+                                               and self.storage.exists(f"runs/{ref.id}")):
+            keys = [(f"runs/{ref.id}", "run", ref.id, 0)]
         else:
-            chosen = [target] if ref.version is not None else self.versions(ref.id)
+            if ref.version is not None:
+                chosen = [ref.version]
+            else:
+                numbers, deleted = self._version_numbers(ref.id)
+                chosen = [n for n in numbers if n not in deleted]
             runs = [r["id"] for r in self.runs_of(ref.id)
                     if ref.version is None or r.get("model_version") == ref.version]
             if runs and not force:
                 shown = ", ".join(runs[:5]) + (" ..." if len(runs) > 5 else "")
                 raise ConflictError(f"{ref} is referenced by {len(runs)} run(s) ({shown}); "
                                     "delete those first or pass --force")
-            keys = [(v.key, "model", v.id, v.version) for v in chosen]
+            keys = [(f"models/{ref.id}/v{n}", "model", ref.id, n) for n in chosen]
         stone = json.dumps({"deleted_utc": utc_now(), "by": by}).encode()
         for key, kind, artifact_id, version in keys:
             self.storage.put_if_absent(f"{TOMBSTONES}/{key}", stone)
