@@ -109,14 +109,16 @@ def indexable(
         except KeyError:
             refused[key] = f"{key}/catalog.json: missing"
             continue
+        try:
+            catalog = parse_catalog(key, raw)
+        except DamagedArtifactError as exc:
+            refused[key] = f"{key}/catalog.json: {exc.why}"
+            continue
         problem = ledger.check(storage, key, raw)
         if problem is not None:
             refused[key] = problem
             continue
-        try:
-            yield parse_catalog(key, raw)
-        except DamagedArtifactError as exc:
-            refused[key] = f"{key}/catalog.json: {exc.why}"
+        yield catalog
 
 
 def verify(storage: Storage, deleted: set[str]) -> tuple[int, list[str]]:

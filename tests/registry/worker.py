@@ -4,6 +4,8 @@ Usage: python worker.py ROOT MODE ARG
   same N        create the tiny model with level=N (every process the same: one v1 expected)
   version I     create the tiny model at template version 1.I.0 (distinct versions)
   loop SEED     create models with increasing levels until killed
+  list 0        list the root (opening its listing index) and print {"total"}
+  slow S        create the tiny model, pausing S seconds while writing its staging folder
 Prints one JSON line per created model: {"id", "version", "unchanged"}.
 With START_AT (a time.time() value) in the environment, it waits until then once everything
 is loaded and rendered, so that many workers publish at the same moment.
@@ -73,6 +75,26 @@ def main() -> None:
         ft.render("tiny", version=f"1.{arg}.0")
         _wait_for_start()
         r = ft.create_model("tiny", version=f"1.{arg}.0")
+        print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
+                          "unchanged": r.unchanged}), flush=True)
+    elif mode == "list":
+        from flowtime_sim.registry import Query
+
+        ft = make(root)
+        _wait_for_start()
+        print(json.dumps({"total": ft.list(Query()).total}), flush=True)
+    elif mode == "slow":
+        from flowtime_sim.builtin.file_storage import FileStorage
+
+        write = FileStorage._write
+
+        def slow_write(self: FileStorage, path: Path, data: bytes) -> None:
+            write(self, path, data)
+            time.sleep(arg)
+
+        FileStorage._write = slow_write  # type: ignore[method-assign]
+        ft = make(root)
+        r = ft.create_model("tiny")
         print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
                           "unchanged": r.unchanged}), flush=True)
     elif mode == "loop":
