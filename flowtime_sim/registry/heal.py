@@ -101,7 +101,8 @@ def rebuild(
             return []
         deleted = set(registry._tombstones())
         keys = [k for k in integrity.folders(registry.storage) if k not in deleted]
-        return list(integrity.indexable(registry.storage, keys, refused))
+        stored = integrity.stored_catalogs(registry.storage, keys)
+        return list(integrity.indexable(registry.storage, stored, refused))
 
     try:
         count = index.rebuild(

@@ -33,6 +33,8 @@ MODEL_FIELDS: Mapping[str, type | tuple[type, ...]] = {
     "inputs_hash": str,
     "files": dict,
 }
+#: ledger records read at once while rebuilding an index
+LEDGER_READERS = 8
 RUN_FIELDS: Mapping[str, type | tuple[type, ...]] = {"id": str, "created_utc": str, "files": dict}
 
 
@@ -98,27 +100,44 @@ def folders(storage: Storage) -> Iterator[str]:
         yield f"runs/{run_id}"
 
 
-def indexable(
-    storage: Storage, keys: Iterable[str], refused: dict[str, str]
-) -> Iterator[dict[str, Any]]:
-    """The catalogs of ``keys`` that may be listed: readable and matching their ledger records.
-    What is left out goes into ``refused``: folder key -> what is wrong, in one line."""
+def stored_catalogs(storage: Storage, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+    """``(folder key, catalog bytes or None when absent)`` for each of ``keys``."""
     for key in keys:
         try:
-            raw = storage.read(f"{key}/catalog.json")
+            yield key, storage.read(f"{key}/catalog.json")
         except KeyError:
-            refused[key] = f"{key}/catalog.json: missing"
-            continue
-        try:
-            catalog = parse_catalog(key, raw)
-        except DamagedArtifactError as exc:
-            refused[key] = f"{key}/catalog.json: {exc.why}"
-            continue
-        problem = ledger.check(storage, key, raw)
-        if problem is not None:
-            refused[key] = problem
-            continue
-        yield catalog
+            yield key, None
+
+
+def indexable(
+    storage: Storage, catalogs: Iterable[tuple[str, bytes | None]], refused: dict[str, str]
+) -> Iterator[dict[str, Any]]:
+    """Those of the ``(folder key, catalog bytes)`` that may be listed: readable and matching
+    their ledger records. What is left out goes into ``refused``: folder key -> what is wrong,
+    in one line. Ledger records are read a batch at a time, in parallel (one request each on
+    an object store)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from itertools import islice
+
+    usable: list[tuple[str, bytes, dict[str, Any]]] = []
+    items = iter(catalogs)
+    with ThreadPoolExecutor(max_workers=LEDGER_READERS) as pool:
+        while batch := list(islice(items, 512)):
+            usable.clear()
+            for key, raw in batch:
+                if raw is None:
+                    refused[key] = f"{key}/catalog.json: missing"
+                    continue
+                try:
+                    usable.append((key, raw, parse_catalog(key, raw)))
+                except DamagedArtifactError as exc:
+                    refused[key] = f"{key}/catalog.json: {exc.why}"
+            checks = pool.map(lambda item: ledger.check(storage, item[0], item[1]), usable)
+            for (key, _, catalog), problem in zip(usable, list(checks), strict=True):
+                if problem is None:
+                    yield catalog
+                else:
+                    refused[key] = problem
 
 
 def verify(storage: Storage, deleted: set[str]) -> tuple[int, list[str]]:

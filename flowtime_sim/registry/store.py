@@ -343,9 +343,11 @@ class Registry:
         is wrong with it is appended to ``refused``, one line each."""
         left_out: dict[str, str] = {}
         deleted = set(self._tombstones())
-        keys = [k for k in integrity.folders(self.storage) if k not in deleted]
+        stored = ((key.removesuffix("/catalog.json"), raw)
+                  for key, raw in self.storage.walk_catalogs()
+                  if key.removesuffix("/catalog.json") not in deleted)
         count = self.index.rebuild(
-            lambda: integrity.indexable(self.storage, keys, left_out),
+            lambda: integrity.indexable(self.storage, stored, left_out),
             fingerprint=heal.fingerprint_of(self), left_out=left_out)
         if refused is not None:
             refused += [left_out[k] for k in sorted(left_out)]
