@@ -122,7 +122,8 @@ def rebuild(
                 "(it fills again from the storage's change feed)"
             )
         return count
-    if count or refused or reason in {"corrupt", STALE}:
+    # a new file that other processes wrote to before it was filled lost nothing: say nothing
+    if count > index.replaced or refused or reason in {"corrupt", STALE}:
         noun = "artifact" if count == 1 else "artifacts"
         left_out = f"; {len(refused)} left out, see 'flowtime-sim verify'" if refused else ""
         notice(

@@ -152,6 +152,7 @@ class Index:
         self.path = path
         self.on_reset = on_reset
         self._resetting = False
+        self.replaced = 0
         self.found = "ready"
         if not path.exists():
             self.found = "missing"
@@ -298,11 +299,13 @@ class Index:
         ``left_out`` (filled while it runs). ``unless`` is asked inside the transaction first:
         when it is true (another process has just rebuilt), nothing is done and ``None``
         returned. ``forget_feeds`` makes change feeds replay from their start. Pending keys
-        stay: their writers may still be running."""
+        stay: their writers may still be running. :attr:`replaced` is then how many rows
+        there were before."""
         count = 0
         with self._tx():
             if unless is not None and unless(self):
                 return None
+            self.replaced = int(self.db.execute("SELECT COUNT(*) FROM artifacts").fetchone()[0])
             self.db.execute("DELETE FROM artifacts")
             self.db.execute("DELETE FROM tags")
             if forget_feeds:
