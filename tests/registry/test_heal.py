@@ -194,12 +194,14 @@ def test_a_tampered_catalog_is_left_out_of_a_rebuild(
 
 @pytest.mark.slow
 def test_twenty_processes_opening_a_new_root_at_once_all_succeed(tmp_path: Path) -> None:
-    for attempt in range(3):
-        root = tmp_path / f"root{attempt}"
-        start = time.time() + 3.0 + 0.12 * 20
+    # before, about one root in ten had a process fail with "database is locked"
+    opener = Path(__file__).resolve().parent / "open_index.py"
+    for attempt in range(10):
+        index = tmp_path / f"root{attempt}" / ".index" / "registry.sqlite"
+        start = time.time() + 2.5
         procs = [
             subprocess.Popen(
-                [sys.executable, str(WORKER), str(root), "list", "0"],
+                [sys.executable, str(opener), str(index)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -207,12 +209,35 @@ def test_twenty_processes_opening_a_new_root_at_once_all_succeed(tmp_path: Path)
             )
             for _ in range(20)
         ]
+        found = []
         for proc in procs:
             out, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err
             assert err == ""
-            assert json.loads(out) == {"total": 0}
-        assert sorted(p.name for p in (root / ".index").iterdir()) == [
+            found.append(out.strip())
+        assert set(found) <= {"missing", "empty"}  # never "corrupt"
+        assert sorted(p.name for p in index.parent.iterdir()) == [
             "registry.sqlite",
             "registry.sqlite.lock",
         ]
+
+
+@pytest.mark.slow
+def test_twenty_processes_listing_a_new_root_at_once_all_succeed(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    start = time.time() + 3.0 + 0.12 * 20
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(root), "list", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "START_AT": str(start)},
+        )
+        for _ in range(20)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert err == ""
+        assert json.loads(out) == {"total": 0}
