@@ -45,6 +45,30 @@ def test_every_single_byte_flip_of_a_catalog_is_found(ft, root: Path) -> None:
     assert registry.verify() == (1, [])
 
 
+def test_every_flip_that_keeps_a_catalog_valid_json_is_found(ft, root: Path) -> None:
+    art = ft.create_model("tiny").artifact
+    registry = ft.registry()
+    path = _catalog(root, art.key)
+    original = path.read_bytes()
+    alnum = b"abcdefghijklmnopqrstuvwxyz0123456789"
+    spots = [i for i, b in enumerate(original) if b in alnum]
+    rng = random.Random(7)
+    found = 0
+    for _ in range(200):
+        while True:  # a letter or digit changed for another, as long as the JSON stays valid
+            data = bytearray(original)
+            at = rng.choice(spots)
+            data[at] = rng.choice([b for b in alnum if b != data[at]])
+            try:
+                json.loads(bytes(data))
+                break
+            except ValueError:
+                continue
+        path.write_bytes(bytes(data))
+        found += any(p.startswith(f"{art.key}/catalog.json: ") for p in registry.verify()[1])
+    assert found == 200
+
+
 def test_a_catalog_made_public_is_found_and_not_reindexed(ft, root: Path) -> None:
     art = ft.create_model("tiny").artifact
     path = _catalog(root, art.key)
