@@ -211,6 +211,13 @@ class Index:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
     @_healing
+    def advance_meta(self, name: str, expected: str, value: str) -> None:
+        """Set ``name`` to ``value`` only if it is still ``expected``."""
+        with self._tx():
+            self.db.execute("UPDATE meta SET value=? WHERE name=? AND value=?",
+                            (value, name, expected))
+
+    @_healing
     def ids(self, kind: str) -> set[str]:
         """Every indexed id of ``kind`` (model ids, run ids)."""
         return {str(r[0]) for r in self.db.execute(

@@ -140,9 +140,8 @@ class Registry:
             catalog = {**base, "version": n, "created_utc": utc_now(), "visibility": seen_by}
             validate_catalog(catalog)
             key = f"models/{mid}/v{n}"
-            if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
+            if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}, catalog):
                 artifact = ModelArtifact(catalog, key)
-                self.index.add(catalog)
                 self._announce(artifact)
                 return Created(artifact, unchanged=False, root=self.storage.url)
         raise ConflictError(f"could not publish a version of {mid} after "
@@ -159,19 +158,22 @@ class Registry:
                                         "run (a hash-prefix collision)")
                 return Created(RunArtifact(existing, key), unchanged=True, root=self.storage.url)
             validate_catalog(catalog)
-            if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
+            if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}, catalog):
                 artifact = RunArtifact(catalog, key)
-                self.index.add(catalog)
                 self._announce(artifact)
                 return Created(artifact, unchanged=False, root=self.storage.url)
         raise ConflictError(f"run {catalog['id']} could not be published")
 
-    def _publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+    def _publish(self, key: str, files: Mapping[str, bytes], catalog: dict[str, Any]) -> bool:
+        """Publish the folder ``key``, record its catalog in the ledger and index it; ``False``
+        when another writer published ``key`` first."""
         self.index.begin(key, time.time())
-        ok = self.storage.publish(key, files)
-        if ok:
-            ledger.record(self.storage, key, files["catalog.json"])
-        else:
+        with heal.own_change(self):
+            ok = self.storage.publish(key, files)
+            if ok:
+                ledger.record(self.storage, key, files["catalog.json"])
+                self.index.add(catalog)
+        if not ok:
             self.index.end(key)
         return ok
 
@@ -425,9 +427,10 @@ class Registry:
                                     "delete those first or pass --force")
             keys = [(f"models/{ref.id}/v{n}", "model", ref.id, n) for n in chosen]
         stone = json.dumps({"deleted_utc": utc_now(), "by": by}).encode()
-        for key, kind, artifact_id, version in keys:
-            self.storage.put_if_absent(f"{TOMBSTONES}/{key}", stone)
-            self.index.remove(kind, artifact_id, version)
+        with heal.own_change(self):
+            for key, kind, artifact_id, version in keys:
+                self.storage.put_if_absent(f"{TOMBSTONES}/{key}", stone)
+                self.index.remove(kind, artifact_id, version)
         return [k for k, *_ in keys]
 
 
