@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flowtime_sim.registry import integrity
 from flowtime_sim.registry.index import Index, is_corrupt
@@ -53,6 +53,24 @@ def open_index(registry: Registry) -> Index:
     else:
         check(registry, index)
     return index
+
+
+def rebuild_patiently(
+    index: Index,
+    catalogs: Callable[[], Iterable[Mapping[str, Any]]],
+    *,
+    fingerprint: str | None,
+    left_out: Mapping[str, str],
+) -> int:
+    """:meth:`Index.rebuild`, once more on a fresh file when the old one turns out damaged
+    while being rebuilt."""
+    try:
+        return index.rebuild(catalogs, fingerprint=fingerprint, left_out=left_out) or 0
+    except Exception as exc:
+        if not is_corrupt(exc):
+            raise
+    index.reset()
+    return index.rebuild(catalogs, fingerprint=fingerprint, left_out=left_out) or 0
 
 
 def _rebuilt(registry: Registry, index: Index) -> None:

@@ -345,15 +345,19 @@ class Registry:
         is wrong with it is appended to ``refused``, one line each."""
         left_out: dict[str, str] = {}
         deleted = set(self._tombstones())
-        stored = ((key.removesuffix("/catalog.json"), raw)
-                  for key, raw in self.storage.walk_catalogs()
-                  if key.removesuffix("/catalog.json") not in deleted)
-        count = self.index.rebuild(
-            lambda: integrity.indexable(self.storage, stored, left_out),
-            fingerprint=heal.fingerprint_of(self), left_out=left_out)
+
+        def catalogs() -> Iterator[dict[str, Any]]:
+            left_out.clear()
+            stored = ((key.removesuffix("/catalog.json"), raw)
+                      for key, raw in self.storage.walk_catalogs()
+                      if key.removesuffix("/catalog.json") not in deleted)
+            return integrity.indexable(self.storage, stored, left_out)
+
+        count = heal.rebuild_patiently(self.index, catalogs, fingerprint=heal.fingerprint_of(self),
+                                       left_out=left_out)
         if refused is not None:
             refused += [left_out[k] for k in sorted(left_out)]
-        return count or 0
+        return count
 
     def verify(self) -> tuple[int, builtins.list[str]]:
         """Check every published folder byte by byte against its catalog and the ledger, and

@@ -101,23 +101,34 @@ def test_every_command_survives_a_corrupt_index(cli, artifacts_root: Path, comma
     )
 
 
-def test_an_index_damaged_while_open_is_replaced(
-    ft, root: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    _fill(ft)
-    expected = _listed(ft)
-    registry = ft.registry()
+def _damage_pages(registry, root: Path) -> None:
+    """Overwrite every page after the first of the open index: the header still says SQLite."""
     registry.index.db.close()
-    # damage every page after the first: the header still says "SQLite"
     data = bytearray(_index(root).read_bytes())
     data[4096:] = os.urandom(len(data) - 4096)
     _index(root).write_bytes(bytes(data))
     for name in ("registry.sqlite-wal", "registry.sqlite-shm"):
         (root / ".index" / name).unlink(missing_ok=True)
     registry.index.db = sqlite3.connect(_index(root), isolation_level=None)
+
+
+def test_an_index_damaged_while_open_is_replaced(
+    ft, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fill(ft)
+    expected = _listed(ft)
+    _damage_pages(ft.registry(), root)
     capsys.readouterr()
     assert _listed(ft) == expected
     assert "it was corrupt (4 artifacts)" in capsys.readouterr().err
+
+
+def test_reindex_replaces_an_index_damaged_while_open(ft, root: Path) -> None:
+    _fill(ft)
+    expected = _listed(ft)
+    _damage_pages(ft.registry(), root)
+    assert ft.registry().reindex() == 4
+    assert _listed(ft) == expected
 
 
 def test_artifacts_copied_in_by_hand_are_listed(
