@@ -25,6 +25,9 @@ DAMAGE = {
     "not JSON": (b"{not json", "is not valid JSON"),
     "a list": (b"[1, 2]", "is not a JSON object"),
     "fields gone": (b'{"kind": "model"}', "is missing a valid 'id'"),
+    "a run's": (b'{"kind": "run"}', "is not a model catalog (kind 'run')"),
+    "another model's": (None, "is the catalog of another artifact"),
+    "deleted": (b"", "is missing"),
 }
 
 
@@ -36,7 +39,13 @@ def damaged(sim, artifacts_root: Path, request: pytest.FixtureRequest):
     ]
     sim("run", "--model", bad)
     data, why = DAMAGE[request.param]
-    (artifacts_root / "models" / bad / "v1" / "catalog.json").write_bytes(data)
+    catalog = artifacts_root / "models" / bad / "v1" / "catalog.json"
+    if data is None:
+        catalog.write_bytes((artifacts_root / "models" / good / "v1" / "catalog.json").read_bytes())
+    elif not data:
+        catalog.unlink()
+    else:
+        catalog.write_bytes(data)
     return good, bad, why
 
 
