@@ -311,7 +311,7 @@ class FileStorage:
             try:
                 st = os.stat(f"{self._base}/{name}")
                 marks.append([name, st.st_ino, st.st_mtime_ns])
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 marks.append([name, None, None])
         return json.dumps(marks, separators=(",", ":"))
 

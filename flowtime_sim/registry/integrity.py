@@ -63,10 +63,14 @@ def parse_catalog(key: str, raw: bytes) -> dict[str, Any]:
     if not isinstance(catalog, dict):
         raise damaged(key, "not a JSON object")
     parts = key.split("/")
-    kind = "model" if parts[0] == "models" else "run"
-    fields = MODEL_FIELDS if kind == "model" else RUN_FIELDS
+    kind = {"models": "model", "runs": "run", "sweeps": "sweep"}.get(parts[0], "run")
     if catalog.get("kind") != kind:
         raise damaged(key, f"not a {kind} catalog (kind {catalog.get('kind')!r})")
+    if kind == "sweep":  # a sweep holds no files of its own: its catalog lists its scenarios
+        if catalog.get("id") != parts[1]:
+            raise damaged(key, "the catalog of another artifact")
+        return catalog
+    fields = MODEL_FIELDS if kind == "model" else RUN_FIELDS
     for name, wanted in fields.items():
         value = catalog.get(name)
         if not isinstance(value, wanted) or isinstance(value, bool):
@@ -91,13 +95,15 @@ def read_catalog(storage: Storage, key: str) -> dict[str, Any] | None:
 
 
 def folders(storage: Storage) -> Iterator[str]:
-    """Every published folder: ``models/{id}/v{n}`` and ``runs/{id}``."""
+    """Every published folder: ``models/{id}/v{n}``, ``runs/{id}`` and ``sweeps/{id}``."""
     for model_id in storage.children("models"):
         for version in storage.children(f"models/{model_id}"):
             if VERSION_RE.match(version):
                 yield f"models/{model_id}/{version}"
     for run_id in storage.children("runs"):
         yield f"runs/{run_id}"
+    for sweep_id in storage.children("sweeps"):
+        yield f"sweeps/{sweep_id}"
 
 
 def stored_catalogs(storage: Storage, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:

@@ -8,7 +8,6 @@ it; its catalog validates against the catalog schema's ``sweep`` kind.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -73,9 +72,7 @@ def publish_sweep(registry: Registry, catalog: dict[str, Any]) -> tuple[SweepArt
 
     validate_catalog(catalog)
     key = sweep_key(str(catalog["id"]))
-    registry.index.begin(key, time.time())
-    if registry.storage.publish(key, {"catalog.json": dump_catalog(catalog)}):
-        registry.index.add(catalog)
+    # through the registry's publication: recorded in the ledger and indexed like any artifact
+    if registry._publish(key, {"catalog.json": dump_catalog(catalog)}, catalog):
         return SweepArtifact(catalog, key), True
-    registry.index.end(key)
     return load_sweep(registry, str(catalog["id"])), False
