@@ -230,7 +230,9 @@ def _metadata(raw: object, *, node: str | None, field: str, owner: str) -> None:
 
 
 def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode:
-    """``router: {inputs: {queue}, routes}`` or ``inputs``/``routes`` on the node itself."""
+    """``router: {inputs: {queue}, routes}`` or ``inputs``/``routes`` on the node itself, or
+    both when they agree (FlowTime-Sim writes both, so that each FlowTime engine finds its
+    own spelling)."""
     owner = f"node '{node_id}': "
     _check_keys(
         item,
@@ -240,19 +242,29 @@ def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode
         node=node_id,
     )
     _metadata(item.get("metadata"), node=node_id, field=f"{where}.metadata", owner=owner)
-    body: Mapping[str, Any] = item
-    path = where
-    if "router" in item:
-        if "inputs" in item or "routes" in item:
+    if "router" not in item:
+        return _router_body(item, node_id, where)
+    example = "{inputs: {queue: demand}, routes: [{target: a, weight: 1}]}"
+    body = _mapping(item["router"], "router", example, field=f"{where}.router", node=node_id)
+    path = f"{where}.router"
+    _check_keys(body, _ROUTER_KEYS, "in router", field_prefix=f"{path}.", node=node_id)
+    router = _router_body(body, node_id, path)
+    for key in _ROUTER_KEYS:
+        if key not in item:
+            continue
+        flat = _router_body({**body, key: item[key]}, node_id, where)
+        same = flat.source == router.source if key == "inputs" else flat.routes == router.routes
+        if not same:
             raise _fail(
-                "give inputs and routes either under router: or on the node, not both",
+                f"{key} on the node differs from router.{key}; give it once, or the same in both",
                 node=node_id,
-                field=f"{where}.router",
+                field=f"{where}.{key}",
             )
-        example = "{inputs: {queue: demand}, routes: [{target: a, weight: 1}]}"
-        body = _mapping(item["router"], "router", example, field=f"{where}.router", node=node_id)
-        path = f"{where}.router"
-        _check_keys(body, _ROUTER_KEYS, "in router", field_prefix=f"{path}.", node=node_id)
+    return router
+
+
+def _router_body(body: Mapping[str, Any], node_id: str, path: str) -> RouterNode:
+    owner = f"node '{node_id}': "
     inputs = body.get("inputs")
     if inputs is None:
         raise _fail(
@@ -276,16 +288,12 @@ def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode
         )
     routes: list[RouterRoute] = []
     total = 0.0
+    weighted = False
+    routed: dict[str, int] = {}
     for index, raw in enumerate(raw_routes):
         at = f"{path}.routes[{index}]"
         route = _mapping(raw, f"routes[{index}]", "{target: a, weight: 1}", field=at, node=node_id)
         _check_keys(route, _ROUTE_KEYS, f"in routes[{index}]", field_prefix=f"{at}.", node=node_id)
-        if route.get("classes"):
-            raise _fail(
-                f"routes[{index}].classes: class routes are not supported yet; route by weight",
-                node=node_id,
-                field=f"{at}.classes",
-            )
         target = _name(
             route.get("target"),
             f"routes[{index}].target",
@@ -299,6 +307,7 @@ def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode
                 node=node_id,
                 field=f"{at}.target",
             )
+        classes = _route_classes(route.get("classes"), index, routed, node_id, at)
         weight = _float(route.get("weight", 1.0))
         if weight is None or weight < 0:
             raise _fail(
@@ -307,15 +316,42 @@ def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode
                 node=node_id,
                 field=f"{at}.weight",
             )
-        total += weight
-        routes.append(RouterRoute(target=target, weight=weight))
-    if total <= 0:
+        if not classes:
+            weighted = True
+            total += weight
+        routes.append(RouterRoute(target=target, weight=weight, classes=classes))
+    if weighted and total <= 0:
         raise _fail(
             "the route weights add up to 0; give at least one route a positive weight",
             node=node_id,
             field=f"{path}.routes",
         )
     return RouterNode(id=node_id, source=source, routes=tuple(routes))
+
+
+def _route_classes(
+    raw: object, index: int, routed: dict[str, int], node_id: str, at: str
+) -> tuple[str, ...]:
+    """A class route's classes; each class is routed by one route only."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(c, str) and c.strip() for c in raw):
+        raise _fail(
+            f"routes[{index}].classes must be a list of class ids, got {_describe(raw)}",
+            node=node_id,
+            field=f"{at}.classes",
+        )
+    classes = tuple(dict.fromkeys(c.strip() for c in raw))
+    for class_id in classes:
+        if class_id in routed:
+            raise _fail(
+                f"routes[{index}].classes: class '{class_id}' is already routed by "
+                f"routes[{routed[class_id]}]; route each class once",
+                node=node_id,
+                field=f"{at}.classes",
+            )
+        routed[class_id] = index
+    return classes
 
 
 def queue_node(item: Mapping[str, Any], node_id: str, where: str) -> QueueNode:

@@ -134,12 +134,15 @@ class DispatchSchedule:
 @dataclass(frozen=True, slots=True)
 class RouterRoute:
     target: str  # a new series the router fills
-    weight: float  # >= 0
+    weight: float  # >= 0; unused by a class route
+    #: a class route's classes: it takes these classes' share of the source (SPEC §5a)
+    classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class RouterNode:
-    """Splits the series ``source`` over ``routes`` by weight; the targets become series."""
+    """Splits the series ``source`` over ``routes`` by class, then by weight; the targets
+    become series."""
 
     id: str
     source: str

@@ -12,11 +12,19 @@ supported yet.
 
 from __future__ import annotations
 
+from flowtime_sim.errors import ModelError
 from flowtime_sim.model.types import RouterNode
 from flowtime_sim.plan.steps import RouteStep
 
 
 def route_step(router: RouterNode) -> RouteStep:
+    for index, route in enumerate(router.routes):
+        if route.classes:
+            raise ModelError(
+                f"node '{router.id}': routes[{index}].classes: class routes are not supported "
+                "yet; route by weight",
+                node=router.id,
+            )
     total = 0.0
     for route in router.routes:
         total += route.weight
