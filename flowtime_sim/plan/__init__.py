@@ -90,9 +90,12 @@ class Plan:
     #: model node ids in evaluation order, and what each reads (see ``Model.dependencies``)
     node_order: tuple[str, ...] = ()
     node_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: non-fatal findings, e.g. a derived series left out because a node has its name
+    notes: tuple[str, ...] = ()
 
 
-def _declare(model: Model) -> list[Step]:
+def _declare(model: Model) -> tuple[list[Step], list[str]]:
+    """The steps, and notes on derived series left out because a node has their name."""
     steps: list[Step] = []
     for node in model.nodes:
         if isinstance(node, ExprNode):
@@ -113,8 +116,17 @@ def _declare(model: Model) -> list[Step]:
     steps += constraint_steps(model.topology)
     topology_queues = {spec.key: spec.queue for spec in specs}
     nodes = {n.id: n for n in model.nodes}
-    steps += derived_steps(model.topology, model.grid, nodes, topology_queues)
-    return steps
+    notes: list[str] = []
+    for step in derived_steps(model.topology, model.grid, nodes, topology_queues):
+        name = step.outputs[0]
+        if name in nodes:
+            notes.append(
+                f"{step.origin}: derived series '{name}' is not computed; node '{name}' of the "
+                "model has that name and is written instead"
+            )
+            continue
+        steps.append(step)
+    return steps, notes
 
 
 def _node_of(step: Step) -> str | None:
@@ -134,7 +146,7 @@ def build_plan(model: Model, *, check: bool = True) -> Plan:
     ``check=False`` skips checking references (expressions included), for a model built by
     hand that the engine checks as it compiles.
     """
-    steps = _declare(model)
+    steps, notes = _declare(model)
     producer: dict[str, int] = {}
     twice: list[tuple[int, int, str]] = []
     for index, step in enumerate(steps):
@@ -188,6 +200,7 @@ def build_plan(model: Model, *, check: bool = True) -> Plan:
         synthesized=synthesized,
         node_order=tuple(node_order),
         node_dependencies=dependencies,
+        notes=tuple(notes),
     )
 
 
@@ -249,4 +262,10 @@ def format_plan(plan: Plan) -> str:
 def with_plan(model: Model) -> Model:
     """``model`` with its plan, its resolved node order and dependencies."""
     plan = build_plan(model)
-    return replace(model, plan=plan, order=plan.node_order, dependencies=plan.node_dependencies)
+    return replace(
+        model,
+        plan=plan,
+        order=plan.node_order,
+        dependencies=plan.node_dependencies,
+        warnings=(*model.warnings, *plan.notes),
+    )

@@ -555,3 +555,28 @@ def test_as_on_a_pattern_is_ignored_and_edges_may_leave_the_topology() -> None:
     ]
     assert model.topology is not None
     assert model.topology.edges[0].target == "Exit"
+
+
+def test_a_node_named_like_a_derived_series_wins() -> None:
+    """FlowTime's curated supply-chain-multi-tier has a node ``delivery_utilization`` next to
+    the topology node ``Delivery``: the node is written, the derived series is not computed."""
+    model = parse_model(
+        HEAD
+        + "  - {id: delivery_utilization, kind: expr, expr: 'a * 2'}\n"
+        + "  - {id: delivery_latency_min, kind: const, values: [7, 7, 7]}\n"
+        + "topology:\n  nodes:\n"
+        + "    - {id: Delivery, kind: serviceWithBuffer, semantics: {arrivals: a, served: b, capacity: b}}\n"
+    )
+    assert model.plan is not None
+    assert "delivery_q_ratio" in model.plan.series
+    assert model.warnings == (
+        "topology node 'Delivery': derived series 'delivery_utilization' is not computed; "
+        "node 'delivery_utilization' of the model has that name and is written instead",
+        "topology node 'Delivery': derived series 'delivery_latency_min' is not computed; "
+        "node 'delivery_latency_min' of the model has that name and is written instead",
+    )
+    from flowtime_sim.engine import evaluate
+
+    series = evaluate(model)
+    assert list(series["delivery_utilization"]) == [2, 4, 6]
+    assert list(series["delivery_latency_min"]) == [7, 7, 7]
