@@ -10,6 +10,7 @@ otherwise kept out of the typed model. Series references are checked later, by t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ from flowtime_sim.model.parse import (
 )
 from flowtime_sim.model.types import (
     TOPOLOGY_KINDS,
+    ClassArrival,
     Constraint,
     DispatchSchedule,
     QueueNode,
@@ -115,6 +117,8 @@ _CLASS_KEYS: Final = ("id", "displayName", "description")
 _TRAFFIC_KEYS: Final = ("arrivals",)
 _ARRIVAL_KEYS: Final = ("nodeId", "classId", "pattern")
 _PATTERN_KEYS: Final = ("kind", "ratePerBin", "rate")
+#: a class id goes into series names (``served@Gold``) and CSV rows: no separators in it
+_CLASS_ID: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def _name(raw: object, what: str, *, node: str | None, field: str, owner: str = "") -> str:
@@ -650,7 +654,7 @@ def _constraint(raw: object, where: str) -> Constraint:
 
 
 # ---------------------------------------------------------------------------------------------
-# classes and traffic: accepted and checked, not evaluated yet
+# classes and traffic
 
 
 def check_classes(raw: object) -> tuple[str, ...]:
@@ -664,6 +668,7 @@ def check_classes(raw: object) -> tuple[str, ...]:
             raise _fail(
                 f"{where}.id must be a non-empty string, got {_describe(cid)}", field=f"{where}.id"
             )
+        _check_class_id(cid, f"{where}.id")
         if cid in ids:
             raise _fail(
                 f"{where}.id '{cid}' is listed twice; class ids must be unique", field=f"{where}.id"
@@ -672,11 +677,26 @@ def check_classes(raw: object) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def check_traffic(raw: object, classes: tuple[str, ...]) -> None:
+def _check_class_id(cid: str, field: str) -> None:
+    if not _CLASS_ID.fullmatch(cid):
+        raise _fail(
+            f"{field} '{cid}' must be letters, digits, '_', '.' or '-' (it becomes part of "
+            f"series names such as served@{cid.strip() or 'Gold'})",
+            field=field,
+        )
+
+
+def check_traffic(
+    raw: object, classes: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[ClassArrival, ...]]:
+    """The class ids (``classes``, else those the arrivals name, in order) and the arrivals
+    that assign a class (entries without a class id, or with ``*``, assign none)."""
     if raw is None:
-        return
+        return classes, ()
     traffic = _mapping(raw, "traffic", "{arrivals: [...]}", field="traffic")
     _check_keys(traffic, _TRAFFIC_KEYS, "in traffic", field_prefix="traffic.")
+    ids = list(classes)
+    arrivals: list[ClassArrival] = []
     for index, item in enumerate(_list(traffic.get("arrivals"), "traffic.arrivals")):
         where = f"traffic.arrivals[{index}]"
         entry = _mapping(
@@ -689,6 +709,7 @@ def check_traffic(raw: object, classes: tuple[str, ...]) -> None:
                 f"{where}.classId '{class_id}' is not one of the classes ({', '.join(classes)})",
                 field=f"{where}.classId",
             )
+        rate: float | None = None
         pattern = entry.get("pattern")
         if pattern is not None:
             pattern = _mapping(
@@ -700,3 +721,26 @@ def check_traffic(raw: object, classes: tuple[str, ...]) -> None:
             _check_keys(
                 pattern, _PATTERN_KEYS, f"in {where}.pattern", field_prefix=f"{where}.pattern."
             )
+            if pattern.get("ratePerBin") is not None:
+                rate = _float(pattern["ratePerBin"])
+                if rate is None or rate < 0:
+                    raise _fail(
+                        f"{where}.pattern.ratePerBin must be a finite number >= 0, got "
+                        f"{_describe(pattern['ratePerBin'])}",
+                        field=f"{where}.pattern.ratePerBin",
+                    )
+        if class_id in (None, "", "*"):
+            continue
+        if not isinstance(class_id, str):
+            raise _fail(
+                f"{where}.classId must be a class id, got {_describe(class_id)}",
+                field=f"{where}.classId",
+            )
+        _check_class_id(class_id, f"{where}.classId")
+        node = _name(
+            entry.get("nodeId"), "nodeId", node=None, field=f"{where}.nodeId", owner=f"{where}: "
+        )
+        if class_id not in ids:
+            ids.append(class_id)
+        arrivals.append(ClassArrival(node=node, class_id=class_id, rate=rate))
+    return tuple(ids), tuple(arrivals)

@@ -239,6 +239,15 @@ class Topology:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassArrival:
+    """``traffic.arrivals``: the series ``node`` carries class ``class_id`` (SPEC §5a)."""
+
+    node: str
+    class_id: str
+    rate: float | None = None  # ``pattern.ratePerBin``: the class's weight on a shared node
+
+
+@dataclass(frozen=True, slots=True)
 class Output:
     series: str
     as_: str | None = None  # the file name given with ``as:``
@@ -251,7 +260,8 @@ class Model:
     grid: Grid
     nodes: tuple[Node, ...]
     #: the series written, resolved (patterns expanded); never empty: without ``outputs`` in
-    #: the file, every node's and every synthesized series
+    #: the file, every node's and every synthesized series; a series that carries classes is
+    #: followed by its ``series@Class`` outputs
     outputs: tuple[Output, ...]
     rng: Rng | None = None
     #: ``node id -> ids of the nodes it reads`` (direct, sorted, deduplicated; a read through
@@ -264,6 +274,9 @@ class Model:
     topology: Topology | None = None
     #: the evaluation plan (:func:`flowtime_sim.plan.build_plan`), set by ``parse_model``
     plan: Plan | None = None
+    #: class ids: ``classes`` in file order, else those ``traffic.arrivals`` names
+    classes: tuple[str, ...] = ()
+    arrivals: tuple[ClassArrival, ...] = ()
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:

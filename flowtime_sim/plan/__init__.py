@@ -29,6 +29,7 @@ from flowtime_sim.model.types import (
     QueueNode,
     RouterNode,
 )
+from flowtime_sim.plan.classes import ClassPlan, class_plan
 from flowtime_sim.plan.derived import derived_steps
 from flowtime_sim.plan.graph import CycleError, edges, stages
 from flowtime_sim.plan.references import check_references
@@ -55,6 +56,7 @@ from flowtime_sim.plan.topology import (
 __all__ = [
     "AllocStep",
     "ArithStep",
+    "ClassPlan",
     "ConvStep",
     "GateStep",
     "KingmanStep",
@@ -92,6 +94,13 @@ class Plan:
     node_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: non-fatal findings, e.g. a derived series left out because a node has its name
     notes: tuple[str, ...] = ()
+    #: which series carry which classes; None when the model assigns no class
+    classes: ClassPlan | None = None
+
+    @property
+    def carried(self) -> dict[str, tuple[str, ...]]:
+        """``series -> its classes`` for every series that carries classes."""
+        return self.classes.carried if self.classes is not None else {}
 
 
 def _declare(model: Model) -> tuple[list[Step], list[str]]:
@@ -169,6 +178,17 @@ def build_plan(model: Model, *, check: bool = True) -> Plan:
     except CycleError as exc:
         raise _cycle_error(model, [steps[i] for i in exc.cycle]) from None
     series = _series_order(model, steps)
+    for members, sequential in staged:
+        for i in members:
+            step = steps[i]
+            if sequential and isinstance(step, RouteStep) and step.class_routes:
+                raise ModelError(
+                    f"{step.origin}: a router with class routes cannot be part of a feedback "
+                    "loop; route by weight, or read its source a bin late outside the loop",
+                    node=step.router,
+                )
+    ordered = [steps[i] for members, _ in staged for i in members]
+    classes = class_plan(model.classes, model.arrivals, ordered, producer)
     nodes = {n.id for n in model.nodes}
     synthesized = tuple(
         (name, steps[producer[name]].origin)
@@ -201,6 +221,7 @@ def build_plan(model: Model, *, check: bool = True) -> Plan:
         node_order=tuple(node_order),
         node_dependencies=dependencies,
         notes=tuple(notes),
+        classes=classes,
     )
 
 
