@@ -265,6 +265,13 @@ def format_plan(plan: Plan) -> str:
         lines += ["", "Synthesized series:"]
         width = max(len(name) for name, _ in plan.synthesized)
         lines += [f"  {name:<{width}}  from {origin}" for name, origin in plan.synthesized]
+    if plan.carried:
+        assert plan.classes is not None
+        lines += [
+            "",
+            f"Classes: {', '.join(plan.classes.classes)} "
+            f"(written as series@Class for {len(plan.carried)} series)",
+        ]
     lines += ["", "Evaluation order:"]
     for number, stage in enumerate(plan.stages, start=1):
         if stage.sequential:

@@ -143,6 +143,9 @@ def test_class_series_follow_their_output_in_the_csv() -> None:
 def test_the_plan_prints_class_routes() -> None:
     model = parse_model(THREE)
     assert model.plan is not None
+    assert "\nClasses: Gold, Silver, Bronze (written as series@Class for 9 series)\n" in (
+        format_plan(model.plan)
+    )
     assert (
         "ROUTE split: premium = served@Gold, fast = (served - classes routed) * 0.75, "
         "slow = (served - classes routed) * 0.25" in format_plan(model.plan)
