@@ -196,46 +196,64 @@ class ClassEngine:
         return totals, split
 
     def queue(self, step: QueueStep, env: Mapping[str, Series]) -> dict[str, Matrix]:
+        """Bin by bin on Python floats, one per class the queue carries (a handful): NumPy
+        calls on such short vectors would cost more than the arithmetic."""
         classes = self.plan.carried.get(step.output)
         if classes is None:
             return {}
-        rows = self.rows(classes)
-        equal = rows / rows.sum()
-        depth = env[step.output]
-        overflow = env[step.overflow] if step.overflow is not None else np.zeros(self.bins)
-        inflow, outflow = self.parts.get(step.inflow), self.parts.get(step.outflow)
-        loss = self.parts.get(step.loss) if step.loss else None
-        in_total, out_total = env[step.inflow], env[step.outflow]
-        loss_total = env[step.loss] if step.loss else np.zeros(self.bins)
+        index = [self.index[c] for c in classes]
+        n = len(index)
+        equal = [1.0 / n] * n
+        none = [0.0] * self.bins
 
-        def mix(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-            positive: npt.NDArray[np.float64] = np.maximum(values, 0.0)
-            total = float(positive.sum())
-            return positive / total if total > 0 else equal
+        def rows_of(name: str | None) -> list[list[float]] | None:
+            parts = self.parts.get(name) if name else None
+            return parts[index].T.tolist() if parts is not None else None
 
-        first = inflow[:, 0] if inflow is not None else np.zeros(len(rows))
-        q = step.initial * mix(first)
-        kept, spilled = self.zeros(), self.zeros()
+        inflow, outflow, loss = rows_of(step.inflow), rows_of(step.outflow), rows_of(step.loss)
+        in_total = env[step.inflow].tolist()
+        out_total = env[step.outflow].tolist()
+        loss_total = env[step.loss].tolist() if step.loss else none
+        depth = env[step.output].tolist()
+        overflow = env[step.overflow].tolist() if step.overflow is not None else none
+
+        def mix(values: list[float]) -> list[float]:
+            positive = [v if v > 0.0 else 0.0 for v in values]
+            total = sum(positive)
+            return [v / total for v in positive] if total > 0.0 else equal
+
+        q = [step.initial * m for m in mix(inflow[0] if inflow is not None else [0.0] * n)]
+        kept: list[list[float]] = []
+        spilled: list[list[float]] = []
         for t in range(self.bins):
-            arriving = inflow[:, t] if inflow is not None else in_total[t] * mix(q)
-            available = q + arriving
+            arriving = inflow[t] if inflow is not None else [in_total[t] * m for m in mix(q)]
+            available = [a + b for a, b in zip(q, arriving, strict=True)]
             share = mix(available)
-            leaving = outflow[:, t] if outflow is not None else out_total[t] * share
-            lost = loss[:, t] if loss is not None else loss_total[t] * share
+            out = outflow[t] if outflow is not None else [out_total[t] * m for m in share]
+            lost = loss[t] if loss is not None else [loss_total[t] * m for m in share]
+            left = [max(0.0, a - o - x) for a, o, x in zip(available, out, lost, strict=True)]
             before_cap = depth[t] + overflow[t]
-            left = np.maximum(0.0, available - leaving - lost)
-            spread = left.sum()
-            left = left * (before_cap / spread) if spread != 0 else before_cap * equal
-            if before_cap != 0:
-                spilled[:, t] = left * (overflow[t] / before_cap)
-                q = left * (depth[t] / before_cap)
+            spread = sum(left)
+            if spread != 0.0:
+                left = [v * (before_cap / spread) for v in left]
             else:
-                q = np.zeros(len(rows))
-            kept[:, t] = q
-        out = {step.output: kept}
+                left = [before_cap * m for m in equal]
+            if before_cap != 0.0:
+                spilled.append([v * (overflow[t] / before_cap) for v in left])
+                q = [v * (depth[t] / before_cap) for v in left]
+            else:
+                spilled.append([0.0] * n)
+                q = [0.0] * n
+            kept.append(q)
+        result = {step.output: self._matrix(index, kept)}
         if step.overflow is not None:
-            out[step.overflow] = spilled
-        return out
+            result[step.overflow] = self._matrix(index, spilled)
+        return result
+
+    def _matrix(self, index: list[int], by_bin: list[list[float]]) -> Matrix:
+        matrix = self.zeros()
+        matrix[index] = np.array(by_bin, dtype=np.float64).T
+        return matrix
 
     # -- expressions ----------------------------------------------------------------------
 
