@@ -213,3 +213,63 @@ def test_a_class_router_inside_a_feedback_loop_is_refused() -> None:
         "weight, or read its source a bin late outside the loop"
     )
     assert caught.value.node == "r"
+
+
+STATEFUL = """schemaVersion: 1
+grid: {bins: 8, binSize: 1, binUnit: hours}
+classes: [{id: A}, {id: B}]
+traffic:
+  arrivals:
+    - {nodeId: a_in, classId: A}
+    - {nodeId: b_in, classId: B}
+nodes:
+  - {id: a_in, kind: const, values: [6, 0, 9, 2, 8, 1, 0, 5]}
+  - {id: b_in, kind: const, values: [2, 4, 1, 7, 0, 3, 6, 2]}
+  - {id: demand, kind: expr, expr: "a_in + b_in"}
+  - {id: shared, kind: const, values: [6, 6, 6, 6, 6, 6, 6, 6]}
+  - {id: drain, kind: const, values: [3, 3, 3, 3, 3, 3, 3, 3]}
+  - {id: fails, kind: expr, expr: "demand * 0.1"}
+  - {id: ratio, kind: expr, expr: "2 / demand + CLAMP(b_in, 1, 3) - MOD(a_in, 4)"}
+  - {id: buf, kind: serviceWithBuffer, inflow: demand, outflow: drain, wipLimit: 10, wipOverflow: Spill}
+topology:
+  nodes:
+    - {id: Front, kind: service, constraints: [cap], semantics: {arrivals: demand, served: demand, errors: fails, retryEcho: echo, retryKernel: [0, 0.5, 0.5]}}
+    - {id: Buffer, kind: queue, semantics: {arrivals: demand, served: drain, queueDepth: buf}, initialCondition: {queueDepth: 4}}
+    - {id: Spill, kind: queue, constraints: [cap], semantics: {arrivals: b_in, served: drain}, dispatchSchedule: {periodBins: 2, capacitySeries: drain}}
+  constraints:
+    - {id: cap, semantics: {served: shared}}
+"""
+
+
+def test_queues_caps_overflow_and_echoes_keep_their_classes_adding_up() -> None:
+    model = parse_model(STATEFUL)
+    assert model.plan is not None
+    carried = model.plan.carried
+    assert carried["buf"] == ("A", "B")
+    assert carried["spill_inflow_from_buffer"] == ("A", "B")
+    assert carried["echo"] == ("A", "B")
+    assert carried["front_capped_cap"] == ("A", "B")
+    assert carried["spill_capped_cap"] == ("B",)
+    assert carried["ratio"] == ("A", "B")  # MOD(a_in, 4) brings A, CLAMP(b_in, ..) B
+    assert "front_utilization" not in carried
+    series = evaluate(model)
+    class_sums(series, carried)
+    # an outflow without classes leaves the queue in its own mix: at bin 0 the buffer holds
+    # 4 (split 6 : 2 like the first inflow, so 3 of A) + 6 of A arriving, less A's share of
+    # the 3 drained (9 of the 12 available are A)
+    assert series["buf@A"][0] == pytest.approx((3 + 6) * (1 - 3 / 12))
+    # over the WIP limit (bin 2), the overflow has the classes in the queue's proportion
+    assert series["buffer_overflow"][2] == 7
+    assert series["buffer_overflow@A"][2] / 7 == pytest.approx(series["buf@A"][2] / 10)
+
+
+def test_a_result_whose_class_parts_cancel_is_split_equally() -> None:
+    model = parse_model(
+        STATEFUL.replace(
+            "  - {id: shared,",
+            "  - {id: odd, kind: expr, expr: 'a_in + b_in - a_in - b_in + 5'}\n  - {id: shared,",
+        )
+    )
+    series = evaluate(model)
+    assert list(series["odd@A"]) == [2.5] * 8
+    assert list(series["odd@B"]) == [2.5] * 8
