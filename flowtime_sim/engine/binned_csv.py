@@ -8,6 +8,11 @@ the model's output order and, within a series, by bin ascending::
     0,2025-01-01T00:00:00Z,served,8
     1,2025-01-01T01:00:00Z,served,0.8333333333333334
 
+A series that carries classes is followed by one series per class, named ``series@Class``
+(``served@Gold``), in the order of the model's ``classes``: they are outputs of the model
+(:attr:`Model.outputs <flowtime_sim.model.Model.outputs>`), and in every bin they add up to the
+series (:mod:`flowtime_sim.engine.classes`).
+
 ``time_bin`` is the bin's start, ISO-8601 UTC with seconds and ``Z``, when the grid has a
 ``start``, else empty (``0,,served,8``). ``value`` is the shortest decimal that reads back as
 the same double, whole values without ``.0`` and ``-0.0`` as ``0`` (see

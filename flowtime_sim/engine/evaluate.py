@@ -64,7 +64,7 @@ from flowtime_sim.model.types import (
     PmfNode,
     Ref,
 )
-from flowtime_sim.plan import NodeStep, Step
+from flowtime_sim.plan import NodeStep, RouteStep, Step
 
 Series: TypeAlias = vector.Series
 Mode: TypeAlias = Literal["expected", "sample"]
@@ -92,7 +92,9 @@ def evaluate(
     seed: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Series]:
-    """Every series (nodes and synthesized series), keyed by name in evaluation order.
+    """Every series (nodes and synthesized series), keyed by name in evaluation order, then
+    the per-class series ``name@Class`` of a model with classes
+    (:mod:`flowtime_sim.engine.classes`).
 
     The arrays are read-only (a node that only references another may share its array).
     ``seed`` matters in sample mode only (see :func:`effective_seed`). ``progress`` is
@@ -110,18 +112,32 @@ def evaluate(
     sampled = sample_pmfs(model, effective_seed(model, seed)) if mode == "sample" else {}
     series: dict[str, Series] = {}
     total = len(plan.stages)
+    classes = None
+    if plan.classes is not None:
+        from flowtime_sim.engine.classes import ClassEngine
+
+        classes = ClassEngine(plan.classes, bins)
     with np.errstate(all="ignore"):  # overflow shows up as inf/NaN, checked per series below
         for done, stage in enumerate(plan.stages, start=1):
+            first = stage.steps[0]
             if stage.sequential:
                 computed = sequential.run_stage(stage.steps, series, bins, _sub_compiler(bins))
+            elif classes is not None and isinstance(first, RouteStep) and first.class_routes:
+                computed = classes.route(first, series)[0]
             else:
-                computed = _vector_stage(stage.steps[0], series, bins, sampled)
+                computed = _vector_stage(first, series, bins, sampled)
             for name, values in computed.items():
                 check_finite(name, values)
                 values.flags.writeable = False
                 series[name] = values
+            if classes is not None:
+                classes.run(stage.steps, series)
             if progress is not None:
                 progress(done, total)
+        if classes is not None:
+            for name, values in classes.series().items():
+                check_finite(name, values)
+                series[name] = values
     return series
 
 

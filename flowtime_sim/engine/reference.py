@@ -7,6 +7,9 @@ It expects a model the parser accepted, and reports overflow exactly as the engi
 Tests use it as an oracle for the engine (the two must agree exactly, apart from the sign of
 zero); benchmarks use it as a baseline. Sample mode draws with the scalar :class:`Pcg32`,
 one ``next_uniform`` per bin, following the contract in :mod:`flowtime_sim.engine.evaluate`.
+Classes are not restated here (:mod:`flowtime_sim.engine.classes` is tested on its own): no
+``series@Class`` series, and a class route takes nothing, which is right only for a source
+without classes.
 """
 
 from __future__ import annotations

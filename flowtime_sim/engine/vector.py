@@ -42,6 +42,8 @@ def run_step(step: Step, env: Mapping[str, Series], bins: int) -> dict[str, Seri
     if isinstance(step, RouteStep):
         source = env[step.source]
         out: dict[str, Series] = {}
+        for target, _ in step.class_routes:  # a source without classes: nothing to take
+            out.setdefault(target, np.zeros(bins))
         for target, share in step.shares:
             part = source * share
             out[target] = part if target not in out else out[target] + part

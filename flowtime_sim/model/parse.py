@@ -125,7 +125,9 @@ def parse_model(source: str | bytes | Mapping[str, Any], *, origin: str = "model
     topology: Topology | None = None
     if data.get("topology") is not None:
         topology = stateful.parse_topology(data["topology"])
-    stateful.check_traffic(data.get("traffic"), stateful.check_classes(data.get("classes")))
+    classes, arrivals = stateful.check_traffic(
+        data.get("traffic"), stateful.check_classes(data.get("classes"))
+    )
     if data.get("provenance") is not None:
         _mapping(data["provenance"], "provenance", "{generator: flowtime-sim}", field="provenance")
     model = with_plan(
@@ -136,11 +138,14 @@ def parse_model(source: str | bytes | Mapping[str, Any], *, origin: str = "model
             rng=rng,
             warnings=tuple(warnings),
             topology=topology,
+            classes=classes,
+            arrivals=arrivals,
         )
     )
     assert model.plan is not None
     routers = {n.id for n in nodes if n.kind == "router"}
-    return replace(model, outputs=_outputs(data.get("outputs"), model.plan.series, routers))
+    outputs = _outputs(data.get("outputs"), model.plan.series, routers)
+    return replace(model, outputs=_with_classes(outputs, model.plan.carried))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -596,6 +601,21 @@ def _outputs(raw: object, names: Sequence[str], routers: set[str]) -> tuple[Outp
             file_at[file_name] = index
         outputs[series] = Output(series=series, as_=file_name)
     return tuple(outputs.values())
+
+
+def _with_classes(
+    outputs: tuple[Output, ...], carried: Mapping[str, tuple[str, ...]]
+) -> tuple[Output, ...]:
+    """Each output followed by its per-class series ``name@Class`` when it carries classes
+    (so an output or pattern names the base series and brings its classes along)."""
+    if not carried:
+        return outputs
+    expanded: list[Output] = []
+    for output in outputs:
+        expanded.append(output)
+        for class_id in carried.get(output.series, ()):
+            expanded.append(Output(series=f"{output.series}@{class_id}"))
+    return tuple(expanded)
 
 
 def _is_pattern(series: str) -> bool:

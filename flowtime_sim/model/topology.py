@@ -10,6 +10,7 @@ otherwise kept out of the typed model. Series references are checked later, by t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ from flowtime_sim.model.parse import (
 )
 from flowtime_sim.model.types import (
     TOPOLOGY_KINDS,
+    ClassArrival,
     Constraint,
     DispatchSchedule,
     QueueNode,
@@ -115,6 +117,8 @@ _CLASS_KEYS: Final = ("id", "displayName", "description")
 _TRAFFIC_KEYS: Final = ("arrivals",)
 _ARRIVAL_KEYS: Final = ("nodeId", "classId", "pattern")
 _PATTERN_KEYS: Final = ("kind", "ratePerBin", "rate")
+#: a class id goes into series names (``served@Gold``) and CSV rows: no separators in it
+_CLASS_ID: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def _name(raw: object, what: str, *, node: str | None, field: str, owner: str = "") -> str:
@@ -230,7 +234,9 @@ def _metadata(raw: object, *, node: str | None, field: str, owner: str) -> None:
 
 
 def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode:
-    """``router: {inputs: {queue}, routes}`` or ``inputs``/``routes`` on the node itself."""
+    """``router: {inputs: {queue}, routes}`` or ``inputs``/``routes`` on the node itself, or
+    both when they agree (FlowTime-Sim writes both, so that each FlowTime engine finds its
+    own spelling)."""
     owner = f"node '{node_id}': "
     _check_keys(
         item,
@@ -240,19 +246,29 @@ def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode
         node=node_id,
     )
     _metadata(item.get("metadata"), node=node_id, field=f"{where}.metadata", owner=owner)
-    body: Mapping[str, Any] = item
-    path = where
-    if "router" in item:
-        if "inputs" in item or "routes" in item:
+    if "router" not in item:
+        return _router_body(item, node_id, where)
+    example = "{inputs: {queue: demand}, routes: [{target: a, weight: 1}]}"
+    body = _mapping(item["router"], "router", example, field=f"{where}.router", node=node_id)
+    path = f"{where}.router"
+    _check_keys(body, _ROUTER_KEYS, "in router", field_prefix=f"{path}.", node=node_id)
+    router = _router_body(body, node_id, path)
+    for key in _ROUTER_KEYS:
+        if key not in item:
+            continue
+        flat = _router_body({**body, key: item[key]}, node_id, where)
+        same = flat.source == router.source if key == "inputs" else flat.routes == router.routes
+        if not same:
             raise _fail(
-                "give inputs and routes either under router: or on the node, not both",
+                f"{key} on the node differs from router.{key}; give it once, or the same in both",
                 node=node_id,
-                field=f"{where}.router",
+                field=f"{where}.{key}",
             )
-        example = "{inputs: {queue: demand}, routes: [{target: a, weight: 1}]}"
-        body = _mapping(item["router"], "router", example, field=f"{where}.router", node=node_id)
-        path = f"{where}.router"
-        _check_keys(body, _ROUTER_KEYS, "in router", field_prefix=f"{path}.", node=node_id)
+    return router
+
+
+def _router_body(body: Mapping[str, Any], node_id: str, path: str) -> RouterNode:
+    owner = f"node '{node_id}': "
     inputs = body.get("inputs")
     if inputs is None:
         raise _fail(
@@ -276,16 +292,12 @@ def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode
         )
     routes: list[RouterRoute] = []
     total = 0.0
+    weighted = False
+    routed: dict[str, int] = {}
     for index, raw in enumerate(raw_routes):
         at = f"{path}.routes[{index}]"
         route = _mapping(raw, f"routes[{index}]", "{target: a, weight: 1}", field=at, node=node_id)
         _check_keys(route, _ROUTE_KEYS, f"in routes[{index}]", field_prefix=f"{at}.", node=node_id)
-        if route.get("classes"):
-            raise _fail(
-                f"routes[{index}].classes: class routes are not supported yet; route by weight",
-                node=node_id,
-                field=f"{at}.classes",
-            )
         target = _name(
             route.get("target"),
             f"routes[{index}].target",
@@ -299,6 +311,7 @@ def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode
                 node=node_id,
                 field=f"{at}.target",
             )
+        classes = _route_classes(route.get("classes"), index, routed, node_id, at)
         weight = _float(route.get("weight", 1.0))
         if weight is None or weight < 0:
             raise _fail(
@@ -307,15 +320,42 @@ def router_node(item: Mapping[str, Any], node_id: str, where: str) -> RouterNode
                 node=node_id,
                 field=f"{at}.weight",
             )
-        total += weight
-        routes.append(RouterRoute(target=target, weight=weight))
-    if total <= 0:
+        if not classes:
+            weighted = True
+            total += weight
+        routes.append(RouterRoute(target=target, weight=weight, classes=classes))
+    if weighted and total <= 0:
         raise _fail(
             "the route weights add up to 0; give at least one route a positive weight",
             node=node_id,
             field=f"{path}.routes",
         )
     return RouterNode(id=node_id, source=source, routes=tuple(routes))
+
+
+def _route_classes(
+    raw: object, index: int, routed: dict[str, int], node_id: str, at: str
+) -> tuple[str, ...]:
+    """A class route's classes; each class is routed by one route only."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(c, str) and c.strip() for c in raw):
+        raise _fail(
+            f"routes[{index}].classes must be a list of class ids, got {_describe(raw)}",
+            node=node_id,
+            field=f"{at}.classes",
+        )
+    classes = tuple(dict.fromkeys(c.strip() for c in raw))
+    for class_id in classes:
+        if class_id in routed:
+            raise _fail(
+                f"routes[{index}].classes: class '{class_id}' is already routed by "
+                f"routes[{routed[class_id]}]; route each class once",
+                node=node_id,
+                field=f"{at}.classes",
+            )
+        routed[class_id] = index
+    return classes
 
 
 def queue_node(item: Mapping[str, Any], node_id: str, where: str) -> QueueNode:
@@ -614,7 +654,7 @@ def _constraint(raw: object, where: str) -> Constraint:
 
 
 # ---------------------------------------------------------------------------------------------
-# classes and traffic: accepted and checked, not evaluated yet
+# classes and traffic
 
 
 def check_classes(raw: object) -> tuple[str, ...]:
@@ -628,6 +668,7 @@ def check_classes(raw: object) -> tuple[str, ...]:
             raise _fail(
                 f"{where}.id must be a non-empty string, got {_describe(cid)}", field=f"{where}.id"
             )
+        _check_class_id(cid, f"{where}.id")
         if cid in ids:
             raise _fail(
                 f"{where}.id '{cid}' is listed twice; class ids must be unique", field=f"{where}.id"
@@ -636,11 +677,26 @@ def check_classes(raw: object) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def check_traffic(raw: object, classes: tuple[str, ...]) -> None:
+def _check_class_id(cid: str, field: str) -> None:
+    if not _CLASS_ID.fullmatch(cid):
+        raise _fail(
+            f"{field} '{cid}' must be letters, digits, '_', '.' or '-' (it becomes part of "
+            f"series names such as served@{cid.strip() or 'Gold'})",
+            field=field,
+        )
+
+
+def check_traffic(
+    raw: object, classes: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[ClassArrival, ...]]:
+    """The class ids (``classes``, else those the arrivals name, in order) and the arrivals
+    that assign a class (entries without a class id, or with ``*``, assign none)."""
     if raw is None:
-        return
+        return classes, ()
     traffic = _mapping(raw, "traffic", "{arrivals: [...]}", field="traffic")
     _check_keys(traffic, _TRAFFIC_KEYS, "in traffic", field_prefix="traffic.")
+    ids = list(classes)
+    arrivals: list[ClassArrival] = []
     for index, item in enumerate(_list(traffic.get("arrivals"), "traffic.arrivals")):
         where = f"traffic.arrivals[{index}]"
         entry = _mapping(
@@ -653,6 +709,7 @@ def check_traffic(raw: object, classes: tuple[str, ...]) -> None:
                 f"{where}.classId '{class_id}' is not one of the classes ({', '.join(classes)})",
                 field=f"{where}.classId",
             )
+        rate: float | None = None
         pattern = entry.get("pattern")
         if pattern is not None:
             pattern = _mapping(
@@ -664,3 +721,26 @@ def check_traffic(raw: object, classes: tuple[str, ...]) -> None:
             _check_keys(
                 pattern, _PATTERN_KEYS, f"in {where}.pattern", field_prefix=f"{where}.pattern."
             )
+            if pattern.get("ratePerBin") is not None:
+                rate = _float(pattern["ratePerBin"])
+                if rate is None or rate < 0:
+                    raise _fail(
+                        f"{where}.pattern.ratePerBin must be a finite number >= 0, got "
+                        f"{_describe(pattern['ratePerBin'])}",
+                        field=f"{where}.pattern.ratePerBin",
+                    )
+        if class_id in (None, "", "*"):
+            continue
+        if not isinstance(class_id, str):
+            raise _fail(
+                f"{where}.classId must be a class id, got {_describe(class_id)}",
+                field=f"{where}.classId",
+            )
+        _check_class_id(class_id, f"{where}.classId")
+        node = _name(
+            entry.get("nodeId"), "nodeId", node=None, field=f"{where}.nodeId", owner=f"{where}: "
+        )
+        if class_id not in ids:
+            ids.append(class_id)
+        arrivals.append(ClassArrival(node=node, class_id=class_id, rate=rate))
+    return tuple(ids), tuple(arrivals)

@@ -134,12 +134,15 @@ class DispatchSchedule:
 @dataclass(frozen=True, slots=True)
 class RouterRoute:
     target: str  # a new series the router fills
-    weight: float  # >= 0
+    weight: float  # >= 0; unused by a class route
+    #: a class route's classes: it takes these classes' share of the source (SPEC §5a)
+    classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class RouterNode:
-    """Splits the series ``source`` over ``routes`` by weight; the targets become series."""
+    """Splits the series ``source`` over ``routes`` by class, then by weight; the targets
+    become series."""
 
     id: str
     source: str
@@ -236,6 +239,15 @@ class Topology:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassArrival:
+    """``traffic.arrivals``: the series ``node`` carries class ``class_id`` (SPEC §5a)."""
+
+    node: str
+    class_id: str
+    rate: float | None = None  # ``pattern.ratePerBin``: the class's weight on a shared node
+
+
+@dataclass(frozen=True, slots=True)
 class Output:
     series: str
     as_: str | None = None  # the file name given with ``as:``
@@ -248,7 +260,8 @@ class Model:
     grid: Grid
     nodes: tuple[Node, ...]
     #: the series written, resolved (patterns expanded); never empty: without ``outputs`` in
-    #: the file, every node's and every synthesized series
+    #: the file, every node's and every synthesized series; a series that carries classes is
+    #: followed by its ``series@Class`` outputs
     outputs: tuple[Output, ...]
     rng: Rng | None = None
     #: ``node id -> ids of the nodes it reads`` (direct, sorted, deduplicated; a read through
@@ -261,6 +274,9 @@ class Model:
     topology: Topology | None = None
     #: the evaluation plan (:func:`flowtime_sim.plan.build_plan`), set by ``parse_model``
     plan: Plan | None = None
+    #: class ids: ``classes`` in file order, else those ``traffic.arrivals`` names
+    classes: tuple[str, ...] = ()
+    arrivals: tuple[ClassArrival, ...] = ()
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:

@@ -29,6 +29,7 @@ from flowtime_sim.model.types import (
     QueueNode,
     RouterNode,
 )
+from flowtime_sim.plan.classes import ClassPlan, class_plan
 from flowtime_sim.plan.derived import derived_steps
 from flowtime_sim.plan.graph import CycleError, edges, stages
 from flowtime_sim.plan.references import check_references
@@ -55,6 +56,7 @@ from flowtime_sim.plan.topology import (
 __all__ = [
     "AllocStep",
     "ArithStep",
+    "ClassPlan",
     "ConvStep",
     "GateStep",
     "KingmanStep",
@@ -90,9 +92,19 @@ class Plan:
     #: model node ids in evaluation order, and what each reads (see ``Model.dependencies``)
     node_order: tuple[str, ...] = ()
     node_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: non-fatal findings, e.g. a derived series left out because a node has its name
+    notes: tuple[str, ...] = ()
+    #: which series carry which classes; None when the model assigns no class
+    classes: ClassPlan | None = None
+
+    @property
+    def carried(self) -> dict[str, tuple[str, ...]]:
+        """``series -> its classes`` for every series that carries classes."""
+        return self.classes.carried if self.classes is not None else {}
 
 
-def _declare(model: Model) -> list[Step]:
+def _declare(model: Model) -> tuple[list[Step], list[str]]:
+    """The steps, and notes on derived series left out because a node has their name."""
     steps: list[Step] = []
     for node in model.nodes:
         if isinstance(node, ExprNode):
@@ -113,8 +125,17 @@ def _declare(model: Model) -> list[Step]:
     steps += constraint_steps(model.topology)
     topology_queues = {spec.key: spec.queue for spec in specs}
     nodes = {n.id: n for n in model.nodes}
-    steps += derived_steps(model.topology, model.grid, nodes, topology_queues)
-    return steps
+    notes: list[str] = []
+    for step in derived_steps(model.topology, model.grid, nodes, topology_queues):
+        name = step.outputs[0]
+        if name in nodes:
+            notes.append(
+                f"{step.origin}: derived series '{name}' is not computed; node '{name}' of the "
+                "model has that name and is written instead"
+            )
+            continue
+        steps.append(step)
+    return steps, notes
 
 
 def _node_of(step: Step) -> str | None:
@@ -134,7 +155,7 @@ def build_plan(model: Model, *, check: bool = True) -> Plan:
     ``check=False`` skips checking references (expressions included), for a model built by
     hand that the engine checks as it compiles.
     """
-    steps = _declare(model)
+    steps, notes = _declare(model)
     producer: dict[str, int] = {}
     twice: list[tuple[int, int, str]] = []
     for index, step in enumerate(steps):
@@ -157,6 +178,17 @@ def build_plan(model: Model, *, check: bool = True) -> Plan:
     except CycleError as exc:
         raise _cycle_error(model, [steps[i] for i in exc.cycle]) from None
     series = _series_order(model, steps)
+    for members, sequential in staged:
+        for i in members:
+            step = steps[i]
+            if sequential and isinstance(step, RouteStep) and step.class_routes:
+                raise ModelError(
+                    f"{step.origin}: a router with class routes cannot be part of a feedback "
+                    "loop; route by weight, or read its source a bin late outside the loop",
+                    node=step.router,
+                )
+    ordered = [steps[i] for members, _ in staged for i in members]
+    classes = class_plan(model.classes, model.arrivals, ordered, producer)
     nodes = {n.id for n in model.nodes}
     synthesized = tuple(
         (name, steps[producer[name]].origin)
@@ -188,6 +220,8 @@ def build_plan(model: Model, *, check: bool = True) -> Plan:
         synthesized=synthesized,
         node_order=tuple(node_order),
         node_dependencies=dependencies,
+        notes=tuple(notes),
+        classes=classes,
     )
 
 
@@ -231,6 +265,13 @@ def format_plan(plan: Plan) -> str:
         lines += ["", "Synthesized series:"]
         width = max(len(name) for name, _ in plan.synthesized)
         lines += [f"  {name:<{width}}  from {origin}" for name, origin in plan.synthesized]
+    if plan.carried:
+        assert plan.classes is not None
+        lines += [
+            "",
+            f"Classes: {', '.join(plan.classes.classes)} "
+            f"(written as series@Class for {len(plan.carried)} series)",
+        ]
     lines += ["", "Evaluation order:"]
     for number, stage in enumerate(plan.stages, start=1):
         if stage.sequential:
@@ -249,4 +290,10 @@ def format_plan(plan: Plan) -> str:
 def with_plan(model: Model) -> Model:
     """``model`` with its plan, its resolved node order and dependencies."""
     plan = build_plan(model)
-    return replace(model, plan=plan, order=plan.node_order, dependencies=plan.node_dependencies)
+    return replace(
+        model,
+        plan=plan,
+        order=plan.node_order,
+        dependencies=plan.node_dependencies,
+        warnings=(*model.warnings, *plan.notes),
+    )

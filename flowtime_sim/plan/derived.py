@@ -20,6 +20,11 @@ node with snake-cased id ``s``, every division giving 0 where the divisor is 0:
   ``cv = √var / m`` (0 when ``|m|`` is below machine epsilon).
 
 ``bin_ms`` is the bin's length in milliseconds (weeks are weeks).
+
+A derived series whose name is a model node's id (a node ``delivery_utilization`` next to the
+topology node ``Delivery``) is not computed: the node wins and the plan records a note.
+FlowTime's C# engine computes derived metrics at query time, so there too the node's series is
+the one written; its Rust engine overwrites the node, which hides what the model says.
 """
 
 from __future__ import annotations

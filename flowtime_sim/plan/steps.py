@@ -45,15 +45,19 @@ class NodeStep:
 
 @dataclass(frozen=True, slots=True)
 class RouteStep:
-    """``target += source * share`` for each route, in route order."""
+    """Class routes take classes of the source; then ``target += rest * share`` for each
+    weight route, in route order (:mod:`flowtime_sim.plan.routing`)."""
 
     router: str
     source: str
-    shares: tuple[tuple[str, float], ...]  # (target, weight / total weight)
+    shares: tuple[tuple[str, float], ...]  # (target, weight / total weight of weight routes)
+    #: class routes, first: (target, the classes of the source it takes)
+    class_routes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(target for target, _ in self.shares))
+        targets = [t for t, _ in self.class_routes] + [t for t, _ in self.shares]
+        return tuple(dict.fromkeys(targets))
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -68,8 +72,12 @@ class RouteStep:
         return f"node '{self.router}'"
 
     def describe(self) -> str:
-        parts = ", ".join(f"{t} = {self.source} * {format_number(s)}" for t, s in self.shares)
-        return f"ROUTE {self.router}: {parts}"
+        rest = self.source
+        parts = [f"{t} = {self.source}@{'+'.join(c)}" for t, c in self.class_routes]
+        if self.class_routes:
+            rest = f"({self.source} - classes routed)"
+        parts += [f"{t} = {rest} * {format_number(s)}" for t, s in self.shares]
+        return f"ROUTE {self.router}: {', '.join(parts)}"
 
 
 @dataclass(frozen=True, slots=True)

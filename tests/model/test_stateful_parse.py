@@ -92,10 +92,31 @@ REFUSED = [
     ),
     pytest.param(
         "  - {id: r, kind: router, router: {inputs: {queue: a}, routes: [{target: t}]}, routes: [{target: u}]}\n",
-        "node 'r': give inputs and routes either under router: or on the node, not both",
+        "node 'r': routes on the node differs from router.routes; give it once, or the same in both",
         "r",
-        "nodes[2].router",
-        id="router both",
+        "nodes[2].routes",
+        id="router both, routes differ",
+    ),
+    pytest.param(
+        "  - {id: r, kind: router, router: {inputs: {queue: a}, routes: [{target: t}]}, inputs: {queue: b}}\n",
+        "node 'r': inputs on the node differs from router.inputs; give it once, or the same in both",
+        "r",
+        "nodes[2].inputs",
+        id="router both, inputs differ",
+    ),
+    pytest.param(
+        "  - {id: r, kind: router, inputs: {queue: a}, routes: [{target: t, classes: [Gold]}, {target: u, classes: [Gold]}]}\n",
+        "node 'r': routes[1].classes: class 'Gold' is already routed by routes[0]; route each class once",
+        "r",
+        "nodes[2].routes[1].classes",
+        id="router class twice",
+    ),
+    pytest.param(
+        "  - {id: r, kind: router, inputs: {queue: a}, routes: [{target: t, classes: Gold}]}\n",
+        "node 'r': routes[0].classes must be a list of class ids, got 'Gold'",
+        "r",
+        "nodes[2].routes[0].classes",
+        id="router classes not a list",
     ),
     pytest.param(
         "  - {id: r, kind: router, routes: [{target: t}]}\n",
@@ -110,13 +131,6 @@ REFUSED = [
         "r",
         "nodes[2].routes",
         id="router no routes",
-    ),
-    pytest.param(
-        "  - {id: r, kind: router, inputs: {queue: a}, routes: [{target: t, classes: [Gold]}]}\n",
-        "node 'r': routes[0].classes: class routes are not supported yet; route by weight",
-        "r",
-        "nodes[2].routes[0].classes",
-        id="router classes",
     ),
     pytest.param(
         "  - {id: r, kind: router, inputs: {queue: a}, routes: [{target: r}]}\n",
@@ -490,6 +504,17 @@ def test_router_fields_may_sit_on_the_node() -> None:
     assert [o.series for o in model.outputs] == ["a", "b", "t"]
 
 
+def test_a_router_in_both_shapes_that_agree() -> None:
+    """FlowTime-Sim writes both shapes, so that each FlowTime engine finds its own; a route
+    written without its weight agrees with weight 1."""
+    model = parse_model(
+        HEAD
+        + "  - {id: r, kind: router, router: {inputs: {queue: a}, routes: [{target: t, weight: 1}]},\n"
+        + "     inputs: {queue: a}, routes: [{target: t}]}\n"
+    )
+    assert model.node("r") == RouterNode("r", "a", (RouterRoute("t", 1.0),))
+
+
 def test_a_queue_node_and_its_dispatch_schedule() -> None:
     model = parse_model(
         HEAD
@@ -530,3 +555,28 @@ def test_as_on_a_pattern_is_ignored_and_edges_may_leave_the_topology() -> None:
     ]
     assert model.topology is not None
     assert model.topology.edges[0].target == "Exit"
+
+
+def test_a_node_named_like_a_derived_series_wins() -> None:
+    """FlowTime's curated supply-chain-multi-tier has a node ``delivery_utilization`` next to
+    the topology node ``Delivery``: the node is written, the derived series is not computed."""
+    model = parse_model(
+        HEAD
+        + "  - {id: delivery_utilization, kind: expr, expr: 'a * 2'}\n"
+        + "  - {id: delivery_latency_min, kind: const, values: [7, 7, 7]}\n"
+        + "topology:\n  nodes:\n"
+        + "    - {id: Delivery, kind: serviceWithBuffer, semantics: {arrivals: a, served: b, capacity: b}}\n"
+    )
+    assert model.plan is not None
+    assert "delivery_q_ratio" in model.plan.series
+    assert model.warnings == (
+        "topology node 'Delivery': derived series 'delivery_utilization' is not computed; "
+        "node 'delivery_utilization' of the model has that name and is written instead",
+        "topology node 'Delivery': derived series 'delivery_latency_min' is not computed; "
+        "node 'delivery_latency_min' of the model has that name and is written instead",
+    )
+    from flowtime_sim.engine import evaluate
+
+    series = evaluate(model)
+    assert list(series["delivery_utilization"]) == [2, 4, 6]
+    assert list(series["delivery_latency_min"]) == [7, 7, 7]

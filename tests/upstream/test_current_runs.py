@@ -53,6 +53,23 @@ def test_the_clinic_runs_with_its_router_classes_and_sink(cli: Cli, tmp_path: Pa
     assert {"treatment_queue_queue", "discharge_served", "walk_ins"} <= set(series)
 
 
+def test_the_clinic_writes_its_classes_beside_each_series(cli: Cli, tmp_path: Path) -> None:
+    """walk_ins is Urgent and Routine at 2 : 8 (their ratePerBin); every series read from it
+    carries both, and in every bin the classes add up to the series."""
+    _, folder = create_and_run(cli, CLINIC)
+    series = binned(tmp_path / folder)
+    urgent = series["walk_ins@Urgent"]
+    assert [u / w for u, w in zip(urgent, series["walk_ins"], strict=True)] == pytest.approx(
+        [0.2] * 4
+    )
+    for name in ("walk_ins", "treated", "discharge_served", "treatment_queue_queue"):
+        both = zip(series[f"{name}@Urgent"], series[f"{name}@Routine"], strict=True)
+        assert [u + r for u, r in both] == pytest.approx(series[name], rel=1e-12), name
+    assert "triage_capacity@Urgent" not in series
+    catalog = json.loads((tmp_path / folder / "catalog.json").read_text(encoding="utf-8"))
+    assert catalog["series"][:3] == ["treated", "treated@Urgent", "treated@Routine"]
+
+
 def test_a_current_template_run_in_flowtime_layout(cli: Cli, tmp_path: Path) -> None:
     out, _ = create_and_run(cli, PACKING, "--format", "flowtime", "--flowtime-dir", "ft")
     folder = tmp_path / out["flowtime_run"]
