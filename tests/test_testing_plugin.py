@@ -141,12 +141,12 @@ def test_a_body_reading_names_that_are_not_parameters_fails() -> None:
     helpers = ", ".join(sorted([*_environment().globals, "template"]))
     assert "range" in helpers and "repeat_to" in helpers
     assert failures(Pack(template(body))) == [
-        "probe 1.0.0: the body reads os, secret, which are not parameters; a template may "
-        f"read only its parameters (bins, level) and {helpers}"]
-    alone = template("{{ secret }}\n" + GOOD_BODY.replace("[level]", "[1]"))
+        "probe 1.0.0: the body reads os (line 5), secret (line 5), which are not parameters; a "
+        f"template may read only its parameters (bins, level) and {helpers}"]
+    alone = template("{{ secret }}\n" + GOOD_BODY.replace("[level]", "[1]") + "# {{ secret }}\n")
     assert failures(Pack(alone))[0] == (
-        "probe 1.0.0: the body reads secret, which is not a parameter; a template may read "
-        f"only its parameters (bins, level) and {helpers}")
+        "probe 1.0.0: the body reads secret (lines 1, 6), which is not a parameter; a template "
+        f"may read only its parameters (bins, level) and {helpers}")
 
 
 def test_names_the_body_sets_itself_are_not_reads_from_outside() -> None:
@@ -338,7 +338,8 @@ def test_pack_check_command(runner, fake_dist) -> None:
     assert json.loads(result.stdout) == {
         "pack": "pack_a", "ok": True, "templates": ["hello 1.0.0"], "cases": 1, "failures": [],
         "notes": ["hello 1.0.0: parameter 'bins' has no examples",
-                  "hello 1.0.0: parameter 'level' has no examples"]}
+                  "hello 1.0.0: parameter 'level' has no examples"],
+        "warnings": [], "release": None}
 
 
 def test_pack_check_command_fails_with_every_failure(runner, fake_dist) -> None:

@@ -3,9 +3,10 @@
 Rendering again with markers in the parsed template (before it is compiled) tags the rendered
 text with body lines: a marker before each piece of literal text and each ``{{ expression }}``,
 and after every line break of literal text. A rendered line comes from the body line of the last
-marker before its first visible character. The markers are then removed. Expressions and tags are left as they are, so the render does what the
-plain one does; when the text without markers is not exactly the plain text (a literal captured
-by ``{% set %}`` and used as a value, say), no line is claimed.
+marker before its first visible character. The markers are then removed. Expressions and tags
+are left as they are, so the render does what the plain one does; when the text without markers
+is not exactly the plain text (a literal captured by ``{% set %}`` and used as a value, say), no
+line is claimed.
 """
 
 from __future__ import annotations
