@@ -41,6 +41,7 @@ def diagnose(ft: Flowtime) -> Diagnosis:
     report.problems += [f"plugin {r.name!r} {r.status}: {r.detail}" for r in host.failures()]
     report.problems += ft.templates.problems
     rendered: list[RenderedModel] = []
+    usable: list[Template] = []  # hooks are called with a template whose schema is valid
     for versions in ft.templates.by_id.values():
         for tpl in versions:  # every version: a mistake in an old one matters as much
             invalid = template_schema_problems(tpl)
@@ -48,12 +49,13 @@ def diagnose(ft: Flowtime) -> Diagnosis:
                 report.problems += [f"template {tpl.plugin}:{tpl.id} {tpl.version}: {p}"
                                     for p in invalid]
                 continue
+            usable.append(tpl)
             try:
                 rendered.append(ft.render(f"{tpl.plugin}:{tpl.id}", version=tpl.version))
                 report.templates_checked += 1
             except FlowtimeError as exc:
                 report.problems.append(f"template {tpl.plugin}:{tpl.id} {tpl.version}: {exc}")
-    first = next((v[0] for v in ft.templates.by_id.values() if v), None)
+    first = usable[0] if usable else None
     model = rendered[0].model if rendered else None
     for hook in host.hook_names():
         if hook in NOT_CALLED:
