@@ -16,6 +16,7 @@ __all__ = [
     "ConflictError",
     "FlowtimeError",
     "IntegrityError",
+    "InvalidModelError",
     "ModelError",
     "NotFoundError",
     "PackInfo",
@@ -37,7 +38,8 @@ __all__ = [
 
 _LAZY = {
     **{name: "flowtime_sim.errors" for name in (
-        "ConflictError", "FlowtimeError", "IntegrityError", "ModelError", "NotFoundError",
+        "ConflictError", "FlowtimeError", "IntegrityError", "InvalidModelError", "ModelError",
+        "NotFoundError",
         "ParameterError", "PluginError", "TemplateError", "UserError")},
     "ParameterSources": "flowtime_sim.types",
     "PackInfo": "flowtime_sim.types",
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
         ConflictError,
         FlowtimeError,
         IntegrityError,
+        InvalidModelError,
         ModelError,
         NotFoundError,
         ParameterError,

@@ -42,9 +42,12 @@ def _template_owners(index: TemplateIndex) -> dict[str, list[str]]:
 
 def installed_clashes(index: TemplateIndex, host: PluginHost) -> list[str]:
     """Template ids that several installed packs offer (``doctor``)."""
-    return [f"template id {tid!r} is offered by packs {', '.join(packs)}; users must write "
-            f"{' or '.join(f'{p}:{tid}' for p in packs)}: rename the template in one of them"
-            for tid, packs in sorted(_template_owners(index).items()) if len(packs) > 1]
+    return [
+        f"template id {tid!r} is offered by packs {', '.join(packs)}; users must write "
+        f"{' or '.join(f'{p}:{tid}' for p in packs)}: rename the template in one of them"
+        for tid, packs in sorted(_template_owners(index).items())
+        if len(packs) > 1
+    ]
 
 
 def new_pack_clashes(name: str, distribution: str, template_ids: Iterable[str]) -> list[str]:
@@ -55,19 +58,25 @@ def new_pack_clashes(name: str, distribution: str, template_ids: Iterable[str]) 
     warnings: list[str] = []
     packs = _installed_packs()
     if name in packs:
-        warnings.append(f"pack name {name!r} is already the entry point of {packs[name]} "
-                        "(installed); the two packs could not be installed together: "
-                        "choose another name")
+        warnings.append(
+            f"pack name {name!r} is already the entry point of {packs[name]} "
+            "(installed); the two packs could not be installed together: "
+            "choose another name"
+        )
     dists = {_normalise(d.partition(" ")[0]): d for d in packs.values()}
     if _normalise(distribution) in dists and name not in packs:
-        warnings.append(f"distribution {distribution} is already installed "
-                        f"({dists[_normalise(distribution)]}): choose another name")
+        warnings.append(
+            f"distribution {distribution} is already installed "
+            f"({dists[_normalise(distribution)]}): choose another name"
+        )
     owners = _template_owners(TemplateIndex.collect(create_plugin_host(strict=False)))
     for tid in template_ids:
         if tid in owners:
-            warnings.append(f"template id {tid!r} is already offered by pack "
-                            f"{', '.join(owners[tid])}; users of both packs would have to "
-                            f"write {name}:{tid}: rename the template")
+            warnings.append(
+                f"template id {tid!r} is already offered by pack "
+                f"{', '.join(owners[tid])}; users of both packs would have to "
+                f"write {name}:{tid}: rename the template"
+            )
     return warnings
 
 
@@ -77,15 +86,21 @@ def pack_clashes(pack: str, template_ids: Iterable[str]) -> list[str]:
     from flowtime_sim.templates import TemplateIndex
 
     host = create_plugin_host(strict=False)
-    warnings = [f"pack name {pack!r} is also claimed by {r.dist.name} {r.dist.version}: "
-                f"{r.detail}" for r in host.records
-                if r.name == pack and r.status == "failed" and r.dist is not None
-                and "already taken" in r.detail]
+    warnings = [
+        f"pack name {pack!r} is also claimed by {r.dist.name} {r.dist.version}: {r.detail}"
+        for r in host.records
+        if r.name == pack
+        and r.status == "failed"
+        and r.dist is not None
+        and "already taken" in r.detail
+    ]
     owners = _template_owners(TemplateIndex.collect(host))
     for tid in sorted(set(template_ids)):
         others = [p for p in owners.get(tid, []) if p != pack]
         if others:
-            warnings.append(f"template id {tid!r} is also offered by pack "
-                            f"{', '.join(others)}; users of both packs must write "
-                            f"{pack}:{tid}: rename the template")
+            warnings.append(
+                f"template id {tid!r} is also offered by pack "
+                f"{', '.join(others)}; users of both packs must write "
+                f"{pack}:{tid}: rename the template"
+            )
     return warnings

@@ -18,8 +18,9 @@ _POSITION = re.compile(r"at line (\d+), column \d+")
 _FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def invalid_model(template: Template, parameters: ResolvedParameters, text: str,
-                  exc: ModelError, kept: str | None) -> InvalidModelError:
+def invalid_model(
+    template: Template, parameters: ResolvedParameters, text: str, exc: ModelError, kept: str | None
+) -> InvalidModelError:
     """The error for ``template`` rendering ``text``, which failed validation with ``exc``."""
     model_line = model_line_of(text, exc)
     template_line = None
@@ -41,8 +42,9 @@ def invalid_model(template: Template, parameters: ResolvedParameters, text: str,
         where.append(f"the rendered model is in {kept}")
     if where:
         message += " [" + "; ".join(where) + "]"
-    return InvalidModelError(message, rendered=text, model_line=model_line,
-                             template_line=template_line)
+    return InvalidModelError(
+        message, rendered=text, model_line=model_line, template_line=template_line
+    )
 
 
 def _quote(line: str) -> str:
@@ -104,7 +106,8 @@ def _node_entry(root: Any, node_id: str) -> Any:
         if getattr(key, "value", None) == "nodes" and isinstance(value, yaml.SequenceNode):
             for entry in value.value:
                 if isinstance(entry, yaml.MappingNode) and any(
-                        getattr(k, "value", None) == "id" and getattr(v, "value", None) == node_id
-                        for k, v in entry.value):
+                    getattr(k, "value", None) == "id" and getattr(v, "value", None) == node_id
+                    for k, v in entry.value
+                ):
                     return entry
     return None

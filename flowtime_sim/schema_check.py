@@ -21,17 +21,48 @@ JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string
 #: Keywords that constrain only values of some types, by the types they apply to.
 _APPLIES_TO: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("pattern", "minLength", "maxLength"), ("string",)),
-    **dict.fromkeys(("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                     "multipleOf"), ("number", "integer")),
-    **dict.fromkeys(("items", "prefixItems", "minItems", "maxItems", "uniqueItems",
-                     "contains", "minContains", "maxContains"), ("array",)),
-    **dict.fromkeys(("properties", "required", "additionalProperties", "patternProperties",
-                     "minProperties", "maxProperties", "propertyNames"), ("object",)),
+    **dict.fromkeys(
+        ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+        ("number", "integer"),
+    ),
+    **dict.fromkeys(
+        (
+            "items",
+            "prefixItems",
+            "minItems",
+            "maxItems",
+            "uniqueItems",
+            "contains",
+            "minContains",
+            "maxContains",
+        ),
+        ("array",),
+    ),
+    **dict.fromkeys(
+        (
+            "properties",
+            "required",
+            "additionalProperties",
+            "patternProperties",
+            "minProperties",
+            "maxProperties",
+            "propertyNames",
+        ),
+        ("object",),
+    ),
 }
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 _SUBSCHEMA_LISTS = ("prefixItems", "allOf", "anyOf", "oneOf")
-_SUBSCHEMAS = ("items", "additionalProperties", "contains", "not", "if", "then", "else",
-               "propertyNames")
+_SUBSCHEMAS = (
+    "items",
+    "additionalProperties",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+    "propertyNames",
+)
 
 
 def json_path(parts: Iterator[Any] | list[Any] | tuple[Any, ...]) -> str:
@@ -51,8 +82,12 @@ def schema_problems(schema: Mapping[str, Any]) -> list[str]:
 
     cls = jsonschema.Draft202012Validator
     meta = cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
-    problems = [_describe(err) for err in sorted(
-        meta.iter_errors(dict(schema)), key=lambda e: [str(p) for p in e.absolute_path])]
+    problems = [
+        _describe(err)
+        for err in sorted(
+            meta.iter_errors(dict(schema)), key=lambda e: [str(p) for p in e.absolute_path]
+        )
+    ]
     return list(dict.fromkeys(problems)) + _inapplicable(schema, [])
 
 
@@ -106,8 +141,10 @@ def _describe(err: Any) -> str:
     path = list(err.absolute_path)
     where = json_path(path)
     if path and path[-1] == "type" and err.validator == "anyOf":
-        return (f"{where}: {_show(err.instance)} is not a JSON Schema type; use one of "
-                f"{', '.join(JSON_TYPES)}")
+        return (
+            f"{where}: {_show(err.instance)} is not a JSON Schema type; use one of "
+            f"{', '.join(JSON_TYPES)}"
+        )
     if path and path[-1] == "required" and err.validator == "type":
         return f"{where}: must be a list of parameter names, not {_show(err.instance)}"
     if err.validator == "format" and err.validator_value == "regex":
@@ -134,9 +171,11 @@ def _inapplicable(schema: Any, path: list[Any]) -> list[str]:
             applies = _APPLIES_TO.get(str(key))
             if applies and not accepted & set(applies):
                 shown = types[0] if len(types) == 1 else " or ".join(types)
-                problems.append(f"{json_path([*path, key])}: {key} applies only to "
-                                f"{applies[0]} values, but the type is {shown}; remove it or "
-                                "change the type")
+                problems.append(
+                    f"{json_path([*path, key])}: {key} applies only to "
+                    f"{applies[0]} values, but the type is {shown}; remove it or "
+                    "change the type"
+                )
     for key in _SUBSCHEMA_MAPS:
         value = schema.get(key)
         if isinstance(value, Mapping):

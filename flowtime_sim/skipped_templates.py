@@ -29,8 +29,7 @@ class SkippedTemplate:
         return f"plugin {self.plugin!r}: template {self.path} skipped: {self.reason}"
 
 
-_ACTIVE: ContextVar[list[SkippedTemplate] | None] = ContextVar("flowtime_sim_skipped",
-                                                               default=None)
+_ACTIVE: ContextVar[list[SkippedTemplate] | None] = ContextVar("flowtime_sim_skipped", default=None)
 
 
 @contextmanager

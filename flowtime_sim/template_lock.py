@@ -35,11 +35,18 @@ _HEADER = """\
 def content_hash(template: Template) -> str:
     """``sha256:HEX`` of the template's manifest (as data) and body (line breaks as ``\\n``)."""
     m = template.manifest
-    manifest = {"id": m.id, "version": m.version, "title": m.title,
-                "description": m.description, "tags": list(m.tags),
-                "capabilities": list(m.capabilities), "parameters": m.parameters}
-    text = json.dumps(manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str)
+    manifest = {
+        "id": m.id,
+        "version": m.version,
+        "title": m.title,
+        "description": m.description,
+        "tags": list(m.tags),
+        "capabilities": list(m.capabilities),
+        "parameters": m.parameters,
+    }
+    text = json.dumps(
+        manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
     body = template.read_body().replace("\r\n", "\n")
     digest = hashlib.sha256(f"{text}\n{body}".encode("utf-8", "surrogatepass")).hexdigest()
     return f"sha256:{digest}"
@@ -58,8 +65,10 @@ def read_lock(path: Path) -> dict[str, str]:
         raise ValueError(f"cannot read {path}: {exc}") from None
     table = data.get("templates", {})
     if data.get("format") != LOCK_FORMAT or not isinstance(table, Mapping):
-        raise ValueError(f"{path} is not a templates.lock of format {LOCK_FORMAT}; write it "
-                         "again with 'flowtime-sim pack lock'")
+        raise ValueError(
+            f"{path} is not a templates.lock of format {LOCK_FORMAT}; write it "
+            "again with 'flowtime-sim pack lock'"
+        )
     return {str(k): str(v) for k, v in table.items()}
 
 
@@ -105,8 +114,10 @@ def check_lock(plugin: str, folder: Path | None, templates: Iterable[Template]) 
     offered = {key(t): t for t in templates}
     for name, tpl in sorted(offered.items()):
         if name not in locked:
-            found.notes.append(f"{tpl.id} {tpl.version} is not in {LOCK_NAME} yet; run "
-                               f"'flowtime-sim pack lock {plugin}' when you release it")
+            found.notes.append(
+                f"{tpl.id} {tpl.version} is not in {LOCK_NAME} yet; run "
+                f"'flowtime-sim pack lock {plugin}' when you release it"
+            )
             continue
         now = content_hash(tpl)
         if now != locked[name]:
@@ -115,11 +126,14 @@ def check_lock(plugin: str, folder: Path | None, templates: Iterable[Template]) 
                 f"{locked[name][:15]}…, its files give {now[:15]}…): a released template "
                 "version must never change, or models made from it change meaning; restore "
                 "it and release the change as a new version (a new folder with a higher "
-                "version)")
+                "version)"
+            )
     for name in sorted(set(locked) - set(offered)):
         tid, _, version = name.rpartition("@")
-        found.failures.append(f"{tid} {version} is in {LOCK_NAME} but the pack no longer "
-                              "offers it: users' models were made from it; restore its folder")
+        found.failures.append(
+            f"{tid} {version} is in {LOCK_NAME} but the pack no longer "
+            "offers it: users' models were made from it; restore its folder"
+        )
     return found
 
 
@@ -132,8 +146,7 @@ class LockUpdate:
     removed: list[str] = field(default_factory=list)
 
 
-def update_lock(folder: Path, templates: Iterable[Template], *, force: bool = False
-                ) -> LockUpdate:
+def update_lock(folder: Path, templates: Iterable[Template], *, force: bool = False) -> LockUpdate:
     """Lock every template version; refuse (``ValueError``) to relock a changed or removed
     version unless ``force``."""
     path = folder / LOCK_NAME
@@ -153,9 +166,11 @@ def update_lock(folder: Path, templates: Iterable[Template], *, force: bool = Fa
     update.removed = sorted(set(locked) - set(offered))
     if (update.changed or update.removed) and not force:
         what = ", ".join(n.replace("@", " ") for n in update.changed + update.removed)
-        raise ValueError(f"{what}: locked, and changed or removed since; a released template "
-                         "version must never change: restore it and release the change as a "
-                         "new version (--force relocks a version that was never released)")
+        raise ValueError(
+            f"{what}: locked, and changed or removed since; a released template "
+            "version must never change: restore it and release the change as a "
+            "new version (--force relocks a version that was never released)"
+        )
     for name in update.removed:
         del entries[name]
     write_lock(path, entries)

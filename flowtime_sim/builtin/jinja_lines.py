@@ -33,16 +33,16 @@ def source_lines(template: Template, values: dict[str, Any], rendered: str) -> l
             marked: list[Any] = []
             for child in output.nodes:
                 if isinstance(child, nodes.TemplateData):
-                    marked.append(nodes.TemplateData(_marked(child.data, child.lineno),
-                                                     lineno=child.lineno))
+                    marked.append(
+                        nodes.TemplateData(_marked(child.data, child.lineno), lineno=child.lineno)
+                    )
                 else:
-                    marked += [nodes.TemplateData(_mark(child.lineno), lineno=child.lineno),
-                               child]
+                    marked += [nodes.TemplateData(_mark(child.lineno), lineno=child.lineno), child]
             output.nodes = marked
-        compiled = env.template_class.from_code(env, env.compile(ast), env.make_globals(None),
-                                                None)
-        text = str(compiled.render(**values, template={"id": template.id,
-                                                       "version": template.version}))
+        compiled = env.template_class.from_code(env, env.compile(ast), env.make_globals(None), None)
+        text = str(
+            compiled.render(**values, template={"id": template.id, "version": template.version})
+        )
     except Exception:  # the plain render succeeded; anything else here just means "unknown"
         return None
     if _MARK.sub("", text) != rendered:
@@ -52,7 +52,7 @@ def source_lines(template: Template, values: dict[str, Any], rendered: str) -> l
     for line in text.split("\n"):
         chosen, pos = last, 0
         for found in _MARK.finditer(line):
-            if line[pos:found.start()].strip():
+            if line[pos : found.start()].strip():
                 break  # visible text came first: it belongs to the marker before it
             chosen, pos = int(found.group(1)), found.end()
         marks = _MARK.findall(line)
@@ -68,4 +68,5 @@ def _mark(lineno: int) -> str:
 def _marked(data: str, lineno: int) -> str:
     parts = data.split("\n")
     return _mark(lineno) + "\n".join(
-        [parts[0], *(_mark(lineno + i) + part for i, part in enumerate(parts[1:], start=1))])
+        [parts[0], *(_mark(lineno + i) + part for i, part in enumerate(parts[1:], start=1))]
+    )

@@ -22,20 +22,42 @@ def pack() -> None:
 
 @pack.command("new")
 @click.argument("name")
-@click.option("--dir", "directory", type=click.Path(path_type=Path),
-              help="Folder to create; must not exist or be empty (default: ./flowtime-pack-NAME).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    help="Folder to create; must not exist or be empty (default: ./flowtime-pack-NAME).",
+)
 @click.option("--author", help="Your name, for pyproject.toml and the LICENSE.")
 @click.option("--email", help="Your e-mail address, for pyproject.toml.")
 @click.option("--description", help="One line saying what the pack models (PyPI shows it).")
 @click.option("--url", help="The address of the pack's repository ([project.urls]).")
-@click.option("--license", "licence", default="MIT", show_default=True, metavar="SPDX",
-              help="SPDX licence identifier; MIT and BSD-3-Clause come with their text.")
-@click.option("--python", "python", is_flag=True,
-              help="A pack with hooks in Python (python = true, hooks in __init__.py).")
+@click.option(
+    "--license",
+    "licence",
+    default="MIT",
+    show_default=True,
+    metavar="SPDX",
+    help="SPDX licence identifier; MIT and BSD-3-Clause come with their text.",
+)
+@click.option(
+    "--python",
+    "python",
+    is_flag=True,
+    help="A pack with hooks in Python (python = true, hooks in __init__.py).",
+)
 @json_option
-def new(name: str, directory: Path | None, author: str | None, email: str | None,
-        description: str | None, url: str | None, licence: str, python: bool,
-        as_json: bool) -> None:
+def new(
+    name: str,
+    directory: Path | None,
+    author: str | None,
+    email: str | None,
+    description: str | None,
+    url: str | None,
+    licence: str,
+    python: bool,
+    as_json: bool,
+) -> None:
     """Scaffold a publishable template pack NAME: pyproject, one template, tests, README,
     CHANGELOG, CI workflows.
 
@@ -47,9 +69,18 @@ def new(name: str, directory: Path | None, author: str | None, email: str | None
 
     names = pack_names(name)
     warnings = new_pack_clashes(names.name, names.distribution, [names.name])
-    created = create_pack(name, directory, PackOptions(
-        author=author, email=email, description=description, url=url, license=licence,
-        python=python))
+    created = create_pack(
+        name,
+        directory,
+        PackOptions(
+            author=author,
+            email=email,
+            description=description,
+            url=url,
+            license=licence,
+            python=python,
+        ),
+    )
     for warning in warnings:
         terminal.warn(warning)
     if as_json:
@@ -76,9 +107,12 @@ def _project_host(name: str | None, directory: Path) -> tuple[str, PluginHost]:
     if name is None:
         if len(declared) != 1:
             found = ", ".join(sorted(declared)) or "no pack"
-            raise UserError(f"which pack? {directory / 'pyproject.toml'} declares {found}; "
-                            "give its name: the entry point's name under "
-                            "[project.entry-points.flowtime_sim]", field="name")
+            raise UserError(
+                f"which pack? {directory / 'pyproject.toml'} declares {found}; "
+                "give its name: the entry point's name under "
+                "[project.entry-points.flowtime_sim]",
+                field="name",
+            )
         name = next(iter(declared))
     if name in declared:  # as the tests see it: the project's source, installed or not
         for folder in (directory, directory / "src"):
@@ -89,16 +123,23 @@ def _project_host(name: str | None, directory: Path) -> tuple[str, PluginHost]:
 
 @pack.command("check")
 @click.argument("name", required=False)
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True,
-              help="The pack's project folder (for --release, and to find NAME).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The pack's project folder (for --release, and to find NAME).",
+)
 @click.option("--no-run", is_flag=True, help="Render, store and preview, but do not run models.")
-@click.option("--release", is_flag=True,
-              help="Also check that the project is ready to release: no placeholder left in "
-                   "its metadata, every template version in templates.lock.")
+@click.option(
+    "--release",
+    is_flag=True,
+    help="Also check that the project is ready to release: no placeholder left in "
+    "its metadata, every template version in templates.lock.",
+)
 @json_option
-def check(name: str | None, directory: Path, no_run: bool, release: bool,
-          as_json: bool) -> None:
+def check(name: str | None, directory: Path, no_run: bool, release: bool, as_json: bool) -> None:
     """Check pack NAME as its tests would (flowtime_sim.testing.check_pack).
 
     Every template version is rendered with its defaults and with each example of its
@@ -118,10 +159,18 @@ def check(name: str | None, directory: Path, no_run: bool, release: bool,
 
         problems = release_problems(directory, name, host)
     if as_json:
-        terminal.print_json({"pack": name, "ok": report.ok and not problems,
-                             "templates": report.templates, "cases": len(report.cases),
-                             "failures": report.failures, "notes": report.notes,
-                             "warnings": warnings, "release": problems if release else None})
+        terminal.print_json(
+            {
+                "pack": name,
+                "ok": report.ok and not problems,
+                "templates": report.templates,
+                "cases": len(report.cases),
+                "failures": report.failures,
+                "notes": report.notes,
+                "warnings": warnings,
+                "release": problems if release else None,
+            }
+        )
     else:
         for line in report.summary().splitlines():
             terminal.line(line)
@@ -137,10 +186,19 @@ def check(name: str | None, directory: Path, no_run: bool, release: bool,
 
 @pack.command("lock")
 @click.argument("name", required=False)
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True, help="The pack's project folder.")
-@click.option("--force", is_flag=True,
-              help="Relock versions whose content changed (only for versions never released).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The pack's project folder.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Relock versions whose content changed (only for versions never released).",
+)
 @json_option
 def lock(name: str | None, directory: Path, force: bool, as_json: bool) -> None:
     """Record every template version of pack NAME in its templates.lock.
@@ -156,22 +214,38 @@ def lock(name: str | None, directory: Path, force: bool, as_json: bool) -> None:
     name, host = _project_host(name, directory)
     folder = pack_folder(host, name)
     if folder is None:
-        raise UserError(f"pack {name!r} has no package folder to keep templates.lock in",
-                        field="name")
-    templates = [t for versions in TemplateIndex.collect(host).by_id.values() for t in versions
-                 if t.plugin == name]
+        raise UserError(
+            f"pack {name!r} has no package folder to keep templates.lock in", field="name"
+        )
+    templates = [
+        t
+        for versions in TemplateIndex.collect(host).by_id.values()
+        for t in versions
+        if t.plugin == name
+    ]
     try:
         update = update_lock(folder, templates, force=force)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if as_json:
-        terminal.print_json({"path": str(update.path), "added": update.added,
-                             "kept": update.kept, "relocked": update.changed,
-                             "removed": update.removed})
+        terminal.print_json(
+            {
+                "path": str(update.path),
+                "added": update.added,
+                "kept": update.kept,
+                "relocked": update.changed,
+                "removed": update.removed,
+            }
+        )
         return
-    for label, items in (("locked", update.added), ("relocked", update.changed),
-                         ("removed", update.removed)):
+    for label, items in (
+        ("locked", update.added),
+        ("relocked", update.changed),
+        ("removed", update.removed),
+    ):
         for item in items:
             terminal.line(f"{label} {item.replace('@', ' ')}")
-    terminal.line(f"{update.path}: {len(update.added) + len(update.kept) + len(update.changed)}"
-                  " template version(s) locked")
+    terminal.line(
+        f"{update.path}: {len(update.added) + len(update.kept) + len(update.changed)}"
+        " template version(s) locked"
+    )

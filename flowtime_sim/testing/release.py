@@ -33,8 +33,10 @@ def placeholder_problems(project_dir: Path) -> list[str]:
         for number, line in enumerate(lines, start=1):
             for placeholder, wanted in PLACEHOLDERS.items():
                 if placeholder in line:
-                    problems.append(f"{name} line {number}: placeholder {placeholder!r}; put "
-                                    f"{wanted} there")
+                    problems.append(
+                        f"{name} line {number}: placeholder {placeholder!r}; "
+                        f"replace it with {wanted}"
+                    )
     return problems
 
 
@@ -43,16 +45,23 @@ def lock_problems(pack: str, host: PluginHost) -> list[str]:
     from flowtime_sim.template_lock import LOCK_NAME, check_lock, pack_folder
     from flowtime_sim.templates import TemplateIndex
 
-    templates = [t for versions in TemplateIndex.collect(host).by_id.values() for t in versions
-                 if t.plugin == pack]
+    templates = [
+        t
+        for versions in TemplateIndex.collect(host).by_id.values()
+        for t in versions
+        if t.plugin == pack
+    ]
     folder = pack_folder(host, pack)
     if folder is None or not (folder / LOCK_NAME).is_file():
-        return [f"{LOCK_NAME} is missing; run 'flowtime-sim pack lock {pack}' to record the "
-                "template versions you release"]
+        return [
+            f"{LOCK_NAME} is missing; run 'flowtime-sim pack lock {pack}' to record the "
+            "template versions you release"
+        ]
     found = check_lock(pack, folder, templates)
     unlocked = [n.partition(" is not in")[0] for n in found.notes]
-    return found.failures + [f"{what} is not locked; run 'flowtime-sim pack lock {pack}'"
-                             for what in unlocked]
+    return found.failures + [
+        f"{what} is not locked; run 'flowtime-sim pack lock {pack}'" for what in unlocked
+    ]
 
 
 def release_problems(project_dir: Path, pack: str, host: PluginHost) -> list[str]:
