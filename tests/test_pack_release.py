@@ -68,6 +68,8 @@ def test_options_fill_the_metadata(tmp_path: Path) -> None:
         folder / ".github/workflows/release.yml"
     ).read_text(encoding="utf-8")
     assert "## 0.1.0" in (folder / "CHANGELOG.md").read_text(encoding="utf-8")
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert '. .venv/bin/activate && pip install -e ".[test]" && pytest' in readme
 
 
 def test_an_author_without_an_email_gets_no_placeholder(tmp_path: Path) -> None:
