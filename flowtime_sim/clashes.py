@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from flowtime_sim.plugins import ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:
-    from flowtime_sim.plugins import PluginHost
     from flowtime_sim.templates import TemplateIndex
 
 
@@ -40,7 +39,7 @@ def _template_owners(index: TemplateIndex) -> dict[str, list[str]]:
     return owners
 
 
-def installed_clashes(index: TemplateIndex, host: PluginHost) -> list[str]:
+def installed_clashes(index: TemplateIndex) -> list[str]:
     """Template ids that several installed packs offer (``doctor``)."""
     return [
         f"template id {tid!r} is offered by packs {', '.join(packs)}; users must write "
@@ -86,14 +85,20 @@ def pack_clashes(pack: str, template_ids: Iterable[str]) -> list[str]:
     from flowtime_sim.templates import TemplateIndex
 
     host = create_plugin_host(strict=False)
-    warnings = [
-        f"pack name {pack!r} is also claimed by {r.dist.name} {r.dist.version}: {r.detail}"
-        for r in host.records
-        if r.name == pack
-        and r.status == "failed"
-        and r.dist is not None
-        and "already taken" in r.detail
-    ]
+    claimed = sorted(
+        {
+            f"{ep.dist.name} {ep.dist.version}"
+            for ep in entry_points(group=ENTRY_POINT_GROUP, name=pack)
+            if ep.dist is not None
+        }
+    )
+    warnings = []
+    if len(claimed) > 1:
+        warnings.append(
+            f"pack name {pack!r} is the entry point of several installed distributions "
+            f"({', '.join(claimed)}); only one of them loads: rename the pack or uninstall "
+            "the others"
+        )
     owners = _template_owners(TemplateIndex.collect(host))
     for tid in sorted(set(template_ids)):
         others = [p for p in owners.get(tid, []) if p != pack]

@@ -68,7 +68,7 @@ def diagnose(ft: Flowtime) -> Diagnosis:
                     report.problems.append(str(outcome))
                     break
     report.problems = list(dict.fromkeys(report.problems))  # discovery fails twice alike
-    report.warnings = installed_clashes(ft.templates, host)
+    report.warnings = installed_clashes(ft.templates)
     return report
 
 

@@ -31,6 +31,15 @@ OPTIONS = PackOptions(
 )
 
 
+@pytest.fixture(autouse=True)
+def _forget_projects(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``pack check``/``pack lock`` put a project's source on sys.path: take it off again."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield
+    for name in [m for m in sys.modules if m.startswith("flowtime_pack_demo")]:
+        del sys.modules[name]
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
     """A scaffolded pack 'demo' (not installed); forgotten by the import system afterwards."""
@@ -171,7 +180,9 @@ def test_editing_a_released_version_fails_the_packs_tests(
         manifest.read_text(encoding="utf-8").replace("default: 24", "default: 25"), encoding="utf-8"
     )
     pytester.chdir()  # the cli fixture works in another folder
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    # a process of its own: modules first imported in an in-process run (numpy) are dropped
+    # after it, and cannot be imported again
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1, passed=3)
     out = result.stdout.str()
     failure = re.search(
@@ -230,6 +241,66 @@ def test_a_new_version_is_noted_until_locked_and_a_removed_one_fails(
     ) in result.stdout.splitlines()
 
 
+def test_an_unlocked_version_and_missing_files_keep_a_project_from_release(
+    cli: Cli, tmp_path: Path
+) -> None:
+    folder = create_pack("demo", tmp_path / "p", OPTIONS).folder
+    assert cli("pack", "lock", "--dir", str(folder)).exit_code == 0
+    templates = folder / "src" / "flowtime_pack_demo" / "templates"
+    (templates / "demo-0.2").mkdir()
+    for name in ("template.yaml", "model.yaml.j2"):
+        text = (templates / "demo" / name).read_text(encoding="utf-8")
+        (templates / "demo-0.2" / name).write_text(
+            text.replace("version: 0.1.0", "version: 0.2.0"), encoding="utf-8"
+        )
+    (folder / "README.md").unlink()
+    result = cli("pack", "check", "--release", "--no-run", "--dir", str(folder), "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["release"] == [
+        "README.md is missing",
+        "demo 0.2.0 is not locked; run 'flowtime-sim pack lock demo'",
+    ]
+
+
+def test_an_unreadable_lock_is_a_failure(cli: Cli, project: Path) -> None:
+    lock = project / "src" / "flowtime_pack_demo" / "templates.lock"
+    lock.write_text("[templates\n", encoding="utf-8")
+    result = cli("pack", "check", "--no-run", "--dir", str(project))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1].startswith(f"  - cannot read {lock}: ")
+    lock.write_text('[templates]\n"demo@0.1.0" = "sha256:00"\n', encoding="utf-8")
+    result = cli("pack", "check", "--no-run", "--dir", str(project))
+    assert result.stdout.splitlines()[1] == (
+        f"  - {lock} is not a templates.lock of format 1; write it again with "
+        "'flowtime-sim pack lock'"
+    )
+    result = cli("pack", "lock", "--dir", str(project))
+    assert result.stderr == (
+        f"error: {lock} is not a templates.lock of format 1; write it again with "
+        "'flowtime-sim pack lock'\n"
+    )
+
+
+def test_a_pack_without_a_package_folder_cannot_be_locked(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowtime_sim import template_lock
+
+    monkeypatch.setattr(template_lock, "pack_folder", lambda host, plugin: None)
+    result = cli("pack", "lock", "--dir", str(project))
+    assert result.stderr == ("error: pack 'demo' has no package folder to keep templates.lock in\n")
+
+
+def test_which_pack_to_check_or_lock(cli: Cli, tmp_path: Path) -> None:
+    for command in ("check", "lock"):
+        result = cli("pack", command, "--dir", str(tmp_path))
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: which pack? {tmp_path / 'pyproject.toml'} declares no pack; give its "
+            "name: the entry point's name under [project.entry-points.flowtime_sim]\n"
+        )
+
+
 # -- names that clash with installed packs ---------------------------------------------------
 
 
@@ -245,6 +316,28 @@ def test_pack_new_warns_about_an_installed_packs_names(cli: Cli, tmp_path: Path)
         "packs would have to write checkout:checkout: rename the template\n"
     )
     assert cli("pack", "new", "unheard-of", "--dir", str(tmp_path / "new")).stderr == ""
+
+
+def test_pack_new_warns_about_an_installed_distribution(
+    cli: Cli, fake_dist, tmp_path: Path
+) -> None:
+    fake_dist("pack_a", entry_points={"other-name": "pack_a"})
+    result = cli("pack", "new", "pack-a", "--dir", str(tmp_path / "a"))
+    assert result.stderr == (
+        "warning: distribution flowtime-pack-pack-a is already installed "
+        "(flowtime-pack-pack-a 1.0): choose another name\n"
+    )
+
+
+def test_pack_check_warns_when_two_distributions_claim_the_name(cli: Cli, fake_dist) -> None:
+    fake_dist("pack_a")
+    fake_dist("pack_b", entry_points={"pack_a": "pack_b"})
+    result = cli("pack", "check", "pack_a", "--no-run")
+    assert (
+        "warning: pack name 'pack_a' is the entry point of several installed distributions "
+        "(flowtime-pack-pack-a 1.0, flowtime-pack-pack-b 1.0); only one of them loads: rename "
+        "the pack or uninstall the others"
+    ) in result.stderr.splitlines()
 
 
 def flowtime_sim_version_of(dist: str) -> str:

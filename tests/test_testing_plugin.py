@@ -170,6 +170,16 @@ def test_the_template_name_and_version_may_be_read() -> None:
     assert failures(Pack(template(body))) == []
 
 
+def test_cases_that_fail_alike_are_one_line() -> None:
+    tpl = template(GOOD_BODY.replace("binUnit: hours", "binUnit: fortnights"),
+                   bins={"type": "integer", "default": 2, "description": "Bins.",
+                         "examples": [3, 4, 5, 6]},
+                   level={"type": "number", "default": 1})
+    (failure,) = failures(Pack(tpl))
+    assert failure.startswith("probe 1.0.0 with defaults, bins=3, bins=4 and 2 more (5 cases): "
+                              "template probe 1.0.0 rendered an invalid model: ")
+
+
 def test_missing_descriptions_and_examples_are_noted() -> None:
     tpl = template(bins={"type": "integer", "default": 2},
                    level={"type": "number", "default": 1, "description": "Level."})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -56,13 +57,9 @@ def new(template_ref: str | None, name: str | None, sets: tuple[str, ...],
         template_dirs: tuple[Path, ...], template_files: tuple[Path, ...],
         as_json: bool) -> None:
     """Render a template into a model artifact (or a model file with --out FILE.yaml)."""
-    if keep_rendered is None:
-        _new(template_ref, name, sets, params_file, tags, version, visibility, out, root,
-             template_dirs, template_files, as_json)
-        return
     from flowtime_sim.kept_models import keeping_rendered_in
 
-    with keeping_rendered_in(keep_rendered):
+    with keeping_rendered_in(keep_rendered) if keep_rendered else contextlib.nullcontext():
         _new(template_ref, name, sets, params_file, tags, version, visibility, out, root,
              template_dirs, template_files, as_json)
 

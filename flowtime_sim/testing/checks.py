@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flowtime_sim.errors import FlowtimeError, ParameterError, PluginError, TemplateError
+from flowtime_sim.errors import (
+    FlowtimeError,
+    InvalidModelError,
+    ParameterError,
+    PluginError,
+    TemplateError,
+)
 from flowtime_sim.registry.catalog import ModelArtifact, RunArtifact
 from flowtime_sim.types import ParameterSources, ResolvedParameters, Template, semver_key
 
@@ -148,17 +154,27 @@ def _check_template(ft: Flowtime, tpl: Template, report: PackReport, run: bool) 
     cases: list[tuple[str, dict[str, Any]]] = [("defaults", {})]
     cases += [(f"{name}={_show(example)}", {name: example}) for name, spec in props.items()
               if isinstance(spec, Mapping) for example in spec.get("examples") or ()]
-    failed: dict[str, list[str]] = {}  # reason -> cases: one line per distinct failure
+    # one line per distinct failure: the first case's message, and every case that failed alike
+    failed: dict[str, tuple[str, list[str]]] = {}
     for case, sets in cases:
         try:
             report.cases.append(_check_case(ft, tpl, case, sets, run))
         except Exception as exc:  # every failure is reported, not just the first
             reason = str(exc) if isinstance(exc, FlowtimeError | AssertionError) else (
                 f"{type(exc).__name__}: {exc}")
-            failed.setdefault(" ".join(reason.split()), []).append(case)
-    for reason, which in failed.items():
+            reason = " ".join(reason.split())
+            failed.setdefault(_alike(exc, reason), (reason, []))[1].append(case)
+    for reason, which in failed.values():
         report.failures.append(f"{label} with {_cases(which)}: {reason}")
     report.failures += [f"{label}: {p}" for p in _sandbox_problems(ft.host, tpl)]
+
+
+def _alike(exc: Exception, reason: str) -> str:
+    """What two cases' failures share when they are the same mistake: an invalid model's
+    problem and template line, without the model line that the parameters moved."""
+    if isinstance(exc, InvalidModelError) and exc.template_line is not None:
+        return f"{reason.rpartition(' [')[0]} @{exc.template_line}"
+    return reason
 
 
 def _cases(names: list[str]) -> str:
