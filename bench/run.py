@@ -217,6 +217,116 @@ def bench_engine(work: Path, nodes: int, bins: int, ref_bins: int) -> list[Row]:
     ]
 
 
+def bench_yaml(work: Path, nodes: int, bins: int) -> list[Row]:
+    """Parsing a large model file: the strict path (libyaml and the dialect's constructor), the
+    fast path ``run --file`` takes, and a whole ``run --file`` process with its peak memory."""
+    import yaml
+
+    from flowtime_sim.engine.synthetic import synthetic_model_source
+    from flowtime_sim.yaml_dialect import MODEL_LIMITS, _load_strict, load_yaml
+
+    path = work / f"model-{nodes}x{bins}.yaml"
+    if not path.exists():  # one node per line, values in flow style, as the host writes them
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        text = yaml.dump(synthetic_model_source(nodes, bins, seed=1), Dumper=dumper,
+                         sort_keys=False, default_flow_style=None, width=1 << 30)
+        path.write_text(text, encoding="utf-8")
+    data = path.read_bytes()
+    fast = median_time(lambda: load_yaml(data, limits=MODEL_LIMITS, fast=True), 3)
+    strict = median_time(lambda: _load_strict(data, MODEL_LIMITS), 1)
+    script = ("import resource, subprocess, sys, time\n"
+              "t = time.perf_counter()\n"
+              "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+              "print(time.perf_counter() - t, "
+              "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    cmd = [sys.executable, "-c", script, str(BIN / "flowtime-sim"), "run", "--file", str(path),
+           "--seed", str(int(time.time())), "--root", str(work / "run-root")]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
+    run_s, rss_kib = float(out[0]), int(out[1])
+    size = f"{len(data) / 2**20:.1f} MiB"
+    return [
+        (f"parse a {nodes:,}-node × {bins:,}-bin model file ({size}), run --file's path",
+         f"{fast:.2f} s", "≤ 0.8 s (2× FlowTime's engine, 0.41 s)", verdict(fast <= 0.8)),
+        ("the same file on the strict path (libyaml, as without yaml-rs)", f"{strict:.2f} s",
+         "report", ""),
+        ("whole `flowtime-sim run --file` process of that file", f"{run_s:.2f} s", "report", ""),
+        ("peak memory of that process (max RSS)", f"{rss_kib / 1024:.0f} MiB", "< 2 GiB",
+         verdict(rss_kib < 2 * 1024 * 1024)),
+    ]
+
+def rust_engine() -> Path | None:
+    """FlowTime's Rust engine (``FLOWTIME_ENGINE_BIN``, else the oracle build), if present."""
+    path = Path(os.environ.get("FLOWTIME_ENGINE_BIN", "/work/oracle/bin/flowtime-engine"))
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+def bench_state(work: Path, nodes: int, bins: int, repeat: int) -> list[Row]:
+    """Stateless and stateful models of the same size, against FlowTime's Rust engine when
+    it is installed (its ``eval`` process: parse, compile, evaluate, print)."""
+    import yaml
+
+    from flowtime_sim.engine import evaluate
+    from flowtime_sim.engine.synthetic import stateful_model_source, synthetic_model_source
+    from flowtime_sim.model import parse_model
+
+    engine = rust_engine()
+    cases = {
+        "stateless": (synthetic_model_source(nodes, bins, seed=1), 0.3),
+        "stateful": (stateful_model_source(nodes, bins, seed=1), 1.0),
+    }
+    rows: list[Row] = []
+    for name, (source, limit) in cases.items():
+        path = work / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(source, sort_keys=False, width=2**30))
+        model = parse_model(path.read_text())
+        assert model.plan is not None
+        evaluate(model)
+        ours = median_time(lambda m=model: evaluate(m), repeat)  # type: ignore[misc]
+        loops = sum(1 for stage in model.plan.stages if stage.sequential)
+        what = (f"evaluate {name} {nodes:,} nodes × {bins:,} bins"
+                + (f" ({len(source['topology']['nodes'])} queues, {loops} bin-by-bin stages)"
+                   if name == "stateful" else ""))
+        if engine is None:
+            rows.append((what, ms(ours), "report (Rust engine not installed)", ""))
+            continue
+        rust = process_times({"rust": [str(engine), "eval", str(path)]}, max(3, repeat // 3))
+        ratio = ours / rust["rust"]
+        rows.append((f"{what} vs Rust `flowtime-engine eval`",
+                     f"{ms(ours)} vs {ms(rust['rust'])} = {ratio:.2f}×", f"≤ {limit}× Rust",
+                     verdict(ratio <= limit)))
+    rows.append(feedback_loop_options(bins))
+    return rows
+
+
+def feedback_loop_options(bins: int) -> Row:
+    """One self-referencing backlog computed bin by bin two ways: NumPy on one-element
+    slices per bin, and the generated loop on floats the engine uses."""
+    import numpy as np
+
+    from flowtime_sim.engine import evaluate
+    from flowtime_sim.model import parse_model
+
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(0, 10, bins), rng.uniform(0, 10, bins)
+
+    def numpy_per_bin() -> object:
+        out = np.zeros(bins)
+        for t in range(bins):
+            prev = out[t - 1 : t] if t else np.zeros(1)
+            out[t : t + 1] = np.maximum(0.0, prev * 0.8 + a[t : t + 1] - b[t : t + 1])
+        return out
+
+    model = parse_model({
+        "schemaVersion": 1, "grid": {"bins": bins, "binSize": 1, "binUnit": "hours"},
+        "nodes": [{"id": "a", "kind": "const", "values": a.tolist()},
+                  {"id": "b", "kind": "const", "values": b.tolist()},
+                  {"id": "x", "kind": "expr", "expr": "MAX(0, SHIFT(x, 1) * 0.8 + a - b)"}]})
+    generated = median_time(lambda: evaluate(model), 5)
+    sliced = median_time(numpy_per_bin, 3)
+    return (f"one feedback node × {bins:,} bins: generated loop (whole model) vs NumPy per bin",
+            f"{ms(generated)} vs {ms(sliced)}", "report", "")
+
+
 def bench_template_run(work: Path, repeat: int) -> list[Row]:
     cli = str(BIN / "flowtime-sim")
     root = str(work / "e2e-root")
@@ -329,8 +439,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--only", nargs="*", default=None,
-                        help="sections: cli create sizes listing engine e2e preview packkit "
-                             "extra")
+                        help="sections: cli create sizes listing engine state yaml e2e "
+                             "preview packkit extra")
     parser.add_argument("--s3", action="store_true", help="also the S3 benchmark (slow)")
     parser.add_argument("--out", default=str(HERE / "results.md"))
     args = parser.parse_args()
@@ -344,6 +454,8 @@ def main() -> None:
         "sizes": lambda: catalog_sizes(work),
         "listing": lambda: bench_listing(work, 2_000 if quick else 100_000, repeat),
         "engine": lambda: bench_engine(work, 1000, 876 if quick else 8760, 96 if quick else 876),
+        "state": lambda: bench_state(work, 1000, 876 if quick else 8760, 3 if quick else 7),
+        "yaml": lambda: bench_yaml(work, 1000, 876 if quick else 8760),
         "e2e": lambda: bench_template_run(work, repeat),
         "preview": lambda: bench_preview(repeat),
         "packkit": lambda: bench_pack_kit(work, repeat),

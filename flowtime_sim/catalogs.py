@@ -65,13 +65,6 @@ def inputs_hash(template_id: str, template_version: str, parameters: Mapping[str
                            "parameters": parameters})
 
 
-def model_hash(text: str) -> str:
-    """Canonical hash of the parsed model YAML (formatting and comments do not count)."""
-    from flowtime_sim.model import load_model_document
-
-    return canonical_hash(load_model_document(text))
-
-
 def pack_of(template: Template) -> dict[str, str]:
     """``{name, version, plugin}``: the distribution and the entry-point name."""
     pack = template.pack or PackInfo(template.plugin, "0")
@@ -113,19 +106,23 @@ def model_draft(rendered: RenderedModel, *, name: str | None, tags: Iterable[str
 
 
 def run_catalog(request: RunRequest, *, run_id: str, inputs: str, engine_version: str,
-                files: Mapping[str, bytes], owner: str, visibility: str) -> dict[str, Any]:
+                owner: str, visibility: str) -> dict[str, Any]:
+    """A run's catalog; ``files`` is left empty for the registry to fill in with each file's
+    hash as it stores the file."""
     grid = request.model.grid
     grid_doc: dict[str, Any] = {"bins": grid.bins, "binSize": grid.bin_size,
                                 "binUnit": grid.bin_unit}
     if grid.start is not None:
         grid_doc["start"] = grid.start.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
+    catalog: dict[str, Any] = {
         "kind": "run", "id": run_id, "model_id": request.model_id,
         "model_version": request.model_version, "model_hash": request.model_hash,
         "created_utc": utc_now(), "schema_version": SCHEMA_VERSION, "seed": request.seed,
         "mode": request.mode, "engine_version": engine_version, "grid": grid_doc,
         "series": [o.series for o in request.model.outputs], "inputs_hash": inputs,
-        "files": {name: file_hash(data) for name, data in files.items()},
-        "owner": owner, "visibility": visibility, "source": "engine",
+        "files": {}, "owner": owner, "visibility": visibility, "source": "engine",
         "generator": generator(),
     }
+    if request.model.warnings:
+        catalog["warnings"] = list(request.model.warnings)
+    return catalog

@@ -113,15 +113,20 @@ class Flowtime:
     def derive(self, source_ref: str, *, name: str | None = None,
                sets: Mapping[str, object] | None = None, tags: Iterable[str] = (),
                visibility: str | None = None, root: str | None = None,
-               owner: str | None = None, admit: Admit | None = None) -> Created:
-        """A new model from an existing version with some parameters changed, rendered by
-        the same pack's template. ``admit`` works as in :meth:`create_model`."""
+               owner: str | None = None, admit: Admit | None = None,
+               params: Mapping[str, object] | None = None,
+               version: str | None = None) -> Created:
+        """A new model from an existing version with some parameters changed: ``params``
+        (a parameters file's values) over the source's, ``sets`` over both. It is rendered by
+        the same pack's template; ``version`` picks another version of it (moving a model to a
+        newer one). ``admit`` works as in :meth:`create_model`."""
         from flowtime_sim.rendering import render, resolve_parameters
 
         source = self.registry(root).model(parse_ref(source_ref, what="model id"))
         cat = source.catalog
-        sources = ParameterSources(file=dict(cat["parameters"]), sets=dict(sets or {}))
-        template = self._installed(cat)
+        sources = ParameterSources(file={**cat["parameters"], **(params or {})},
+                                   sets=dict(sets or {}))
+        template = self._installed(cat, version)
         rendered = render(self.host, template, resolve_parameters(self.host, template, sources))
         return self._store_model(
             rendered, name=name or str(cat["name"]),
@@ -161,20 +166,28 @@ class Flowtime:
         collected = self.host.collect("flowtime_artifact_created", artifact=created.artifact)
         return [f"{failure}; the artifact is published" for failure in collected.failures]
 
-    def _installed(self, catalog: Mapping[str, Any]) -> Template:
-        """The template a model was made from: the same plugin, id and version."""
+    def _installed(self, catalog: Mapping[str, Any], version: str | None = None) -> Template:
+        """The template a model was made from: the same plugin and id, and the same version
+        unless ``version`` asks for another."""
         tid, tversion = str(catalog["template_id"]), str(catalog["template_version"])
         pack = catalog.get("pack")
         plugin = pack.get("plugin") if isinstance(pack, Mapping) else None
         offered = [t for t in self.templates.by_id.get(tid, []) if plugin in (None, t.plugin)]
         for tpl in offered:
-            if tpl.version == tversion:
+            if tpl.version == (version or tversion):
                 return tpl
         have = ", ".join(t.version for t in offered) or "none"
         where = f"{plugin}:{tid}" if plugin else tid
+        if version is not None:
+            raise NotFoundError(f"template {where} has no version {version} (installed "
+                                f"versions: {have})", field="version")
+        hint = "install the pack that provides it"
+        if plugin == "templates-dir" or (isinstance(pack, Mapping)
+                                         and pack.get("name") == "templates-dir"):
+            hint = ("it is a FlowTime-Sim template file: pass its folder or file with "
+                    "--templates-dir or --template-file")
         raise UserError(f"template {where} {tversion}, which {catalog['id']} was made from, "
-                        f"is not installed (installed versions: {have}); install the pack "
-                        "that provides it")
+                        f"is not installed (installed versions: {have}); {hint}")
 
     def model(self, ref: str, root: str | None = None) -> ModelArtifact:
         return self.registry(root).model(parse_ref(ref, what="model id"))
@@ -223,7 +236,7 @@ class Flowtime:
         text = registry.read_file(art, "model.yaml").decode("utf-8")
         model = parse_model(text, origin=f"model {art.ref}")
         request = RunRequest(model=model, model_hash=str(art.catalog["model_hash"]),
-                             slug=model_slug(art.id), seed=_seed(seed, model),
+                             slug=model_slug(art.id), seed=_seed(seed, model, mode),
                              mode=_mode(mode), model_id=art.id, model_version=art.version)
         return self._store_run(request, str(art.catalog.get("visibility", "private")), root,
                                progress, owner)
@@ -233,13 +246,14 @@ class Flowtime:
                  progress: Progress | None = None, visibility: str | None = None,
                  owner: str | None = None) -> Created:
         """Run a model given as YAML text (``run --file``; ``POST /sim/run`` with ``model``)."""
-        from flowtime_sim.catalogs import model_hash
-        from flowtime_sim.model import parse_model
+        from flowtime_sim.canonical import canonical_hash
+        from flowtime_sim.model import load_model_document, parse_model
         from flowtime_sim.runs import RunRequest, file_slug
 
-        model = parse_model(text, origin=name)
-        request = RunRequest(model=model, model_hash=model_hash(text), slug=file_slug(name),
-                             seed=_seed(seed, model), mode=_mode(mode))
+        document = load_model_document(text, origin=name)  # parsed once, hashed once
+        model = parse_model(document, origin=name)
+        request = RunRequest(model=model, model_hash=canonical_hash(document),
+                             slug=file_slug(name), seed=_seed(seed, model, mode), mode=_mode(mode))
         return self._store_run(request, _visibility(visibility), root, progress, owner)
 
     def _store_run(self, request: RunRequest, visibility: str, root: str | None,
@@ -262,9 +276,10 @@ class Flowtime:
         return replace(created, warnings=tuple(warnings)) if warnings else created
 
 
-def _seed(seed: int | None, model: Model) -> int:
-    """``--seed``, else the model's ``rng.seed``, else 0: a run is always reproducible."""
-    if seed is None:
+def _seed(seed: int | None, model: Model, mode: str) -> int:
+    """``--seed``, else the model's ``rng.seed``, else 0: a run is always reproducible. In
+    expected mode the seed changes nothing, and a given one is ignored (SPEC §8)."""
+    if seed is None or mode != "sample":
         seed = model.rng.seed if model.rng is not None else 0
     if not -(2**63) <= seed < 2**64:
         raise UserError(f"seed {seed} does not fit in 64 bits", field="seed")

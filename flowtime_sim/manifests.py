@@ -9,24 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
 from flowtime_sim.types import Template, TemplateManifest
-from flowtime_sim.yamlsafe import yaml_problem
+from flowtime_sim.yaml_dialect import YamlError, load_yaml
 
 MANIFEST_NAME = "template.yaml"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_manifest_file(path: Path) -> Template:
     """Read one ``template.yaml`` (and name the body file it points to) as a :class:`Template`."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValueError(f"{path}: cannot read template manifest: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: template manifest is not valid YAML: {yaml_problem(exc)}"
-                         ) from None
+    except YamlError as exc:
+        raise ValueError(f"{path}: template manifest is not valid YAML: {exc}") from None
     if not isinstance(data, Mapping):
         raise ValueError(f"{path}: a template manifest must be a mapping")
     known = {"id", "version", "title", "description", "tags", "capabilities", "parameters",

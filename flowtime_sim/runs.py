@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from flowtime_sim.canonical import canonical_hash
 from flowtime_sim.ids import check_id, slugify
 
 if TYPE_CHECKING:
     from flowtime_sim.model.types import Model
+    from flowtime_sim.storage import FileWriter
 
 MODES = ("expected", "sample")
 Progress = Callable[[int, int], None]
@@ -41,24 +41,34 @@ def file_slug(stem: str) -> str:
 
 
 def run_id_for(request: RunRequest, engine_version: str) -> tuple[str, str]:
-    """``(run_id, inputs_hash)``: the same model, seed, mode and engine give the same run."""
-    inputs = canonical_hash({"model_hash": request.model_hash, "seed": request.seed,
-                             "mode": request.mode, "engine_version": engine_version})
+    """``(run_id, inputs_hash)``: the same model, mode and engine (and, in sample mode, seed)
+    give the same run. The seed changes nothing in expected mode, so it is no part of an
+    expected-mode run's identity."""
+    identity: dict[str, Any] = {"model_hash": request.model_hash, "mode": request.mode,
+                                "engine_version": engine_version}
+    if request.mode == "sample":
+        identity["seed"] = request.seed
+    inputs = canonical_hash(identity)
     return check_id(f"{request.slug}-run_{inputs.removeprefix('sha256:')[:8]}",
                     what="run id"), inputs
 
 
 def execute(request: RunRequest, *, run_id: str, inputs: str, owner: str, visibility: str,
-            progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Evaluate and render the run's files and catalog (nothing is stored here)."""
+            progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, FileWriter]]:
+    """Evaluate the model; return the run's catalog (its ``files`` left empty for the
+    registry to fill in as it stores them) and its files as writers, so that the CSV is written
+    straight to storage rather than held in memory. Nothing is stored here."""
     from flowtime_sim.catalogs import run_catalog
     from flowtime_sim.engine import ENGINE_VERSION, evaluate, write_binned_csv
+    from flowtime_sim.limits import check_cells
 
+    check_cells(request.model)
     mode: Literal["expected", "sample"] = "sample" if request.mode == "sample" else "expected"
     series = evaluate(request.model, mode=mode, seed=request.seed, progress=progress)
-    buffer = io.BytesIO()
-    write_binned_csv(request.model, series, buffer)
-    files = {"binned_v0.csv": buffer.getvalue()}
+
+    def write_csv(out: BinaryIO) -> None:
+        write_binned_csv(request.model, series, out)
+
     catalog = run_catalog(request, run_id=run_id, inputs=inputs, engine_version=ENGINE_VERSION,
-                          files=files, owner=owner, visibility=visibility)
-    return catalog, files
+                          owner=owner, visibility=visibility)
+    return catalog, {"binned_v0.csv": write_csv}

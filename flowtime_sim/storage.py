@@ -14,15 +14,22 @@ published and every file created with ``put_if_absent`` since ``cursor`` (``None
 them), oldest first, with the cursor to pass next time. The registry folds these into its
 listing index before each listing, so other machines' artifacts appear without a ``reindex``
 (:meth:`flowtime_sim.registry.Registry.refresh`).
+
+A backend may also offer ``publish_streamed(key, streams, finish) -> bool``, which
+:func:`publish_streamed` uses when present: the files in ``streams`` are written as they are
+produced (a run's CSV need never be held in memory), then ``finish`` gets their hashes and
+returns the remaining small files (the catalog, which records those hashes), and the folder is
+published as by ``publish``. Backends without it are given the streams' bytes in memory.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from flowtime_sim.errors import FlowtimeError, NotFoundError, PluginError, UserError
 
@@ -31,6 +38,10 @@ if TYPE_CHECKING:
     from flowtime_sim.types import StorageBackend
 
 DEFAULT_ROOT = "./artifacts"
+#: Writes one file's bytes, as they are produced, to the binary stream it is given.
+FileWriter = Callable[[BinaryIO], None]
+#: Given the ``sha256:`` hash of every streamed file by name, the folder's other files.
+Finish = Callable[[Mapping[str, str]], Mapping[str, bytes]]
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
@@ -69,6 +80,26 @@ class Storage(Protocol):
 
     def index_path(self) -> Path:
         """A local file path where the listing index for this root may live."""
+
+
+def publish_streamed(storage: Storage, key: str, streams: Mapping[str, FileWriter],
+                     finish: Finish) -> bool:
+    """Publish the folder ``key`` made of ``streams`` (written as they are produced) and the
+    files ``finish`` returns given the streams' hashes; ``False`` when the folder exists."""
+    from flowtime_sim.canonical import file_hash
+
+    method = getattr(storage, "publish_streamed", None)
+    if method is not None:
+        return bool(method(key, streams, finish))
+    if storage.exists(key):
+        return False
+    buffered: dict[str, bytes] = {}
+    for name, write in streams.items():
+        buffer = io.BytesIO()
+        write(buffer)
+        buffered[name] = buffer.getvalue()
+    rest = finish({name: file_hash(data) for name, data in buffered.items()})
+    return storage.publish(key, {**buffered, **rest})
 
 
 def resolve_root(root: str | os.PathLike[str] | None) -> str:

@@ -1,5 +1,6 @@
-"""Turn parameter values into YAML literals that can never change a document's structure, and
-YAML errors into one-line messages."""
+"""Turn parameter values into YAML literals that can never change a document's structure.
+
+Reading YAML is :mod:`flowtime_sim.yaml_dialect`'s job."""
 
 from __future__ import annotations
 
@@ -8,17 +9,6 @@ import math
 import re
 from collections.abc import Mapping
 from typing import Any
-
-#: ``1e3``, ``-2.5E-7``: floats in YAML 1.2 (and JSON, and FlowTime's engine), strings in the
-#: YAML 1.1 that PyYAML implements.
-EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
-
-
-def read_exponent_floats(loader: Any) -> None:
-    """Make a PyYAML loader class read ``1e3`` as the number YAML 1.2 says it is."""
-    loader.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT,
-                                 list("-+0123456789"))
-
 
 # Characters YAML treats as line breaks or refuses outright; JSON leaves them bare.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
@@ -58,10 +48,3 @@ def yaml_literal(value: Any) -> str:
 def _quote(text: str) -> str:
     body = json.dumps(text, ensure_ascii=False)[1:-1]
     return '"' + _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", body) + '"'
-
-
-def yaml_problem(exc: Exception) -> str:
-    """A YAML parser error as one line: ``found a tab character at line 2 column 5``."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
-    return problem + (f" at line {mark.line + 1} column {mark.column + 1}" if mark else "")

@@ -10,7 +10,7 @@ import sys
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowtime_sim.canonical import canonical_hash, canonical_json
@@ -100,3 +100,36 @@ def test_canonical_json_round_trips_to_an_equal_value(value: object) -> None:
         return  # two keys that collide after NFC: refused, never silently merged
     assert nfc(json.loads(text)) == nfc(value)
     assert canonical_json(json.loads(text)) == text
+
+
+numbers = st.one_of(
+    st.integers(-(2**60), 2**60),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(min_value=-1e-3, max_value=1e-3),
+    st.sampled_from([0.0, -0.0, 1.0, 5.0, 1e16, 2.0**53, 1e-4, 9.99e-5, 123.456]),
+)
+
+
+@settings(deadline=None)  # the first example imports NumPy
+@given(st.lists(numbers, min_size=64, max_size=200), st.booleans())
+def test_long_number_lists_take_a_fast_path_with_the_same_bytes(values: list[float],
+                                                                 as_tuple: bool) -> None:
+    import rfc8785
+
+    from flowtime_sim.canonical import _ints_to_float, normalise
+
+    doc = {"values": tuple(values) if as_tuple else values, "name": "caf\u00e9"}
+    plain = normalise(doc)  # the general path only
+    try:
+        expected = rfc8785.dumps(plain)
+    except rfc8785.IntegerDomainError:
+        expected = rfc8785.dumps(_ints_to_float(plain))
+    assert canonical_json(doc) == expected
+
+
+def test_a_document_string_cannot_pose_as_a_fast_list() -> None:
+    values = list(range(100))
+    lookalike = "\x00" + "0" * 16 + ":0"
+    assert canonical_json({"a": values, "b": lookalike}) == (
+        b'{"a":[' + ",".join(map(str, values)).encode() + b'],"b":"\\u0000' + b"0" * 16
+        + b':0"}')

@@ -171,18 +171,20 @@ def test_other_keywords() -> None:
 
 @pytest.mark.parametrize(("name", "text", "message"), [
     ("bad.yaml", "a: [1\nb: 2\n",
-     "is not valid YAML: did not find expected ',' or ']' at line 2 column 2"),
+     "is not valid YAML: while parsing a flow sequence, did not find expected ',' or ']' at "
+     "line 2, column 2"),
     ("tab.yml", "a:\n\tb: 1\n",
-     "is not valid YAML: found character that cannot start any token at line 2 column 1"),
+     "is not valid YAML: while scanning for the next token, found character that cannot start "
+     "any token at line 2, column 1"),
     ("bad.json", '{"a": 1,}',
-     "is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 9"),
+     "is not valid JSON: Expecting property name enclosed in double quotes at line 1, column 9"),
     ("list.yaml", "- 1\n", "must hold a mapping of parameter names to values"),
     ("list.json", "[1]", "must hold a mapping of parameter names to values"),
     ("text.yaml", "just text\n", "must hold a mapping of parameter names to values"),
     ("keys.yaml", "1: a\n", "must hold a mapping of parameter names to values"),
     ("code.yaml", "a: !!python/object/apply:os.system ['id']\n",
      "is not valid YAML: could not determine a constructor for the tag "
-     "'tag:yaml.org,2002:python/object/apply:os.system' at line 1 column 4"),
+     "'tag:yaml.org,2002:python/object/apply:os.system' at line 1, column 4"),
 ])
 def test_malformed_params_files(tmp_path: Path, name: str, text: str, message: str) -> None:
     path = write(tmp_path, name, text)

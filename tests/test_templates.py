@@ -82,8 +82,8 @@ def test_manifest_defaults(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("- 1\n", "a template manifest must be a mapping"),
-    ("id: [x\n", "template manifest is not valid YAML: did not find expected ',' or ']' at "
-                 "line 2 column 1"),
+    ("id: [x\n", "template manifest is not valid YAML: while parsing a flow sequence, did not "
+                 "find expected ',' or ']' at line 2, column 1"),
     ("id: x\nversion: 1.0.0\ntitle: X\nbodyy: m.j2\n",
      "unknown manifest key(s) bodyy; allowed: body, capabilities, description, id, parameters, "
      "tags, title, version"),

@@ -25,8 +25,11 @@ EXPECTED_MODEL: dict[str, Any] = {
     "nodes": [
         {"id": "inbound_calls", "kind": "const", "values": [120, 180, 240, 210, 150, 90]},
         {"id": "agent_capacity", "kind": "const", "values": [150, 150, 200, 200, 150, 100]},
-        {"id": "handle_minutes", "kind": "pmf",
-         "pmf": {"values": [3, 6, 12], "probabilities": [0.5, 0.35, 0.15]}},
+        {
+            "id": "handle_minutes",
+            "kind": "pmf",
+            "pmf": {"values": [3, 6, 12], "probabilities": [0.5, 0.35, 0.15]},
+        },
         {"id": "answered", "kind": "expr", "expr": "MIN(inbound_calls, agent_capacity)"},
         {"id": "waiting", "kind": "expr", "expr": "MAX(0, inbound_calls - answered)"},
         {"id": "abandoned", "kind": "expr", "expr": "waiting * 0.25"},
@@ -56,32 +59,66 @@ def test_the_manifest_comes_from_metadata_and_parameters() -> None:
     tpl = load_upstream_file(CALL_CENTER)
     m = tpl.manifest
     assert (m.id, m.version, m.title, tpl.format, tpl.origin) == (
-        "call-center", "1.1.0", "Call Center", FORMAT, str(CALL_CENTER))
+        "call-center",
+        "1.1.0",
+        "Call Center",
+        FORMAT,
+        str(CALL_CENTER),
+    )
     assert m.description == "Inbound calls against agent capacity, with abandonment and callbacks"
     assert m.tags == ("beginner", "call-center", "queue", "capacity")
     assert m.parameters == {
-        "type": "object", "additionalProperties": False, "properties": {
-            "bins": {"type": "integer", "title": "Time Periods", "default": 6, "minimum": 1,
-                     "maximum": 6, "description": "Number of time periods to simulate"},
-            "binSize": {"type": "integer", "title": "Minutes per Period", "default": 60,
-                        "minimum": 15, "maximum": 480,
-                        "description": "Duration of each time period"},
-            "callPattern": {"type": "array", "title": "Inbound Calls",
-                            "default": [120, 180, 240, 210, 150, 90],
-                            "items": {"type": "number", "minimum": 0, "maximum": 10000},
-                            "description": "Calls arriving in each time period"},
-            "agentCapacity": {"type": "array", "title": "Agent Capacity",
-                              "default": [150, 150, 200, 200, 150, 100],
-                              "items": {"type": "number", "minimum": 1},
-                              "description": "Calls the agents can answer in each time period"},
-            "abandonRate": {"type": "number", "title": "Abandon Rate", "default": 0.25,
-                            "minimum": 0.0, "maximum": 1.0,
-                            "description": "Share of waiting callers who hang up (0.0-1.0)"},
-            "channel": {"type": "string", "title": "Channel", "default": "voice",
-                        "enum": ["voice", "chat"],
-                        "description": "Which queue the model describes"},
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "bins": {
+                "type": "integer",
+                "title": "Time Periods",
+                "default": 6,
+                "minimum": 1,
+                "maximum": 6,
+                "description": "Number of time periods to simulate",
+            },
+            "binSize": {
+                "type": "integer",
+                "title": "Minutes per Period",
+                "default": 60,
+                "minimum": 15,
+                "maximum": 480,
+                "description": "Duration of each time period",
+            },
+            "callPattern": {
+                "type": "array",
+                "title": "Inbound Calls",
+                "default": [120, 180, 240, 210, 150, 90],
+                "items": {"type": "number", "minimum": 0, "maximum": 10000},
+                "description": "Calls arriving in each time period",
+            },
+            "agentCapacity": {
+                "type": "array",
+                "title": "Agent Capacity",
+                "default": [150, 150, 200, 200, 150, 100],
+                "items": {"type": "number", "minimum": 1},
+                "description": "Calls the agents can answer in each time period",
+            },
+            "abandonRate": {
+                "type": "number",
+                "title": "Abandon Rate",
+                "default": 0.25,
+                "minimum": 0.0,
+                "maximum": 1.0,
+                "description": "Share of waiting callers who hang up (0.0-1.0)",
+            },
+            "channel": {
+                "type": "string",
+                "title": "Channel",
+                "default": "voice",
+                "enum": ["voice", "chat"],
+                "description": "Which queue the model describes",
+            },
             "rngSeed": {"type": "integer", "title": "Seed", "default": 42},
-        }}
+        },
+    }
 
 
 def test_defaults_render_the_converted_model() -> None:
@@ -92,10 +129,18 @@ def test_defaults_render_the_converted_model() -> None:
 
 
 def test_parameters_are_substituted_with_their_types() -> None:
-    sets = {"bins": 2, "binSize": 30, "callPattern": [5, 7], "agentCapacity": [6.5, 6.5],
-            "abandonRate": 0.5, "channel": "chat", "rngSeed": 7}
-    model = yaml.safe_load(flowtime(CALL_CENTER).render(
-        "call-center", ParameterSources(sets=sets)).text)
+    sets = {
+        "bins": 2,
+        "binSize": 30,
+        "callPattern": [5, 7],
+        "agentCapacity": [6.5, 6.5],
+        "abandonRate": 0.5,
+        "channel": "chat",
+        "rngSeed": 7,
+    }
+    model = yaml.safe_load(
+        flowtime(CALL_CENTER).render("call-center", ParameterSources(sets=sets)).text
+    )
     assert model["grid"] == {"bins": 2, "binSize": 30, "binUnit": "minutes"}
     assert model["rng"] == {"kind": "pcg32", "seed": 7}
     assert model["nodes"][0]["values"] == [5, 7]
@@ -106,9 +151,17 @@ def test_parameters_are_substituted_with_their_types() -> None:
 
 def test_parameters_are_validated_against_the_converted_schema() -> None:
     with pytest.raises(ParameterError) as err:
-        flowtime(CALL_CENTER).render("call-center", ParameterSources(
-            sets={"callPattern": [1, -2, 3, 4, 5, 6], "channel": "fax", "abandonRate": 2,
-                  "queue": 1}))
+        flowtime(CALL_CENTER).render(
+            "call-center",
+            ParameterSources(
+                sets={
+                    "callPattern": [1, -2, 3, 4, 5, 6],
+                    "channel": "fax",
+                    "abandonRate": 2,
+                    "queue": 1,
+                }
+            ),
+        )
     assert err.value.problems == [
         "unknown parameter(s) 'queue'; known parameters: abandonRate, agentCapacity, binSize, "
         "bins, callPattern, channel, rngSeed (template call-center 1.1.0)",
@@ -119,7 +172,9 @@ def test_parameters_are_validated_against_the_converted_schema() -> None:
 
 
 def test_a_value_never_changes_the_structure(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 metadata: {id: labels, title: Labels}
 parameters:
   - {name: label, type: string, default: x}
@@ -130,7 +185,8 @@ nodes:
 outputs:
   - {id: a, source: a, filename: "${label}"}
   - {id: b, source: b, filename: "copy of ${label}.csv"}
-""")
+""",
+    )
     hostile = "x.csv\nnodes: []\n- {id: evil}\n# ${label}: {{ }}"
     text = flowtime(path).render("labels", ParameterSources(sets={"label": hostile})).text
     model = parse_model(text)
@@ -139,7 +195,9 @@ outputs:
 
 
 def test_upstream_spellings_are_only_renamed_where_they_belong(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 metadata: {id: spellings, title: Spellings, description: "uses ${undeclared} in prose"}
 parameters: []
 schemaVersion: 1
@@ -149,26 +207,32 @@ nodes:
   - {id: filename, kind: expr, expression: "source * 2", dependencies: [source]}
 outputs:
   - {id: out, source: filename, filename: out.csv, description: doubled}
-""")
+""",
+    )
     model = yaml.safe_load(flowtime(path).render("spellings").text)
     assert model == {
         "schemaVersion": 1,
         "grid": {"bins": 2, "binSize": 15, "binUnit": "minutes"},
-        "nodes": [{"id": "source", "kind": "const", "values": [1, 2]},
-                  {"id": "filename", "kind": "expr", "expr": "source * 2"}],
+        "nodes": [
+            {"id": "source", "kind": "const", "values": [1, 2]},
+            {"id": "filename", "kind": "expr", "expr": "source * 2"},
+        ],
         "outputs": [{"series": "filename", "as": "out.csv"}],
     }
 
 
 def test_a_parameter_without_default_is_required(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 metadata: {id: needs, title: Needs, version: 2.0.0}
 parameters:
   - {name: level, type: number}
 grid: {bins: 1, binSize: 1, binUnit: days}
 nodes:
   - {id: a, kind: const, values: ["${level}"]}
-""")
+""",
+    )
     ft = flowtime(path)
     assert ft.template("needs").manifest.parameters["required"] == ["level"]
     with pytest.raises(ParameterError) as err:
@@ -179,46 +243,68 @@ nodes:
 
 
 def test_an_undeclared_placeholder_is_a_template_error(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 metadata: {id: typo, title: Typo}
 parameters:
   - {name: bins, type: integer, default: 2}
 grid: {bins: "${binz}", binSize: "${size}", binUnit: hours}
 nodes: []
-""")
+""",
+    )
     with pytest.raises(TemplateError) as err:
         flowtime(path).render("typo")
     assert str(err.value) == "template typo 1.0.0 uses undeclared parameter(s) binz, size"
 
 
 def test_an_invalid_converted_model_names_the_template(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 metadata: {id: short, title: Short}
 parameters:
   - {name: bins, type: integer, default: 3}
 grid: {bins: "${bins}", binSize: 1, binUnit: hours}
 nodes:
   - {id: a, kind: const, values: [1, 2]}
-""")
+""",
+    )
     with pytest.raises(TemplateError) as err:
         flowtime(path).render("short")
     assert str(err.value).startswith("template short 1.0.0 rendered an invalid model: ")
     assert "'a'" in str(err.value)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("nodes: []\n", "template file {} has no 'metadata' mapping; is it a FlowTime-Sim template?"),
-    ("- 1\n", "template file {} has no 'metadata' mapping; is it a FlowTime-Sim template?"),
-    ("metadata: [1\n", "template file {} is not valid YAML: did not find expected ',' or ']' at "
-                       "line 2 column 1"),
-    ("metadata: {id: Bad_Id}\n", "template file {}: template id 'bad_id' must match "
-                                 "^[a-z0-9][a-z0-9-]{{0,63}}$ (lower-case letters, digits and "
-                                 "'-')"),
-    ("metadata: {id: x, version: 1.0}\n", "template file {}: template 'x': version '1.0' is not "
-                                          "a semantic version such as 1.2.0"),
-    ("metadata: {id: x}\nparameters: [{type: integer}]\n",
-     "template file {}: every entry of 'parameters' needs a name (in t.yaml)"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "nodes: []\n",
+            "template file {} has no 'metadata' mapping; is it a FlowTime-Sim template?",
+        ),
+        ("- 1\n", "template file {} has no 'metadata' mapping; is it a FlowTime-Sim template?"),
+        (
+            "metadata: [1\n",
+            "template file {} is not valid YAML: while parsing a flow sequence, did not find "
+            "expected ',' or ']' at line 2, column 1",
+        ),
+        (
+            "metadata: {id: Bad_Id}\n",
+            "template file {}: template id 'bad_id' must match "
+            "^[a-z0-9][a-z0-9-]{{0,63}}$ (lower-case letters, digits and "
+            "'-')",
+        ),
+        (
+            "metadata: {id: x, version: 1.0}\n",
+            "template file {}: template 'x': version '1.0' is not a semantic version such as 1.2.0",
+        ),
+        (
+            "metadata: {id: x}\nparameters: [{type: integer}]\n",
+            "template file {}: every entry of 'parameters' needs a name",
+        ),
+    ],
+)
 def test_bad_upstream_files(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(UserError) as err:
@@ -229,20 +315,23 @@ def test_bad_upstream_files(tmp_path: Path, text: str, message: str) -> None:
 def test_missing_upstream_file(tmp_path: Path) -> None:
     with pytest.raises(UserError) as err:
         load_upstream_file(tmp_path / "gone.yaml")
-    assert str(err.value) == (f"cannot read template file {str(tmp_path / 'gone.yaml')!r}: "
-                              "No such file or directory")
+    assert str(err.value) == (
+        f"cannot read template file {str(tmp_path / 'gone.yaml')!r}: No such file or directory"
+    )
 
 
 def test_a_folder_offers_its_yaml_files(tmp_path: Path) -> None:
     write(tmp_path, CALL_CENTER.read_text(encoding="utf-8"), "call-center.yml")
-    write(tmp_path, "metadata: {id: other, title: Other, version: 0.2.0}\nnodes: []\n",
-          "other.yaml")
+    write(
+        tmp_path, "metadata: {id: other, title: Other, version: 0.2.0}\nnodes: []\n", "other.yaml"
+    )
     write(tmp_path, "not a template", "notes.txt")
     found = UpstreamTemplates([tmp_path]).flowtime_templates()
-    assert sorted((t.id, t.version) for t in found) == [("call-center", "1.1.0"),
-                                                        ("other", "0.2.0")]
-    assert [t.id for t in UpstreamTemplates([CALL_CENTER]).flowtime_templates()] == [
-        "call-center"]
+    assert sorted((t.id, t.version) for t in found) == [
+        ("call-center", "1.1.0"),
+        ("other", "0.2.0"),
+    ]
+    assert [t.id for t in UpstreamTemplates([CALL_CENTER]).flowtime_templates()] == ["call-center"]
 
 
 def test_a_missing_path_or_bad_file_is_a_template_problem(tmp_path: Path) -> None:
@@ -253,4 +342,5 @@ def test_a_missing_path_or_bad_file_is_a_template_problem(tmp_path: Path) -> Non
     ft = flowtime(bad)
     assert ft.templates.problems == [
         f"plugin 'templates-dir': flowtime_templates failed: template file {str(bad)!r} has "
-        "no 'metadata' mapping; is it a FlowTime-Sim template?"]
+        "no 'metadata' mapping; is it a FlowTime-Sim template?"
+    ]

@@ -10,20 +10,38 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 import shutil
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from flowtime_sim.errors import UserError
+from flowtime_sim.filesystem import file_in_the_way, reason
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.types import StorageBackend
+
+if TYPE_CHECKING:
+    from flowtime_sim.storage import FileWriter, Finish
 
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 STAGING = ".staging"
 INDEX_DIR = ".index"
+
+
+class _Hashing:
+    """A binary file that hashes what is written through it."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.fh.write(data)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -46,6 +64,19 @@ class FileStorage:
         if self.base.exists() and not self.base.is_dir():
             raise UserError(f"artifacts root {self.url!r} exists and is not a folder",
                             field="root")
+        blocker = file_in_the_way(self.base)
+        if blocker is not None:
+            raise UserError(f"artifacts root {self.url!r} cannot be created: {str(blocker)!r} "
+                            "is a file, not a folder", field="root")
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A failed write (a read-only or full file system) as one line naming the root."""
+        try:
+            yield
+        except OSError as exc:
+            raise UserError(f"cannot write to the artifacts root {self.url!r}: {reason(exc)}",
+                            field="root") from None
 
     def _file(self, key: str) -> str:
         """The path of ``key`` inside the root. Every part must be a plain name (no empty,
@@ -77,13 +108,25 @@ class FileStorage:
             return []
 
     def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+        return self.publish_streamed(key, {}, lambda _: files)
+
+    def publish_streamed(self, key: str, streams: Mapping[str, FileWriter],
+                         finish: Finish) -> bool:
+        """:meth:`publish`, the files in ``streams`` written straight into staging (see
+        :func:`flowtime_sim.storage.publish_streamed`)."""
         target = self._path(key)
         if target.exists():
             return False
+        with self._writing():
+            return self._publish(target, streams, finish)
+
+    def _publish(self, target: Path, streams: Mapping[str, FileWriter], finish: Finish) -> bool:
         staging = self.base / STAGING / f"{int(time.time())}-{secrets.token_hex(8)}"
         staging.mkdir(parents=True)
         try:
-            for name, data in files.items():
+            hashes = {name: self._write_stream(staging / name, write)
+                      for name, write in streams.items()}
+            for name, data in finish(hashes).items():
                 self._write(staging / name, data)
             if self.durable:
                 _fsync_dir(staging)
@@ -102,14 +145,27 @@ class FileStorage:
                 shutil.rmtree(staging, ignore_errors=True)
 
     def _write(self, path: Path, data: bytes) -> None:
+        def write(out: BinaryIO) -> None:
+            out.write(data)
+
+        self._write_stream(path, write)
+
+    def _write_stream(self, path: Path, write: FileWriter) -> str:
+        """Create ``path`` with what ``write`` writes; returns its ``sha256:`` hash."""
         with open(path, "xb") as fh:
-            fh.write(data)
+            hashing = _Hashing(fh)
+            write(cast(BinaryIO, hashing))
             if self.durable:
                 fh.flush()
                 os.fsync(fh.fileno())
+        return "sha256:" + hashing.digest.hexdigest()
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
+        with self._writing():
+            return self._put_if_absent(path, data)
+
+    def _put_if_absent(self, path: Path, data: bytes) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
         self._write(tmp, data)
@@ -123,14 +179,15 @@ class FileStorage:
 
     def remove(self, key: str) -> None:
         path = self._path(key)
-        if path.is_dir():
-            # rename first so a half-finished removal is never mistaken for a version
-            trash = self.base / STAGING / f"rm-{secrets.token_hex(8)}"
-            trash.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(path, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        with self._writing():
+            if path.is_dir():
+                # rename first so a half-finished removal is never mistaken for a version
+                trash = self.base / STAGING / f"rm-{secrets.token_hex(8)}"
+                trash.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(path, trash)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
     def abandoned_staging(self, older_than_s: float) -> list[str]:
         folder = self.base / STAGING

@@ -8,6 +8,7 @@ import re
 from functools import cache, lru_cache
 from typing import Any
 
+from flowtime_sim.builtin import jinja_limits
 from flowtime_sim.errors import TemplateError
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.types import ResolvedParameters, Template
@@ -23,6 +24,7 @@ def repeat_to(values: list[Any], length: int) -> list[Any]:
     """``values`` repeated (cyclically) to ``length`` items: a daily profile over many days."""
     if not values:
         raise ValueError("repeat_to needs at least one value")
+    jinja_limits.check_size(int(length), f"repeat_to(..., {int(length)})", "items")
     return [values[i % len(values)] for i in range(int(length))]
 
 
@@ -43,7 +45,6 @@ def node_id(value: Any) -> NodeId:
 def _environment() -> Any:
     from jinja2 import BaseLoader, StrictUndefined, Undefined
     from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class NoLoader(BaseLoader):
         def get_source(self, environment: Any, template: str) -> Any:
@@ -71,7 +72,7 @@ def _environment() -> Any:
             return str(value)
         return yaml_literal(value)
 
-    env = ImmutableSandboxedEnvironment(
+    env = _bounded_sandbox()(
         loader=NoLoader(), undefined=Strict, finalize=finalize,
         autoescape=False, keep_trailing_newline=True,
     )
@@ -79,8 +80,62 @@ def _environment() -> Any:
 
     builtin = {**env.globals, "repeat_to": repeat_to, "fail": fail}
     env.globals = {name: builtin[name] for name in TEMPLATE_GLOBALS}
+    env.filters = jinja_limits.bounded_filters(env.filters)
     env.filters["node_id"] = node_id
     return env
+
+
+def _bounded_sandbox() -> type[Any]:
+    """The sandbox with the time and size checks of :mod:`.jinja_limits` wired in: loops
+    iterate through ``bounded_iter``, ``~`` joins through ``bounded_concat``, and calls,
+    ``str.format`` and the operators that can build large values are checked first."""
+    from jinja2 import nodes
+    from jinja2.compiler import CodeGenerator, Frame
+    from jinja2.runtime import Context
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class BoundedCodeGenerator(CodeGenerator):
+        def visit_For(self, node: nodes.For, frame: Frame) -> None:
+            node.iter = nodes.Call(nodes.EnvironmentAttribute("bounded_iter"), [node.iter],
+                                   [], None, None, lineno=node.lineno)
+            super().visit_For(node, frame)
+
+        def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+            self.write("environment.bounded_concat((")
+            for arg in node.nodes:
+                self.visit(arg, frame)
+                self.write(", ")
+            self.write("))")
+
+    class BoundedSandbox(ImmutableSandboxedEnvironment):
+        code_generator_class = BoundedCodeGenerator
+        intercepted_binops = frozenset({"*", "+", "**", "%"})
+        bounded_iter = staticmethod(jinja_limits.bounded_iter)
+        bounded_concat = staticmethod(jinja_limits.bounded_concat)
+
+        def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+            jinja_limits.check_binop(operator, left, right)
+            return super().call_binop(context, operator, left, right)
+
+        def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+            jinja_limits.tick()
+            args = jinja_limits.checked_method_args(obj, args, kwargs)
+            return super().call(context, obj, *args, **kwargs)
+
+        def wrap_str_format(self, value: Any) -> Any:
+            wrapped = super().wrap_str_format(value)
+            if wrapped is None:
+                return None
+            text = value.__self__
+
+            def checked(*args: Any, **kwargs: Any) -> Any:
+                jinja_limits.check_format_widths(text, braces=True,
+                                                 values=(*args, *kwargs.values()))
+                return wrapped(*args, **kwargs)
+
+            return checked
+
+    return BoundedSandbox
 
 
 def open_bytecode_cache(directory: str | None = None) -> Any:
@@ -119,7 +174,7 @@ def _compile(body: str) -> Any:
     if disk is None:
         return env.from_string(body)
     digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
-    bucket = disk.get_bucket(env, f"flowtime-sim/{__version__}/sandboxed/{digest}", None, body)
+    bucket = disk.get_bucket(env, f"flowtime-sim/{__version__}/bounded/{digest}", None, body)
     if bucket.code is None:
         bucket.code = env.compile(body)  # exactly what from_string compiles
         with contextlib.suppress(OSError):
@@ -136,13 +191,20 @@ def render_jinja(template: Template, values: dict[str, Any]) -> str:
 
     where = f"template {template.id} {template.version}"
     try:
-        compiled = _compile(template.read_body())
-        return str(compiled.render(**values, template={"id": template.id,
-                                                       "version": template.version}))
+        # Compiling folds constant expressions (filters included), so it is bounded too.
+        with jinja_limits.budget():
+            compiled = _compile(template.read_body())
+            return jinja_limits.collect(compiled.generate(
+                **values, template={"id": template.id, "version": template.version}))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"{where} line {exc.lineno}: syntax error: {exc.message}") from None
     except SecurityError as exc:
         raise TemplateError(f"{where} line {_line(exc)}: refused by the sandbox: {exc}") from None
+    except jinja_limits.RenderLimitError as exc:
+        line = _line(exc)  # none for the size of the whole output
+        raise TemplateError(f"{where}{'' if line == '?' else f' line {line}'}: {exc}") from None
+    except RecursionError:
+        raise TemplateError(f"{where}: macros call each other too deeply") from None
     except (JinjaError, ValueError, TypeError, ArithmeticError) as exc:
         raise TemplateError(f"{where} line {_line(exc)}: {exc}") from None
 

@@ -11,6 +11,7 @@ from flowtime_sim import __version__
 from flowtime_sim.cli.app import FlowtimeGroup, storage_option
 from flowtime_sim.cli.new_cmds import new
 from flowtime_sim.cli.pack_cmds import pack
+from flowtime_sim.cli.plan_cmd import plan
 from flowtime_sim.cli.plugins_cmds import doctor, plugins
 from flowtime_sim.cli.registry_cmds import (
     delete,
@@ -40,7 +41,7 @@ def main(ctx: click.Context, strict: bool) -> None:
 
 
 for command in (templates, plugins, doctor, new, derive, list_cmd, show, versions, delete,
-                verify, reindex, gc, run, preview, pack, serve):
+                verify, reindex, gc, run, preview, plan, pack, serve):
     main.add_command(command)
 
 
@@ -49,7 +50,7 @@ for command in (templates, plugins, doctor, new, derive, list_cmd, show, version
 @click.version_option(__version__, prog_name="flowtime")
 @storage_option
 def flowtime() -> None:
-    """FlowTime tools. ``flowtime sim …`` is flowtime-sim."""
+    """FlowTime tools: 'flowtime sim COMMAND' is 'flowtime-sim COMMAND'."""
 
 
 flowtime.add_command(main, "sim")

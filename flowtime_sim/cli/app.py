@@ -33,6 +33,11 @@ class FlowtimeGroup(click.Group):
         except FlowtimeError as exc:  # a user error, a misbehaving plugin, anything on purpose
             terminal.error(str(exc))
             ctx.exit(EXIT_USER)
+        except OSError as exc:  # a file system refusal no command turned into a message
+            from flowtime_sim.filesystem import reason
+
+            terminal.error(reason(exc))
+            ctx.exit(EXIT_USER)
 
 
 def exit_with(code: int) -> NoReturn:
@@ -97,3 +102,12 @@ def make_flowtime(template_dirs: tuple[Path, ...] = (),
     if ctx is not None:
         ctx.call_on_close(ft.close)
     return ft
+
+
+def warn_failed_packs(ft: Any) -> None:
+    """One warning per pack that failed to load: its templates are missing from what follows."""
+    from flowtime_sim.cli import terminal
+
+    for record in ft.host.failures():
+        terminal.warn(f"plugin {record.name!r} {record.status}: {record.detail}; its templates "
+                      "are not available (see 'flowtime-sim doctor')")

@@ -8,10 +8,26 @@ from pathlib import Path
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import json_option, make_flowtime, template_source_options
+from flowtime_sim.cli.app import (
+    json_option,
+    make_flowtime,
+    template_source_options,
+    warn_failed_packs,
+)
 from flowtime_sim.errors import UserError
 
 VISIBILITY = click.Choice(["private", "team", "public"])
+#: Suffixes of files ``--out`` cannot write: only a model file (.yaml/.yml) or a root folder.
+FILE_SUFFIXES = frozenset({".json", ".csv", ".txt", ".svg", ".png", ".html", ".htm", ".toml",
+                           ".xml", ".md", ".j2", ".py", ".zip", ".gz", ".tgz", ".tar"})
+
+
+def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--name`` given empty is a mistake, not a request for the default."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty; leave the option out for the default",
+                                 ctx=ctx, param=param)
+    return value
 
 
 def _write_model_file(path: Path, text: str) -> None:
@@ -19,12 +35,26 @@ def _write_model_file(path: Path, text: str) -> None:
     import os
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    from flowtime_sim.filesystem import file_in_the_way
+
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise UserError(f"cannot write the model file {str(path)!r}: {str(blocker)!r} is a "
+                        "file, not a folder", field="out")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise UserError(f"cannot write the model file {str(path)!r}: {exc.strerror}",
+                        field="out") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write the model file {str(path)!r}: {exc.strerror}",
+                        field="out") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -33,7 +63,8 @@ def _write_model_file(path: Path, text: str) -> None:
 @click.command("new")
 @click.option("--template", "-t", "template_ref", metavar="TEMPLATE",
               help="Template id, or pack:id when several packs offer one id.")
-@click.option("--name", "-n", help="Display name; also the slug of the model id.")
+@click.option("--name", "-n", callback=not_blank,
+              help="Display name; also the slug of the model id.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Set a parameter (value read as YAML). Repeatable; wins over --params.")
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -71,11 +102,18 @@ def _new(template_ref: str | None, name: str | None, sets: tuple[str, ...],
          as_json: bool) -> None:
     from flowtime_sim.parameter_input import parameter_sources
 
+    model_file = bool(out and out.lower().endswith((".yaml", ".yml")))
+    _check_out(out, model_file, name=name, tags=tags, visibility=visibility)
+    if template_ref is None and len(template_files) != 1:
+        raise click.UsageError("missing --template; see 'flowtime-sim templates' for the "
+                               "choices")
     ft = make_flowtime(template_dirs, template_files)
+    warn_failed_packs(ft)
     if template_ref is None:
-        template_ref = _only_template_file(ft, template_files)
+        template_ref = _only_template_file(template_files[0])
     sources = parameter_sources(params_file, sets)
-    if out and out.lower().endswith((".yaml", ".yml")):
+    if model_file:
+        assert out is not None
         if root:
             raise UserError("--root cannot be combined with --out FILE.yaml")
         rendered = ft.render(template_ref, sources, version=version)
@@ -97,19 +135,35 @@ def _new(template_ref: str | None, name: str | None, sets: tuple[str, ...],
     report_created(result, as_json)
 
 
+def _check_out(out: str | None, model_file: bool, *, name: str | None, tags: tuple[str, ...],
+               visibility: str | None) -> None:
+    """Usage errors of ``--out``: a file it cannot write, options a model file cannot keep."""
+    from flowtime_sim.storage import scheme_of
+
+    if out is None:
+        return
+    if model_file:
+        given = [opt for opt, value in (("--name", name), ("--tag", tags),
+                                        ("--visibility", visibility)) if value]
+        if given:
+            raise click.UsageError(
+                f"{', '.join(given)} only apply to a stored model; --out {out} writes only the "
+                "model file (give --out a folder, or leave them out)")
+    elif scheme_of(out) == "file" and Path(out).suffix.lower() in FILE_SUFFIXES \
+            and not Path(out).is_dir():
+        raise click.BadParameter(f"{out!r} looks like a {Path(out).suffix} file; --out writes "
+                                 "a model file ending in .yaml or .yml, or an artifacts root "
+                                 "folder", param_hint="'--out'")
+
+
 def _root(out: str | None, root: str | None) -> str | None:
     if out and root and out != root:
         raise UserError(f"--out {out!r} and --root {root!r} disagree; give one of them")
     return out or root
 
 
-def _only_template_file(ft: object, template_files: tuple[Path, ...]) -> str:
-    from flowtime_sim.core import Flowtime
+def _only_template_file(template_file: Path) -> str:
+    """The reference of the one template in the one ``--template-file`` given."""
+    from flowtime_sim.builtin.upstream import load_upstream_file
 
-    assert isinstance(ft, Flowtime)
-    if len(template_files) == 1:
-        from flowtime_sim.builtin.upstream import load_upstream_file
-
-        return f"templates-dir:{load_upstream_file(template_files[0]).id}"
-    raise UserError("missing --template; see 'flowtime-sim templates' for the choices",
-                    field="template")
+    return f"templates-dir:{load_upstream_file(template_file).id}"

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import EXIT_INTEGRITY, exit_with, json_option, make_flowtime
+from flowtime_sim.cli.app import (
+    EXIT_INTEGRITY,
+    exit_with,
+    json_option,
+    make_flowtime,
+    template_source_options,
+    warn_failed_packs,
+)
+from flowtime_sim.cli.new_cmds import not_blank
 
 root_option = click.option(
     "--root", "root", metavar="DIR|URL",
@@ -43,10 +52,11 @@ def list_cmd(kind: str | None, template: str | None, tags: tuple[str, ...], owne
                       else "No artifacts yet. Create one with 'flowtime-sim new --template T'.")
         return
     rows = [(c["id"], c["kind"], f"v{c['version']}" if c["kind"] == "model" else "",
-             c.get("template_id") or c.get("model_id") or "(file)",
+             c.get("name", ""), c.get("template_id") or c.get("model_id") or "(file)",
+             ", ".join(c.get("tags", [])), c.get("visibility", ""),
              c["created_utc"][:16].replace("T", " ")) for c in page.items]
-    terminal.table(None, ["id", "kind", "ver", "from", "created (UTC)"], rows,
-                   keep=("id", "created (UTC)"))
+    terminal.table(None, ["id", "kind", "ver", "name", "from", "tags", "visibility",
+                          "created (UTC)"], rows, keep=("id", "created (UTC)"))
     shown = f"{len(page.items)} of {page.total}"
     terminal.line(shown + (f"; next page: --cursor {page.next_cursor}" if page.next_cursor
                            else ""))
@@ -62,9 +72,10 @@ def show(ref: str, root: str | None, as_json: bool) -> None:
     art = ft.artifact(ref, root=root)
     cat = dict(art.catalog)
     runs = ft.registry(root).runs_of(art.id) if cat["kind"] == "model" else []
+    summaries = _run_summary(ft, art, root) if cat["kind"] == "run" else []
     if as_json:
         terminal.print_json({**cat, "runs": [r["id"] for r in runs]} if cat["kind"] == "model"
-                            else cat)
+                            else {**cat, "summary": [s.as_dict() for s in summaries]})
         return
     pairs: list[tuple[str, Any]] = [(k, _short(v)) for k, v in cat.items()
                                     if k not in {"parameters", "topology", "files"}]
@@ -76,7 +87,25 @@ def show(ref: str, root: str | None, as_json: bool) -> None:
         terminal.line(f"topology: {len(cat['topology']['nodes'])} nodes, "
                       f"{len(cat['topology']['edges'])} edges")
         terminal.line("runs: " + (", ".join(r["id"] for r in runs) or "none"))
+    else:
+        terminal.line()
+        terminal.table("Series", ["series", "total", "min", "max", "mean", "peak bin"],
+                       [(s.series, _number(s.total), _number(s.min), _number(s.max),
+                         _number(s.mean), f"{s.peak_bin}" + (f" ({s.peak_time})"
+                                                            if s.peak_time else ""))
+                        for s in summaries], keep=("series",))
     terminal.line("files: " + ", ".join(sorted(cat["files"])))
+
+
+def _run_summary(ft: Any, art: Any, root: str | None) -> list[Any]:
+    from flowtime_sim.run_summary import summarise_binned_csv
+
+    data = ft.read_file(art, "binned_v0.csv", root=root)
+    return summarise_binned_csv(data.splitlines())
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
 
 
 @click.command("versions")
@@ -100,20 +129,33 @@ def versions(model_id: str, root: str | None, as_json: bool) -> None:
 
 @click.command("derive")
 @click.option("--from", "source", required=True, metavar="ID[@vN]", help="The model to start from.")
-@click.option("--name", "-n", help="Display name of the new model (default: the source's).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Change a parameter.")
+@click.option("--name", "-n", callback=not_blank,
+              help="Display name of the new model (default: the source's).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Change a parameter (value read as YAML). Repeatable; wins over --params.")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML or JSON file of parameter values to change.")
+@click.option("--version", "version",
+              help="Template version to render with (default: the source's), e.g. a newer one.")
 @click.option("--tag", "tags", multiple=True, help="Extra tag. Repeatable.")
-@click.option("--visibility", type=click.Choice(["private", "team", "public"]))
+@click.option("--visibility", type=click.Choice(["private", "team", "public"]),
+              help="Who may see the new model in the service (default: the source's).")
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
+@template_source_options
 @json_option
-def derive(source: str, name: str | None, sets: tuple[str, ...], tags: tuple[str, ...],
-           visibility: str | None, root: str | None, as_json: bool) -> None:
+def derive(source: str, name: str | None, sets: tuple[str, ...], params_file: Path | None,
+           version: str | None, tags: tuple[str, ...], visibility: str | None,
+           root: str | None, template_dirs: tuple[Path, ...],
+           template_files: tuple[Path, ...], as_json: bool) -> None:
     """Create a new model from an existing one, with some parameters changed."""
     from flowtime_sim.cli.artifact_output import report_created
-    from flowtime_sim.parameter_input import parse_sets
+    from flowtime_sim.parameter_input import parameter_sources
 
-    result = make_flowtime().derive(source, name=name, sets=parse_sets(sets), tags=tags,
-                                    visibility=visibility, root=root)
+    given = parameter_sources(params_file, sets)
+    ft = make_flowtime(template_dirs, template_files)
+    warn_failed_packs(ft)
+    result = ft.derive(source, name=name, sets=dict(given.sets), params=dict(given.file),
+                       version=version, tags=tags, visibility=visibility, root=root)
     report_created(result, as_json)
 
 
@@ -170,16 +212,23 @@ def reindex(root: str | None, as_json: bool) -> None:
 
 @click.command("gc")
 @click.option("--grace", default=3600.0, show_default=True, type=click.FloatRange(min=0),
-              help="Only remove staging older than this many seconds.")
+              help="Only purge what was deleted, or left in staging, this many seconds ago "
+                   "or earlier.")
 @root_option
 @json_option
 def gc(grace: float, root: str | None, as_json: bool) -> None:
-    """Remove staging left behind by interrupted writers."""
+    """Purge deleted artifacts and staging left by interrupted writers.
+
+    'delete' only hides a model or run; gc removes its files once the grace period has
+    passed (the version number stays taken).
+    """
     removed = make_flowtime().registry(root).gc(grace)
     if as_json:
         terminal.print_json({"removed": removed})
     else:
-        terminal.line(f"removed {len(removed)} abandoned staging folder(s)")
+        purged = sum("/" in item for item in removed)  # artifact keys; staging names are plain
+        terminal.line(f"purged {purged} deleted artifact(s) and {len(removed) - purged} "
+                      "abandoned staging folder(s)")
 
 
 def _short(value: Any) -> str:

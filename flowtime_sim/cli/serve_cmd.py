@@ -15,6 +15,26 @@ from flowtime_sim.cli import terminal
 from flowtime_sim.cli.app import make_flowtime
 
 
+def check_listenable(host: str, port: int) -> None:
+    """Refuse, before saying "serving", an address this process cannot listen on: a port in
+    use, a host name that does not resolve to this machine."""
+    import socket
+
+    from flowtime_sim.errors import UserError
+
+    where = f"{_url_host(host)}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UserError(f"cannot listen on {where}: {reason}; stop what uses it or pass "
+                        "another --port or --host", field="port") from None
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` only accepts connections from this machine."""
     if host.lower() == "localhost":
@@ -48,6 +68,7 @@ def serve(host: str, port: int, root: str | None, tokens_file: Path | None,
         from flowtime_sim.errors import UserError
 
         raise UserError(f"tokens file {str(tokens_file)!r} does not exist", field="tokens")
+    check_listenable(host, port)
     if not is_loopback(host):
         how = ("every request needs a bearer token from " + str(tokens_file) if tokens_file
                else "there is no tokens file, so anyone who can reach it sees and creates "

@@ -9,7 +9,13 @@ from typing import Any
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import FlowtimeGroup, json_option, make_flowtime, template_source_options
+from flowtime_sim.cli.app import (
+    FlowtimeGroup,
+    json_option,
+    make_flowtime,
+    template_source_options,
+    warn_failed_packs,
+)
 
 
 def template_summary(tpl: Any) -> dict[str, Any]:
@@ -31,6 +37,7 @@ def templates(ctx: click.Context, template_dirs: tuple[Path, ...],
         ctx.obj = (template_dirs, template_files)
         return
     ft = make_flowtime(template_dirs, template_files)
+    warn_failed_packs(ft)
     index = ft.templates
     items = index.latest()
     for problem in index.problems:
@@ -61,6 +68,7 @@ def show(ctx: click.Context, template_ref: str, version: str | None,
     """Show a template and its parameters."""
     dirs, files = ctx.obj or ((), ())
     ft = make_flowtime(dirs + template_dirs, files + template_files)
+    warn_failed_packs(ft)
     tpl = ft.template(template_ref, version)
     others = [t.version for t in ft.templates.by_id[tpl.id] if t.plugin == tpl.plugin]
     if as_json:

@@ -32,6 +32,10 @@ def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
+def note(message: str) -> None:
+    sys.stderr.write(f"note: {message}\n")
+
+
 def line(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 

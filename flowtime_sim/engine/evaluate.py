@@ -1,8 +1,12 @@
-"""Evaluating a model into time series (SPEC §5 semantics, §8 sample mode).
+"""Evaluating a model into time series (SPEC §5 and §5a semantics, §8 sample mode).
 
-:func:`evaluate` computes every node as a float64 array of ``grid.bins`` values, one NumPy
-operation per step of an expression (never a Python loop over bins). Expressions are
-compiled once into closures; parts without node references are folded into constants.
+:func:`evaluate` follows the model's plan (:mod:`flowtime_sim.plan`): each vector stage is
+one node or synthesized step computed as a float64 array of ``grid.bins`` values, one NumPy
+operation per step of an expression (never a Python loop over bins); expressions are
+compiled once into closures and parts without node references are folded into constants.
+Each sequential stage (a feedback loop through ``SHIFT``, or a queue) is computed bin by
+bin by :mod:`flowtime_sim.engine.sequential`; steps other than nodes by
+:mod:`flowtime_sim.engine.vector`.
 
 Meaning per bin ``t`` (``a``, ``b``, ``x`` stand for any sub-expression):
 
@@ -40,9 +44,10 @@ from collections.abc import Callable, Mapping
 from typing import Final, Literal, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
 
+from flowtime_sim.engine import sequential, vector
 from flowtime_sim.engine.pcg32 import Pcg32
+from flowtime_sim.engine.vector import divide as _divide
 from flowtime_sim.errors import ModelError, UserError
 from flowtime_sim.model.expr import FUNCTIONS
 from flowtime_sim.model.types import (
@@ -59,8 +64,9 @@ from flowtime_sim.model.types import (
     PmfNode,
     Ref,
 )
+from flowtime_sim.plan import NodeStep, Step
 
-Series: TypeAlias = npt.NDArray[np.float64]
+Series: TypeAlias = vector.Series
 Mode: TypeAlias = Literal["expected", "sample"]
 #: ``progress(done_nodes, total_nodes)``, called after each node.
 Progress: TypeAlias = Callable[[int, int], None]
@@ -86,36 +92,60 @@ def evaluate(
     seed: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Series]:
-    """Every node's series, keyed by node id in evaluation order (``model.order``).
+    """Every series (nodes and synthesized series), keyed by name in evaluation order.
 
     The arrays are read-only (a node that only references another may share its array).
-    ``seed`` matters in sample mode only (see :func:`effective_seed`). Raises
-    :class:`ModelError` for an overflow or a node this engine cannot evaluate, and
-    :class:`UserError` for an unknown ``mode``.
+    ``seed`` matters in sample mode only (see :func:`effective_seed`). ``progress`` is
+    called after each stage of the plan. Raises :class:`ModelError` for an overflow or a
+    node this engine cannot evaluate, and :class:`UserError` for an unknown ``mode``.
     """
     if mode not in MODES:
         raise UserError(f"mode {mode!r} is not one of {', '.join(MODES)}", field="mode")
+    plan = model.plan
+    if plan is None:
+        from flowtime_sim.plan import build_plan
+
+        plan = build_plan(model, check=False)
     bins = model.grid.bins
-    nodes = {node.id: node for node in model.nodes}
-    programs = {n.id: compile_expr(n, bins) for n in model.nodes if isinstance(n, ExprNode)}
     sampled = sample_pmfs(model, effective_seed(model, seed)) if mode == "sample" else {}
     series: dict[str, Series] = {}
-    total = len(model.order)
-    with np.errstate(all="ignore"):  # overflow shows up as inf/NaN, checked per node below
-        for done, node_id in enumerate(model.order, start=1):
-            node = nodes[node_id]
-            if node_id in sampled:
-                values = sampled[node_id]
-            elif node_id in programs:
-                values = programs[node_id](series)
+    total = len(plan.stages)
+    with np.errstate(all="ignore"):  # overflow shows up as inf/NaN, checked per series below
+        for done, stage in enumerate(plan.stages, start=1):
+            if stage.sequential:
+                computed = sequential.run_stage(stage.steps, series, bins, _sub_compiler(bins))
             else:
-                values = _plain_values(node, bins)
-            check_finite(node_id, values)
-            values.flags.writeable = False
-            series[node_id] = values
+                computed = _vector_stage(stage.steps[0], series, bins, sampled)
+            for name, values in computed.items():
+                check_finite(name, values)
+                values.flags.writeable = False
+                series[name] = values
             if progress is not None:
                 progress(done, total)
     return series
+
+
+def _vector_stage(
+    step: Step, series: Mapping[str, Series], bins: int, sampled: Mapping[str, Series]
+) -> dict[str, Series]:
+    if not isinstance(step, NodeStep):
+        return vector.run_step(step, series, bins)
+    node = step.node
+    if node.id in sampled:
+        return {node.id: sampled[node.id]}
+    if isinstance(node, ExprNode):
+        return {node.id: compile_expr(node, bins)(series)}
+    return {node.id: _plain_values(node, bins)}
+
+
+def _sub_compiler(bins: int) -> sequential.SubCompiler:
+    """Compiles the parts of a loop's expressions that need no value of the loop."""
+
+    def compile_part(node: ExprNode, expr: Expr) -> _Compiled:
+        with np.errstate(all="ignore"):
+            return _Compiler(node, bins).compile(expr)
+
+    return compile_part
 
 
 def _plain_values(node: Node, bins: int) -> Series:
@@ -187,12 +217,6 @@ def compile_expr(node: ExprNode, bins: int) -> Callable[[Mapping[str, Series]], 
 
 def _full(value: Series | float, bins: int) -> Series:
     return np.full(bins, value) if isinstance(value, float) else value
-
-
-def _divide(a: Series, b: Series) -> Series:
-    out = np.zeros(np.broadcast_shapes(np.shape(a), np.shape(b)))
-    np.divide(a, b, out=out, where=np.not_equal(b, 0.0))
-    return out
 
 
 def _mod(a: Series, b: Series) -> Series:

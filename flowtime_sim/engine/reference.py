@@ -1,11 +1,12 @@
 """A deliberately plain evaluator: one Python float at a time, bin by bin.
 
-It restates SPEC §5 as directly as possible, shares no arithmetic with
-:mod:`flowtime_sim.engine.evaluate` and is slow on purpose. It expects a model the parser
-accepted, and reports overflow exactly as the engine does. Tests use it as an oracle for the
-vectorised engine (the two must agree exactly, apart from the sign of zero); benchmarks use
-it as a baseline. Sample mode draws with the scalar :class:`Pcg32`, one ``next_uniform`` per
-bin, following the contract in :mod:`flowtime_sim.engine.evaluate`.
+It restates SPEC §5 and §5a as directly as possible: for each bin, every step of the plan
+in evaluation order, feedback loops or not (no vectors, no components, no generated code).
+It shares no arithmetic with :mod:`flowtime_sim.engine.evaluate` and is slow on purpose.
+It expects a model the parser accepted, and reports overflow exactly as the engine does.
+Tests use it as an oracle for the engine (the two must agree exactly, apart from the sign of
+zero); benchmarks use it as a baseline. Sample mode draws with the scalar :class:`Pcg32`,
+one ``next_uniform`` per bin, following the contract in :mod:`flowtime_sim.engine.evaluate`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from flowtime_sim.model.types import (
     Call,
     ConstNode,
     Expr,
-    ExprNode,
     ListLit,
     Model,
     Neg,
@@ -29,35 +29,125 @@ from flowtime_sim.model.types import (
     PmfNode,
     Ref,
 )
+from flowtime_sim.plan import (
+    AllocStep,
+    ArithStep,
+    ConvStep,
+    GateStep,
+    KingmanStep,
+    NodeStep,
+    QueueStep,
+    RouteStep,
+    Step,
+    SumStep,
+    build_plan,
+)
 
 
 def evaluate_reference(
     model: Model, *, mode: Mode = "expected", seed: int | None = None
 ) -> dict[str, list[float]]:
-    """Every node's values as a list, keyed by node id in evaluation order."""
+    """Every series' values as a list, keyed by name in evaluation order."""
     if mode not in MODES:
         raise UserError(f"mode {mode!r} is not one of {', '.join(MODES)}", field="mode")
     bins = model.grid.bins
+    plan = model.plan or build_plan(model, check=False)
     drawn = _draw(model, effective_seed(model, seed)) if mode == "sample" else {}
-    nodes = {node.id: node for node in model.nodes}
-    values: dict[str, list[float]] = {}
-    for node_id in model.order:
-        node = nodes[node_id]
-        if node_id in drawn:
-            column = drawn[node_id]
-        elif isinstance(node, ConstNode):
-            column = [float(v) for v in node.values]
-        elif isinstance(node, PmfNode):
-            column = [node.expected_value] * bins
-        elif isinstance(node, ExprNode):
-            column = [_value(node.ast, t, values) for t in range(bins)]
-        else:
-            raise TypeError(f"cannot evaluate {node!r}")
+    steps = [step for stage in plan.stages for step in stage.steps]
+    values: dict[str, list[float]] = {name: [0.0] * bins for step in steps for name in step.outputs}
+    for t in range(bins):
+        for step in steps:
+            _step(step, t, values, drawn, model.grid.bins)
+    for name, column in values.items():
         for t, v in enumerate(column):
             if not math.isfinite(v):
-                raise overflow_error(node_id, v, t)
-        values[node_id] = column
+                raise overflow_error(name, v, t)
     return values
+
+
+def _step(
+    step: Step, t: int, values: dict[str, list[float]], drawn: dict[str, list[float]], bins: int
+) -> None:
+    def at(name: str, when: int = t) -> float:
+        return values[name][when] if when >= 0 else 0.0
+
+    if isinstance(step, NodeStep):
+        node = step.node
+        if node.id in drawn:
+            out = drawn[node.id][t]
+        elif isinstance(node, ConstNode):
+            out = float(node.values[t])
+        elif isinstance(node, PmfNode):
+            out = node.expected_value
+        else:
+            out = _value(node.ast, t, values)
+        values[node.id][t] = out
+    elif isinstance(step, RouteStep):
+        for target in step.outputs:
+            values[target][t] = 0.0
+        seen: set[str] = set()
+        for target, share in step.shares:
+            part = at(step.source) * share
+            values[target][t] = values[target][t] + part if target in seen else part
+            seen.add(target)
+    elif isinstance(step, GateStep):
+        release = t >= step.phase and (t - step.phase) % step.period == 0
+        out = at(step.outflow)
+        if step.capacity is not None:
+            out = min(out, at(step.capacity))
+        values[step.output][t] = out if release else 0.0
+    elif isinstance(step, SumStep):
+        total = at(step.terms[0])
+        for term in step.terms[1:]:
+            total += at(term)
+        values[step.output][t] = total
+    elif isinstance(step, AllocStep):
+        demands = [at(d) for d in step.demands]
+        capacity = at(step.capacity)
+        total = 0.0
+        for d in demands:
+            total += d
+        for name, d in zip(step.capped, demands, strict=True):
+            scaled = total > capacity and total > 0
+            values[name][t] = capacity * d / total if scaled else d
+    elif isinstance(step, QueueStep):
+        previous = at(step.output, t - 1) if t > 0 else step.initial
+        q = previous + at(step.inflow) - at(step.outflow)
+        if step.loss is not None:
+            q -= at(step.loss)
+        q = max(0.0, q)
+        if step.overflow is not None:
+            limit = at(step.limit_series) if step.limit_series else (step.limit_value or 0.0)
+            limit = max(0.0, limit)
+            if q > limit:
+                values[step.overflow][t] = q - limit
+                q = limit
+        values[step.output][t] = q
+    elif isinstance(step, ConvStep):
+        total = 0.0
+        for k, w in enumerate(step.kernel):
+            if t - k >= 0:
+                total += w * at(step.source, t - k)
+        values[step.output][t] = total
+    elif isinstance(step, ArithStep):
+        left = at(step.left)
+        right = at(step.right) if isinstance(step.right, str) else step.right
+        if step.op == "copy" or right is None:
+            out = left
+        elif step.op == "+":
+            out = left + right
+        elif step.op == "*":
+            out = left * right
+        else:
+            out = left / right if right != 0 else 0.0
+        values[step.output][t] = out
+    elif isinstance(step, KingmanStep):
+        u = at(step.utilization)
+        rest = 1.0 - u
+        waiting = u / rest if rest != 0 else 0.0
+        values[step.output][t] = waiting * step.factor * at(step.service_time)
+    else:
+        raise TypeError(f"cannot evaluate {step!r}")
 
 
 def _draw(model: Model, seed: int) -> dict[str, list[float]]:

@@ -95,3 +95,62 @@ def synthetic_model(
 ) -> Model:
     """:func:`synthetic_model_source`, validated."""
     return parse_model(synthetic_model_source(nodes, bins, seed, start=start))
+
+
+def stateful_model_source(
+    nodes: int,
+    bins: int,
+    seed: int = 0,
+    *,
+    queues: int = 100,
+    feedback: int = 50,
+    start: datetime | None = None,
+) -> dict[str, Any]:
+    """:func:`synthetic_model_source` with state (SPEC §5a): ``feedback`` of the ``nodes``
+    are self-referencing backlogs (``MAX(0, SHIFT(x, 1) * 0.8 + a - b)``, bounded whatever
+    their inputs), and a topology of ``queues`` queue-like nodes reads the model's nodes,
+    every third with a dispatch schedule and a capacity series, every fifth with a WIP
+    limit. The model runs unchanged in FlowTime's Rust engine."""
+    source = synthetic_model_source(nodes, bins, seed, start=start)
+    rng = random.Random(seed + 1)
+    items: list[dict[str, Any]] = source["nodes"]
+    expr_indexes = [i for i, item in enumerate(items) if item["kind"] == "expr"]
+    for index in sorted(rng.sample(expr_indexes, min(feedback, len(expr_indexes)))):
+        node_id = items[index]["id"]
+        a, b = _earlier(rng, index), _earlier(rng, index)
+        items[index] = {
+            "id": node_id,
+            "kind": "expr",
+            "expr": f"MAX(0, SHIFT({node_id}, 1) * 0.8 + {a} - {b})",
+        }
+    names = [item["id"] for item in items]
+    topology: list[dict[str, Any]] = []
+    for q in range(queues):
+        semantics = {
+            "arrivals": rng.choice(names),
+            "served": rng.choice(names),
+            "capacity": rng.choice(names),
+        }
+        tnode: dict[str, Any] = {
+            "id": f"Queue{q:03d}",
+            "kind": rng.choice(("serviceWithBuffer", "queue", "dlq")),
+            "semantics": semantics,
+            "initialCondition": {"queueDepth": rng.randint(0, 20)},
+        }
+        if q % 3 == 0:
+            tnode["dispatchSchedule"] = {
+                "kind": "time-based",
+                "periodBins": rng.randint(2, 12),
+                "phaseOffset": rng.randint(0, 1),
+                "capacitySeries": rng.choice(names[:2]),  # consts: ordered alike everywhere
+            }
+        if q % 5 == 0:
+            tnode["wipLimit"] = rng.randint(50, 500)
+        topology.append(tnode)
+    source["topology"] = {"nodes": topology, "edges": [], "constraints": []}
+    return source
+
+
+def stateful_model(nodes: int, bins: int, seed: int = 0, **kwargs: Any) -> Model:
+    """:func:`stateful_model_source`, validated."""
+    return parse_model(stateful_model_source(nodes, bins, seed, **kwargs))

@@ -1,16 +1,25 @@
-"""Model parsing and validation (SPEC §5).
+"""Model parsing and validation (SPEC §5, §5a).
 
-``parse_model`` and ``load_model_file`` turn YAML into a validated :class:`Model`;
-``parse_expr``, ``format_expr`` and ``references`` work on the ``expr`` language alone.
+``parse_model`` and ``load_model_file`` turn YAML into a validated :class:`Model` (with its
+evaluation plan, :mod:`flowtime_sim.plan`); ``parse_expr``, ``format_expr``, ``references``
+and ``split_references`` work on the ``expr`` language alone.
 """
 
-from flowtime_sim.model.expr import FUNCTIONS, format_expr, parse_expr, references
+from flowtime_sim.model.expr import (
+    FUNCTIONS,
+    format_expr,
+    parse_expr,
+    references,
+    split_references,
+)
 from flowtime_sim.model.parse import load_model_document, load_model_file, parse_model
 from flowtime_sim.model.types import (
     BinOp,
     BinUnit,
     Call,
     ConstNode,
+    Constraint,
+    DispatchSchedule,
     Expr,
     ExprNode,
     Grid,
@@ -21,8 +30,15 @@ from flowtime_sim.model.types import (
     Num,
     Output,
     PmfNode,
+    QueueNode,
     Ref,
     Rng,
+    RouterNode,
+    RouterRoute,
+    Semantics,
+    Topology,
+    TopologyEdge,
+    TopologyNode,
 )
 
 __all__ = [
@@ -31,6 +47,8 @@ __all__ = [
     "BinUnit",
     "Call",
     "ConstNode",
+    "Constraint",
+    "DispatchSchedule",
     "Expr",
     "ExprNode",
     "Grid",
@@ -41,12 +59,20 @@ __all__ = [
     "Num",
     "Output",
     "PmfNode",
+    "QueueNode",
     "Ref",
     "Rng",
+    "RouterNode",
+    "RouterRoute",
+    "Semantics",
+    "Topology",
+    "TopologyEdge",
+    "TopologyNode",
     "format_expr",
     "load_model_document",
     "load_model_file",
     "parse_expr",
     "parse_model",
     "references",
+    "split_references",
 ]

@@ -279,6 +279,31 @@ def references(expr: Expr) -> set[str]:
     return {item.name for item, _ in _walk(expr) if isinstance(item, Ref)}
 
 
+def split_references(expr: Expr) -> tuple[set[str], set[str]]:
+    """``(same_bin, lagged)``: the node ids an expression reads at the bin it computes, and
+    those it reads only inside ``SHIFT(x, k)`` with ``k >= 1`` (earlier bins only).
+
+    A name found both inside and outside such a SHIFT is in both sets: the read outside is a
+    real same-bin dependency (SPEC §5a).
+    """
+    same_bin: set[str] = set()
+    lagged: set[str] = set()
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        item, late = stack.pop()
+        if isinstance(item, Ref):
+            (lagged if late else same_bin).add(item.name)
+        elif isinstance(item, BinOp):
+            stack += ((item.left, late), (item.right, late))
+        elif isinstance(item, Neg):
+            stack.append((item.operand, late))
+        elif isinstance(item, Call):
+            lag = item.args[1] if item.name == "SHIFT" and len(item.args) == 2 else None
+            shifted = isinstance(lag, Num) and float(lag.value) >= 1
+            stack += [(arg, late or shifted) for arg in item.args]
+    return same_bin, lagged
+
+
 def _whole(arg: Expr, minimum: int) -> bool:
     return isinstance(arg, Num) and arg.value.is_integer() and arg.value >= minimum
 

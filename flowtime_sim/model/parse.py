@@ -6,37 +6,39 @@ at the first problem with a :class:`ModelError` whose message names the node (wh
 one), the offending value and what to do. Decisions where §5 is silent:
 
 - Unknown keys are errors anywhere (typos get caught), and so are duplicate keys in the YAML.
-- Booleans are never numbers (YAML reads ``yes``/``no``/``on``/``off`` as booleans); integers
+- Booleans are never numbers (YAML reads unquoted ``true``/``false`` as booleans); integers
   (``bins``, ``binSize``, ``rng.seed``) must be written as integers, not ``6.0``.
-- ``grid.start`` may be a YAML timestamp, a date or an ISO-8601 string; without a UTC offset
+- ``grid.start`` is an ISO-8601 date or date-time (YAML timestamps stay text); without a UTC offset
   it is taken as UTC. The grid must end before the year 10000.
 - ``rng.kind`` defaults to ``pcg32``, the only kind; ``rng.seed`` is any integer that fits in
   64 bits, signed or unsigned.
 - ``expr`` must be a string (quote formulas that look like numbers).
 - An output's ``as`` is a plain file name (no folders); a series or ``as`` name appears in
-  ``outputs`` at most once.
+  ``outputs`` at most once. ``series: "*"`` is every series, ``series: "p/*"`` every series
+  whose name starts with ``p``; ``exclude`` (a name, a pattern, or a list of them) leaves
+  some out of a pattern. A pattern that matches nothing is an error; ``as`` on one is ignored.
+- ``grid.start`` may also be spelled ``startTimeUtc`` (FlowTime's Rust spelling), not both.
+- The stateful parts (SPEC §5a: topology, routers, queue nodes, classes, traffic) are read
+  by :mod:`flowtime_sim.model.topology`; references to series and cycles are checked by the
+  plan (:func:`flowtime_sim.plan.build_plan`), which ``parse_model`` builds.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from flowtime_sim.errors import ModelError
 from flowtime_sim.model.expr import (
-    check_expr,
     did_you_mean,
     format_number,
     parse_expr,
-    references,
 )
 from flowtime_sim.model.types import (
     MINUTES_PER_UNIT,
@@ -49,27 +51,33 @@ from flowtime_sim.model.types import (
     Output,
     PmfNode,
     Rng,
+    Topology,
 )
-from flowtime_sim.yamlsafe import read_exponent_floats
-
-try:
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # PyYAML built without libyaml: same results, only slower
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+from flowtime_sim.yaml_dialect import MODEL_LIMITS, DuplicateKeyError, YamlError, load_yaml
 
 MAX_BINS: Final = 100_000
-NODE_KINDS: Final = ("const", "pmf", "expr")
+NODE_KINDS: Final = ("const", "pmf", "expr", "router", "serviceWithBuffer")
 _ID: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TOP_KEYS: Final = ("schemaVersion", "grid", "rng", "nodes", "outputs")
-_GRID_KEYS: Final = ("bins", "binSize", "binUnit", "start")
+_TOP_KEYS: Final = (
+    "schemaVersion",
+    "grid",
+    "rng",
+    "nodes",
+    "outputs",
+    "topology",
+    "classes",
+    "traffic",
+    "provenance",
+)
+_GRID_KEYS: Final = ("bins", "binSize", "binUnit", "start", "startTimeUtc")
 _RNG_KEYS: Final = ("kind", "seed")
 _NODE_KEYS: Final = {
-    "const": ("id", "kind", "values"),
-    "pmf": ("id", "kind", "pmf"),
-    "expr": ("id", "kind", "expr"),
+    "const": ("id", "kind", "values", "metadata"),
+    "pmf": ("id", "kind", "pmf", "metadata"),
+    "expr": ("id", "kind", "expr", "metadata"),
 }
 _PMF_KEYS: Final = ("values", "probabilities")
-_OUTPUT_KEYS: Final = ("series", "as")
+_OUTPUT_KEYS: Final = ("series", "as", "exclude")
 _SEED_RANGE: Final = (-(2**63), 2**64 - 1)
 _RENORMALISE_ABOVE: Final = 1e-6
 
@@ -111,105 +119,45 @@ def parse_model(source: str | bytes | Mapping[str, Any], *, origin: str = "model
     rng = _rng(data.get("rng"))
     warnings: list[str] = []
     nodes = _nodes(data, grid, warnings)
-    ids = [n.id for n in nodes]
-    known = frozenset(ids)
-    for index, node in enumerate(nodes):
-        if isinstance(node, ExprNode):
-            check_expr(node.ast, node.expr, nodes=known, node=node.id, field=f"nodes[{index}].expr")
-    dependencies = {
-        n.id: tuple(sorted(references(n.ast))) if isinstance(n, ExprNode) else () for n in nodes
-    }
-    return Model(
-        grid=grid,
-        nodes=tuple(nodes),
-        outputs=_outputs(data.get("outputs"), ids),
-        rng=rng,
-        dependencies=dependencies,
-        order=_order(ids, dependencies),
-        warnings=tuple(warnings),
+    from flowtime_sim.model import topology as stateful
+    from flowtime_sim.plan import with_plan
+
+    topology: Topology | None = None
+    if data.get("topology") is not None:
+        topology = stateful.parse_topology(data["topology"])
+    stateful.check_traffic(data.get("traffic"), stateful.check_classes(data.get("classes")))
+    if data.get("provenance") is not None:
+        _mapping(data["provenance"], "provenance", "{generator: flowtime-sim}", field="provenance")
+    model = with_plan(
+        Model(
+            grid=grid,
+            nodes=tuple(nodes),
+            outputs=(),
+            rng=rng,
+            warnings=tuple(warnings),
+            topology=topology,
+        )
     )
+    assert model.plan is not None
+    routers = {n.id for n in nodes if n.kind == "router"}
+    return replace(model, outputs=_outputs(data.get("outputs"), model.plan.series, routers))
 
 
 # ---------------------------------------------------------------------------------------------
 # YAML
 
 
-class _DuplicateKeyError(Exception):
-    def __init__(self, key: object, mark: yaml.Mark) -> None:
-        super().__init__(key)
-        self.key = key
-        self.mark = mark
-
-
-class _Loader(_SafeLoader):
-    """The safe loader, refusing a key given twice in one mapping (YAML keeps the last).
-
-    Models repeat the same few words and numbers, so it also remembers how each plain scalar
-    resolves and what it builds (every scalar type is immutable): trying each implicit
-    resolver's pattern and constructor on every scalar again is most of the loading time.
-    """
-
-    def __init__(self, stream: str | bytes) -> None:
-        super().__init__(stream)
-        self._tags: dict[str, str] = {}
-        self._scalars: dict[tuple[str, str], Any] = {}
-
-    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0]:
-            tag = self._tags.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-                self._tags[value] = tag
-            return tag
-        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        if node.__class__ is not yaml.ScalarNode:
-            return super().construct_object(node, deep)
-        key = (node.tag, node.value)
-        if key not in self._scalars:
-            self._scalars[key] = super().construct_object(node, deep)
-        return self._scalars[key]
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        # Keys compared as written (tag and text) rather than built twice.
-        seen: set[tuple[str, str]] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
-                key = (key_node.tag, key_node.value)
-                if key in seen:
-                    raise _DuplicateKeyError(key_node.value, key_node.start_mark)
-                seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
-read_exponent_floats(_Loader)  # 1e300 is a number in a model, as in FlowTime's engine
-
-
 def _load_yaml(source: str | bytes, origin: str) -> Any:
-    loader = _Loader(source)
+    """The host's one YAML dialect (:mod:`flowtime_sim.yaml_dialect`), with model limits."""
     try:
-        return loader.get_single_data()
-    except _DuplicateKeyError as exc:
+        return load_yaml(source, limits=MODEL_LIMITS, fast=True)
+    except DuplicateKeyError as exc:
         raise ModelError(
-            f"duplicate key {exc.key!r} in {origin} at {_line_column(exc.mark)}; "
-            "give each key once per mapping"
+            f"duplicate key {exc.key!r} in {origin} at {exc.where}; give each key once per mapping"
         ) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at {_line_column(mark)}" if mark is not None else ""
-        problem = ", ".join(p for p in (exc.context, exc.problem) if p) or "unreadable YAML"
-        raise ModelError(f"malformed YAML in {origin}{where}: {problem}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        one_line = " ".join(str(exc).split())
-        raise ModelError(f"malformed YAML in {origin}: {one_line}") from None
-    finally:
-        loader.dispose()
-
-
-def _line_column(mark: yaml.Mark) -> str:
-    return f"line {mark.line + 1}, column {mark.column + 1}"
+    except YamlError as exc:
+        where = f" at {exc.where}" if exc.where else ""
+        raise ModelError(f"malformed YAML in {origin}{where}: {exc.problem}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,9 +183,9 @@ def _describe(value: object) -> str:
 
 
 def _quote_hint(value: object) -> str:
-    """Where a name was expected, a boolean is almost always an unquoted ``on``, ``off``..."""
+    """Where a name was expected, a boolean is an unquoted ``true`` or ``false``."""
     if isinstance(value, bool):
-        return "; YAML reads unquoted yes, no, on, off, true and false as booleans, so quote it"
+        return "; YAML reads unquoted true and false as booleans, so quote it"
     return ""
 
 
@@ -358,7 +306,13 @@ def _grid(data: Mapping[str, Any]) -> Grid:
             field="grid.binUnit",
         )
     bin_unit: BinUnit = unit.lower()  # type: ignore[assignment]  # checked against the units
-    grid = Grid(bins=bins, bin_size=bin_size, bin_unit=bin_unit, start=_start(raw.get("start")))
+    if "start" in raw and "startTimeUtc" in raw:
+        raise _fail(
+            "grid.start and grid.startTimeUtc are two spellings of one field; give only one",
+            field="grid.startTimeUtc",
+        )
+    start = _start(raw.get("start", raw.get("startTimeUtc")))
+    grid = Grid(bins=bins, bin_size=bin_size, bin_unit=bin_unit, start=start)
     if grid.start is not None:
         try:
             grid.start + timedelta(minutes=grid.bins * grid.bin_minutes)
@@ -480,8 +434,18 @@ def _node(
             node=node_id,
             field=f"{where}.kind",
         )
+    if kind in ("router", "serviceWithBuffer"):
+        from flowtime_sim.model import topology as stateful
+
+        if kind == "router":
+            return stateful.router_node(item, node_id, where)
+        return stateful.queue_node(item, node_id, where)
     allowed = _NODE_KEYS[kind]
     _check_keys(item, allowed, f"for {_A[kind]} node", field_prefix=f"{where}.", node=node_id)
+    if "metadata" in item:
+        from flowtime_sim.model import topology as stateful
+
+        stateful.node_metadata(item, node_id, where)
     content = allowed[2]
     if content not in item:
         raise _fail(
@@ -571,67 +535,20 @@ def _expr(raw: object, node_id: str, where: str) -> ExprNode:
     return ExprNode(id=node_id, expr=raw, ast=parse_expr(raw, node=node_id, field=f"{where}.expr"))
 
 
-def _order(ids: Sequence[str], dependencies: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
-    """Kahn's algorithm; among ready nodes the earliest in the file goes first."""
-    position = {node_id: index for index, node_id in enumerate(ids)}
-    readers: dict[str, list[str]] = {node_id: [] for node_id in ids}
-    waiting = {node_id: len(dependencies[node_id]) for node_id in ids}
-    for node_id in ids:
-        for dep in dependencies[node_id]:
-            readers[dep].append(node_id)
-    ready = [position[node_id] for node_id in ids if waiting[node_id] == 0]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        node_id = ids[heapq.heappop(ready)]
-        order.append(node_id)
-        for reader in readers[node_id]:
-            waiting[reader] -= 1
-            if waiting[reader] == 0:
-                heapq.heappush(ready, position[reader])
-    if len(order) < len(ids):
-        stuck = [node_id for node_id in ids if waiting[node_id] > 0]
-        cycle = _cycle(stuck, dependencies)
-        raise _fail(
-            f"cycle: {' -> '.join(cycle)}; a node may not depend on itself, not even through SHIFT",
-            node=cycle[0],
-            field=f"nodes[{position[cycle[0]]}].expr",
-        )
-    return tuple(order)
-
-
-def _cycle(stuck: list[str], dependencies: Mapping[str, tuple[str, ...]]) -> list[str]:
-    """One cycle among ``stuck`` (the nodes Kahn's algorithm could not order), as a path
-    that starts and ends at the same node.
-
-    Each stuck node reads at least one other stuck node, so following such reads from any of
-    them must come back to a node already visited: that closes a cycle.
-    """
-    remaining = set(stuck)
-    path: list[str] = []
-    seen: dict[str, int] = {}
-    current = stuck[0]
-    while current not in seen:
-        seen[current] = len(path)
-        path.append(current)
-        current = next(dep for dep in dependencies[current] if dep in remaining)
-    return [*path[seen[current] :], current]
-
-
 # ---------------------------------------------------------------------------------------------
 # Outputs
 
 
-def _outputs(raw: object, ids: Sequence[str]) -> tuple[Output, ...]:
+def _outputs(raw: object, names: Sequence[str], routers: set[str]) -> tuple[Output, ...]:
     if raw is None or (isinstance(raw, (list, tuple)) and not raw):
-        return tuple(Output(series=node_id) for node_id in ids)
+        return tuple(Output(series=name) for name in names)
     if not isinstance(raw, (list, tuple)):
         raise _fail(
             f"outputs must be a list like [{{series: served}}], got {_describe(raw)}",
             field="outputs",
         )
-    known = frozenset(ids)
-    outputs: list[Output] = []
+    known = frozenset(names)
+    outputs: dict[str, Output] = {}
     series_at: dict[str, int] = {}
     file_at: dict[str, int] = {}
     for index, item in enumerate(raw):
@@ -643,8 +560,19 @@ def _outputs(raw: object, ids: Sequence[str]) -> tuple[Output, ...]:
                 f"{where}.series is missing; name the node to output", field=f"{where}.series"
             )
         series = entry["series"]
+        if isinstance(series, str) and _is_pattern(series):
+            for name in _expand(series, entry, names, where):
+                outputs.setdefault(name, Output(series=name))
+            continue
+        if "exclude" in entry:
+            raise _fail(
+                f"{where}.exclude only applies to a pattern such as '*' or 'queue/*'",
+                field=f"{where}.exclude",
+            )
         if not (isinstance(series, str) and series in known):
-            hint = did_you_mean(series, ids) if isinstance(series, str) else ""
+            hint = did_you_mean(series, names) if isinstance(series, str) else ""
+            if series in routers:
+                hint = "; a router has no series of its own, its route targets do"
             raise _fail(
                 f"{where}.series {_describe(series)} is not a node{hint}{_quote_hint(series)}",
                 field=f"{where}.series",
@@ -656,18 +584,61 @@ def _outputs(raw: object, ids: Sequence[str]) -> tuple[Output, ...]:
                 field=f"{where}.series",
             )
         series_at[series] = index
-        name = entry.get("as")
-        if name is not None:
-            _check_file_name(name, where)
-            if name in file_at:
+        file_name = entry.get("as")
+        if file_name is not None:
+            _check_file_name(file_name, where)
+            if file_name in file_at:
                 raise _fail(
-                    f"{where}.as '{name}' is already used by outputs[{file_at[name]}]; "
+                    f"{where}.as '{file_name}' is already used by outputs[{file_at[file_name]}]; "
                     "give each output its own file name",
                     field=f"{where}.as",
                 )
-            file_at[name] = index
-        outputs.append(Output(series=series, as_=name))
-    return tuple(outputs)
+            file_at[file_name] = index
+        outputs[series] = Output(series=series, as_=file_name)
+    return tuple(outputs.values())
+
+
+def _is_pattern(series: str) -> bool:
+    return series.strip() == "*" or series.strip().endswith("/*")
+
+
+def _matches(pattern: str, name: str) -> bool:
+    pattern = pattern.strip()
+    return pattern == "*" or (pattern.endswith("/*") and name.startswith(pattern[:-2]))
+
+
+def _expand(pattern: str, entry: Mapping[str, Any], names: Sequence[str], where: str) -> list[str]:
+    """The series a pattern entry selects, after its ``exclude`` (an ``as`` on a pattern
+    names no file, as in FlowTime's engines: it is ignored)."""
+    raw_exclude = entry.get("exclude", [])
+    excludes = [raw_exclude] if isinstance(raw_exclude, str) else raw_exclude
+    if not isinstance(excludes, (list, tuple)) or not all(
+        isinstance(x, str) and x.strip() for x in excludes
+    ):
+        raise _fail(
+            f"{where}.exclude must be a series name, a pattern or a list of them, got "
+            f"{_describe(raw_exclude)}",
+            field=f"{where}.exclude",
+        )
+    for position, name in enumerate(excludes):
+        if not _is_pattern(name) and name not in names:
+            raise _fail(
+                f"{where}.exclude[{position}] '{name}' is not a series{did_you_mean(name, names)}",
+                field=f"{where}.exclude[{position}]",
+            )
+    selected = [
+        name
+        for name in names
+        if _matches(pattern, name)
+        and not any(_matches(x, name) if _is_pattern(x) else x == name for x in excludes)
+    ]
+    if not selected:
+        raise _fail(
+            f"{where}.series '{pattern}' selects no series; check the prefix "
+            f"(series names start with node ids, e.g. '{names[0]}')",
+            field=f"{where}.series",
+        )
+    return selected
 
 
 def _check_file_name(name: object, where: str) -> None:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from flowtime_sim.model.types import ExprNode, Model, Node, PmfNode
+from flowtime_sim.model.types import ConstNode, ExprNode, Model, Node, PmfNode
 from flowtime_sim.preview.layout import (
     LABEL_FONT_SIZE,
     EdgeRoute,
@@ -196,8 +196,10 @@ def _tooltip(node: Node, is_output: bool) -> str:
         detail = f"{node.kind}: {node.expr}"
     elif isinstance(node, PmfNode):
         detail = f"{node.kind}, expected value {node.expected_value:.6g}"
-    else:
+    elif isinstance(node, ConstNode):
         detail = f"{node.kind}, {len(node.values)} values"
+    else:
+        detail = node.kind
     return f"{node.id} ({detail}){' - output' if is_output else ''}"
 
 

@@ -82,7 +82,7 @@ def decode_cursor(cursor: str) -> list[Any]:
         value = json.loads(raw)
         if (isinstance(value, list) and len(value) == 4 and isinstance(value[0], str)
                 and isinstance(value[1], str) and isinstance(value[2], str)
-                and isinstance(value[3], int)):
+                and isinstance(value[3], int) and 0 <= value[3] < 2**63):  # SQLite's range
             return value
     except (ValueError, UnicodeDecodeError):
         pass

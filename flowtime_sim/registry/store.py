@@ -23,10 +23,11 @@ from flowtime_sim.registry.catalog import (
     validate_catalog,
 )
 from flowtime_sim.registry.index import Index, Page, Query
+from flowtime_sim.storage import publish_streamed
 
 if TYPE_CHECKING:
     from flowtime_sim.catalogs import ModelDraft
-    from flowtime_sim.storage import Storage
+    from flowtime_sim.storage import FileWriter, Storage
 
 VERSION_RE = re.compile(r"^v([1-9][0-9]*)$")
 TOMBSTONES = "tombstones"  # tombstones/{models/{id}/v{n} | runs/{id}}: soft-deleted
@@ -45,7 +46,19 @@ class Registry:
 
     @cached_property
     def index(self) -> Index:
-        index = Index(self.storage.index_path())
+        import sqlite3
+
+        path = self.storage.index_path()
+        try:
+            index = Index(path)
+        except (OSError, sqlite3.Error) as exc:
+            from flowtime_sim.errors import UserError
+            from flowtime_sim.filesystem import reason
+
+            why = reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise UserError(f"cannot open the listing index {str(path)!r} of "
+                            f"{self.storage.url}: {why}; the root must be writable",
+                            field="root") from None
         self._settle(index)
         return index
 
@@ -82,14 +95,27 @@ class Registry:
         raise ConflictError(f"could not publish a version of {mid} after "
                             f"{MAX_PUBLISH_ATTEMPTS} attempts; too many concurrent writers")
 
-    def publish_run(self, catalog: dict[str, Any], files: Mapping[str, bytes]) -> Created:
-        """Publish a run folder; an existing run with the same id is returned unchanged (the
+    def publish_run(self, catalog: dict[str, Any], files: Mapping[str, FileWriter]) -> Created:
+        """Publish a run folder, its files written as they are produced and their hashes
+        recorded in ``catalog``; an existing run with the same id is returned unchanged (the
         caller has looked for it already, so the happy path asks the storage nothing more)."""
         key = f"runs/{catalog['id']}"
-        validate_catalog(catalog)
-        if self._publish(key, {**files, "catalog.json": dump_catalog(catalog)}):
+
+        def finish(hashes: Mapping[str, str]) -> dict[str, bytes]:
+            catalog["files"] = dict(sorted(hashes.items()))
+            validate_catalog(catalog)
+            return {"catalog.json": dump_catalog(catalog)}
+
+        self.index.begin(key, time.time())
+        try:
+            published = publish_streamed(self.storage, key, files, finish)
+        except BaseException:  # the CSV is written here now: a failure publishes nothing
+            self.index.end(key)
+            raise
+        if published:
             self.index.add(catalog)
             return Created(RunArtifact(catalog, key), unchanged=False, root=self.storage.url)
+        self.index.end(key)
         existing = self._catalog_at(key)  # another writer published it first
         if existing is None:
             raise ConflictError(f"run {catalog['id']} could not be published")

@@ -99,7 +99,7 @@ def pack_names(raw: str) -> PackNames:
     Separators (``-``, ``_``, ``.``) become ``-`` as in PEP 503, letters lower-case, and a
     leading ``flowtime-pack-`` is dropped. Raises :class:`UserError` for anything else.
     """
-    if not NAME_RE.match(raw):
+    if not NAME_RE.fullmatch(raw):  # not match: "$" would accept a trailing newline
         raise UserError(f"invalid pack name {raw!r}: use letters and digits, optionally "
                         "joined by single '-', '_' or '.', starting with a letter "
                         "(for example coffee-shop)", field="name")

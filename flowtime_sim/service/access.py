@@ -153,5 +153,11 @@ class Access:
             raise ConflictError(f"model {catalog['id']} already exists and belongs to someone "
                                 "whose artifacts you cannot see; choose another name",
                                 field="name")
-        raise ConflictError(f"run {catalog['id']} already exists and belongs to someone whose "
-                            "artifacts you cannot see; run with another seed", field="seed")
+        taken = (f"run {catalog['id']} already exists and belongs to someone whose artifacts "
+                 "you cannot see")
+        if catalog.get("mode") == "sample":
+            raise ConflictError(f"{taken}; run with another seed", field="seed")
+        # the seed is no part of an expected-mode run's identity (SPEC 8): no seed avoids it
+        raise ConflictError(f"{taken}; an expected-mode run does not depend on the seed: ask "
+                            "its owner to share the model's runs, or run in sample mode",
+                            field="mode")

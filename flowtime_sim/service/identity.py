@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,11 +101,11 @@ class Tokens:
 
 def parse_tokens(text: str, name: str) -> dict[str, Account]:
     """Parse the tokens file ``text``: a mapping of token to ``{identity, teams?}``."""
-    import yaml
+    from flowtime_sim.yaml_dialect import YamlError, load_json, load_yaml
 
     try:
-        data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
+        data = load_json(text) if name.endswith(".json") else load_yaml(text)
+    except (ValueError, YamlError) as exc:
         raise TokensFileError(f"tokens file {name!r} is not valid "
                               f"{'JSON' if name.endswith('.json') else 'YAML'}: {exc}",
                               field="tokens") from None

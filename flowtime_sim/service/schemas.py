@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from flowtime_sim.yaml_dialect import YamlLimitError, check_limits
 
 #: The id grammar (SPEC §6) as JSON Schema patterns, for the OpenAPI document. Requests are
 #: checked by :func:`flowtime_sim.ids.parse_ref` itself, whose messages say what is wrong.
@@ -20,7 +22,18 @@ Visibility = Literal["private", "team", "public"]
 Mode = Literal["expected", "sample"]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Parameters = Annotated[dict[str, Any], Field(
+
+
+def _bounded(value: dict[str, Any]) -> dict[str, Any]:
+    """Parameters in a body keep the limits of a parameters file (nesting, integer digits)."""
+    try:
+        check_limits(value)
+    except YamlLimitError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+Parameters = Annotated[dict[str, Any], AfterValidator(_bounded), Field(
     description="Parameter values; the template's JSON Schema defaults fill in the rest.")]
 # 64-bit seeds, signed or not, as the engine's PCG32 takes them.
 Seed = Annotated[int, Field(ge=-(2**63), lt=2**64)]

@@ -290,10 +290,11 @@ def _sandbox_problems(host: PluginHost, tpl: Template) -> list[str]:
 
 
 def _probe(host: PluginHost, tpl: Template, defaults: dict[str, Any], name: str) -> list[str]:
-    import yaml
+    from flowtime_sim.yaml_dialect import MODEL_LIMITS, YamlError, load_yaml
 
     try:
-        benign = yaml.safe_load(_render_raw(host, tpl, {**defaults, name: _BENIGN_STRING}))
+        benign_text = _render_raw(host, tpl, {**defaults, name: _BENIGN_STRING})
+        benign = load_yaml(benign_text, limits=MODEL_LIMITS)
     except Exception:  # the template refuses arbitrary strings: nothing to probe
         return []
     try:
@@ -305,8 +306,8 @@ def _probe(host: PluginHost, tpl: Template, defaults: dict[str, Any], name: str)
         return [f"parameter {name!r}: a hostile string value crashed the renderer: "
                 f"{type(crash).__name__}: {crash}"]
     try:
-        hostile = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        hostile = load_yaml(text, limits=MODEL_LIMITS)
+    except YamlError as exc:
         return [f"parameter {name!r}: a string value containing quotes and line breaks makes "
                 f"the model invalid YAML ({' '.join(str(exc).split())}); insert values with "
                 "{{ name }}, never inside quotes"]

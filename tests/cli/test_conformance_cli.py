@@ -1,4 +1,4 @@
-"""The shared engine conformance cases, run through the CLI as a user would."""
+"""The engine conformance cases (tests/conformance), run through the CLI as a user would."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from flowtime_sim.cli import main
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
 CASES = sorted(CONFORMANCE.glob("*.model.yaml"))
 
 

@@ -1,4 +1,5 @@
-"""Every shared conformance case: the engine and the reference evaluator both match it."""
+"""Every conformance case (the project's copy of the shared cases, ``tests/conformance``):
+the engine and the reference evaluator both match it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flowtime_sim.engine import evaluate
 from flowtime_sim.engine.reference import evaluate_reference
 from flowtime_sim.model import load_model_file
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
 CASES = sorted(p.name.removesuffix(".model.yaml") for p in CONFORMANCE.glob("*.model.yaml"))
 
 

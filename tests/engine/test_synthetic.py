@@ -59,3 +59,21 @@ def test_long_chains_stay_bounded() -> None:
 def test_needs_a_node() -> None:
     with pytest.raises(ValueError, match=r"^nodes must be >= 1, got 0$"):
         synthetic_model_source(0, 10)
+
+
+def test_stateful_model_has_queues_dispatch_and_feedback() -> None:
+    from flowtime_sim.engine.reference import evaluate_reference
+    from flowtime_sim.engine.synthetic import stateful_model
+    from flowtime_sim.plan import QueueStep
+
+    model = stateful_model(60, 30, seed=4, queues=9, feedback=5)
+    assert model.plan is not None and model.topology is not None
+    assert len(model.topology.nodes) == 9
+    assert sum(1 for t in model.topology.nodes if t.dispatch is not None) == 3
+    stages = [stage for stage in model.plan.stages if stage.sequential]
+    assert sum(isinstance(stage.steps[0], QueueStep) for stage in stages) == 9
+    assert len(stages) == 14
+    series = evaluate(model)
+    reference = evaluate_reference(model)
+    for name, values in series.items():
+        assert values.tolist() == reference[name], name

@@ -20,9 +20,9 @@ from flowtime_sim.preview.layout import LABEL_CHAR_WIDTH, NODE_PADDING_X
 
 SVG = "{http://www.w3.org/2000/svg}"
 GOLDEN = Path(__file__).parent / "golden"
-# The engine conformance cases live in shared/, beside the repository.
+# The engine conformance cases (the repository's copy in tests/conformance).
 CONFORMANCE_MODELS = sorted(
-    (Path(__file__).resolve().parents[3] / "shared" / "conformance").glob("*.model.yaml")
+    (Path(__file__).resolve().parents[1] / "conformance").glob("*.model.yaml")
 )
 Rect = tuple[float, float, float, float]  # x, y, width, height
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from flowtime_sim.canonical import canonical_hash
+from flowtime_sim.canonical import canonical_hash, file_hash
 from flowtime_sim.engine import ENGINE_VERSION
 from flowtime_sim.errors import ModelError, NotFoundError
 from flowtime_sim.registry import Query
@@ -22,12 +22,15 @@ def test_run_writes_csv_and_catalog(ft, root: Path) -> None:
     folder = root / "runs" / run.id
     catalog = json.loads((folder / "catalog.json").read_text())
     jsonschema.Draft202012Validator(catalog_schema()).validate(catalog)
-    expected = canonical_hash({"model_hash": model.catalog["model_hash"], "seed": 42,
+    # the seed changes nothing in expected mode, so it is no part of the run's identity
+    expected = canonical_hash({"model_hash": model.catalog["model_hash"],
                                "mode": "expected", "engine_version": ENGINE_VERSION})
     assert catalog["inputs_hash"] == expected
     assert run.id == f"tiny-run_{expected[7:15]}"
     assert catalog["model_id"] == model.id and catalog["model_version"] == 1
-    assert catalog["seed"] == 42 and catalog["mode"] == "expected"
+    assert catalog["seed"] == 0 and catalog["mode"] == "expected"
+    assert catalog["files"] == {"binned_v0.csv": file_hash((folder / "binned_v0.csv")
+                                                           .read_bytes())}
     assert catalog["series"] == ["served"]
     assert catalog["grid"] == {"bins": 4, "binSize": 1, "binUnit": "hours"}
     csv = (folder / "binned_v0.csv").read_bytes()
@@ -35,10 +38,17 @@ def test_run_writes_csv_and_catalog(ft, root: Path) -> None:
                                     b"1,,served,15"]
     again = ft.run_model(model.id, seed=42)
     assert again.unchanged and again.artifact.id == run.id
-    assert ft.run_model(model.id, seed=43).artifact.id != run.id
+    assert ft.run_model(model.id, seed=43).artifact.id == run.id
+    assert ft.run_model(model.id).unchanged
     sample = ft.run_model(model.id, seed=42, mode="sample").artifact
     assert sample.id != run.id and sample.catalog["mode"] == "sample"
-    all_runs = {run.id, sample.id, ft.run_model(model.id, seed=43).artifact.id}
+    assert sample.catalog["seed"] == 42
+    assert sample.catalog["inputs_hash"] == canonical_hash({
+        "model_hash": model.catalog["model_hash"], "seed": 42, "mode": "sample",
+        "engine_version": ENGINE_VERSION})
+    other = ft.run_model(model.id, seed=43, mode="sample").artifact
+    assert other.id not in (run.id, sample.id)
+    all_runs = {run.id, sample.id, other.id}
     assert {r["id"] for r in ft.list(Query(kind="run")).items} == all_runs
     assert {r["id"] for r in ft.registry().runs_of(model.id)} == all_runs
 

@@ -40,6 +40,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen.update(kwargs, app=app)
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    # whatever else listens on this machine's ports, these tests never bind one
+    monkeypatch.setattr("flowtime_sim.cli.serve_cmd.check_listenable", lambda host, port: None)
     return seen
 
 
@@ -89,6 +91,28 @@ def test_a_missing_tokens_file_is_a_user_error(runner: CliRunner, served: dict[s
     assert result.exit_code == 1
     assert "token shor... must be at least 16 characters" in result.stderr
     assert served == {}
+
+
+def test_a_port_in_use_is_one_line_before_serving(runner: CliRunner,
+                                                  artifacts_root: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(main, ["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (f"error: cannot listen on 127.0.0.1:{port}: Address already in "
+                             "use; stop what uses it or pass another --port or --host\n")
+
+
+def test_a_host_that_does_not_resolve_is_one_line(runner: CliRunner,
+                                                  artifacts_root: Path) -> None:
+    result = runner.invoke(main, ["serve", "--host", "no-such-host.invalid", "--port", "8080"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: cannot listen on no-such-host.invalid:8080: ")
+    assert result.stderr.count("\n") == 1
 
 
 def _free_port() -> int:

@@ -155,11 +155,21 @@ def test_a_run_that_exists_but_is_hidden_is_refused(secured: Client,
     mid = make_model(owner="bob", visibility="team").artifact.id
     alices = secured.post("/sim/run", json={"model_id": mid}, headers=bearer("alice"))
     assert alices.status_code == 201
-    doc = problem(secured.post("/sim/run", json={"model_id": mid}, headers=bearer("dave")),
-                  409, "seed")
+    taken = (f"run {alices.json()['run_id']} already exists and belongs to someone whose "
+             "artifacts you cannot see")
+    # an expected-mode run's id has no seed in it (SPEC 8), so another seed cannot avoid it
+    for body in ({"model_id": mid}, {"model_id": mid, "seed": 5}):
+        doc = problem(secured.post("/sim/run", json=body, headers=bearer("dave")), 409, "mode")
+        assert doc["detail"] == (f"{taken}; an expected-mode run does not depend on the seed: "
+                                 "ask its owner to share the model's runs, or run in sample "
+                                 "mode")
+    sampled = {"model_id": mid, "seed": 5, "mode": "sample"}
+    alices = secured.post("/sim/run", json=sampled, headers=bearer("alice"))
+    assert alices.status_code == 201
+    doc = problem(secured.post("/sim/run", json=sampled, headers=bearer("dave")), 409, "seed")
     assert doc["detail"] == (f"run {alices.json()['run_id']} already exists and belongs to "
                              "someone whose artifacts you cannot see; run with another seed")
-    assert secured.post("/sim/run", json={"model_id": mid, "seed": 5},
+    assert secured.post("/sim/run", json={**sampled, "seed": 6},
                         headers=bearer("dave")).status_code == 201
 
 
