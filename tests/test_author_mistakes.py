@@ -60,7 +60,7 @@ SCHEMAS = {
     ),
     "required": (
         "    x: {type: integer, default: 2}\n  required: yes\n",
-        "parameters/required: must be a list of parameter names, not True",
+        "parameters/required: must be a list of parameter names, not 'yes'",
     ),
     "exclusive": (
         "    x: {type: integer, default: 2, exclusiveMinimum: true}\n",
@@ -176,31 +176,42 @@ def test_one_bad_manifest_costs_only_its_template(cli: Cli, fake_dist) -> None:
     assert result.stderr == f"error: plugin 'mixed': {skipped}\n"
 
 
-def test_whatever_the_yaml_layer_raises_names_the_file(
-    cli: Cli, fake_dist, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # e.g. the strict loader refusing a duplicate key: the message must say which file
-    from flowtime_sim import manifests
-
+def test_a_duplicate_key_skips_the_template_naming_the_file(cli: Cli, fake_dist) -> None:
     folder = static_pack(
         fake_dist,
         "dups",
-        {"twice": (GOOD.format(tid="twice", version="1.0.0") + "title: again\n", BODY)},
+        {
+            "twice": (GOOD.format(tid="twice", version="1.0.0") + "title: again\n", BODY),
+            "once": (GOOD.format(tid="once", version="1.0.0"), BODY),
+        },
     )
-    original = manifests.load_manifest_file
-
-    def strict(path: Path) -> object:
-        if path.parent.name == "twice":
-            raise ValueError("duplicate key 'title' at line 9, column 1")
-        return original(path)
-
-    monkeypatch.setattr(manifests, "load_manifest_file", strict)
+    skipped = (
+        f"plugin 'dups': template {folder / 'twice' / 'template.yaml'} skipped: template "
+        "manifest is not valid YAML: duplicate key 'title' at line 8, column 1"
+    )
     result = cli("templates")
-    assert result.stderr == (
-        f"warning: plugin 'dups': template "
-        f"{folder / 'twice' / 'template.yaml'} skipped: duplicate key "
-        "'title' at line 9, column 1\n"
-    )
+    assert result.stderr == f"warning: {skipped}\n"
+    assert "once" in result.stdout
+    result = cli("pack", "check", "dups", "--no-run")
+    assert f"  - {skipped}" in result.stdout.splitlines()
+
+
+def test_whatever_the_yaml_layer_raises_names_the_file(
+    cli: Cli, fake_dist, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowtime_sim import manifests
+
+    folder = static_pack(fake_dist, "odd", {"odd": (GOOD.format(tid="odd", version="1.0.0"), BODY)})
+
+    def broken(path: Path) -> object:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(manifests, "load_manifest_file", broken)
+    result = cli("templates")
+    assert (
+        f"warning: plugin 'odd': template {folder / 'odd' / 'template.yaml'} skipped: "
+        "maximum recursion depth exceeded"
+    ) in result.stderr.splitlines()
 
 
 # -- doctor renders every version ------------------------------------------------------------
