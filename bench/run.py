@@ -347,6 +347,81 @@ def bench_template_run(work: Path, repeat: int) -> list[Row]:
              f"{ms(run)} ({run / floor:.2f}× floor)", "≤ 2× floor", verdict(run / floor <= 2))]
 
 
+def bench_sweep(work: Path, count: int) -> list[Row]:
+    """A ``count``-scenario checkout sweep with ``--jobs 2`` against the same scenarios made
+    by ``new`` + ``run`` CLI calls in a shell loop."""
+    cli = str(BIN / "flowtime-sim")
+    first = 1000
+    values = f"arrivals_per_day={first}..{first + count - 1}"
+    start = time.perf_counter()
+    subprocess.run([cli, "sweep", "-t", "checkout", "--grid", values, "--jobs", "2",
+                    "--root", str(work / "sweep-root")], check=True, stdout=subprocess.DEVNULL)
+    sweep_s = time.perf_counter() - start
+    loop = (f'for v in $(seq {first} {first + count - 1}); do\n'
+            f'  id=$("{cli}" new -t checkout --set arrivals_per_day=$v --root "$1" --json '
+            "| grep -o '\"model_id\": \"[^\"]*\"' | cut -d'\"' -f4)\n"
+            f'  "{cli}" run --model "$id" --root "$1" > /dev/null\n'
+            "done\n")
+    start = time.perf_counter()
+    subprocess.run(["bash", "-c", loop, "loop", str(work / "loop-root")], check=True,
+                   stdout=subprocess.DEVNULL)
+    loop_s = time.perf_counter() - start
+    runs = len(list((work / "loop-root" / "runs").iterdir()))
+    assert runs == count, f"the loop made {runs} runs, not {count}"
+    ratio = loop_s / sweep_s
+    return [
+        (f"`sweep` of {count} checkout scenarios, `--jobs 2`, CLI process", f"{sweep_s:.1f} s "
+         f"({count / sweep_s:.1f} scenarios/s)", "report", ""),
+        (f"the same {count} scenarios as `new` + `run` calls in a shell loop", f"{loop_s:.1f} s "
+         f"({count / loop_s:.1f} scenarios/s)", "baseline", ""),
+        ("sweep speed-up over the loop", f"{ratio:.1f}×", "≥ 10×", verdict(ratio >= 10)),
+    ]
+
+
+def bench_compare(work: Path, repeat: int, bins: int) -> list[Row]:
+    """``compare`` of 10 runs × 20 series: the JSON document, and one SVG chart per series."""
+    import yaml
+
+    from flowtime_sim.core import Flowtime
+    from flowtime_sim.engine.synthetic import synthetic_model_source
+    from flowtime_sim.scenarios.charts import comparison_charts
+    from flowtime_sim.scenarios.compare import compare, load_from_registry
+
+    root = work / "compare-root"
+    ft = Flowtime(root=str(root), owner="bench")
+    runs = [ft.run_text(yaml.safe_dump(synthetic_model_source(20, bins, seed=i)),
+                        name=f"bench-{i}").artifact.id for i in range(10)]
+    registry = ft.registry()
+
+    def as_json() -> str:
+        comparison = compare(load_from_registry(registry, runs)[0])
+        return json.dumps(comparison.as_json())
+
+    def as_svg() -> int:
+        comparison = compare(load_from_registry(registry, runs)[0])
+        return sum(len(svg) for _, svg in comparison_charts(comparison))
+
+    as_json()
+    json_s = median_time(as_json, repeat)
+    svg_s = median_time(as_svg, repeat)
+    ft.close()
+    cli = str(BIN / "flowtime-sim")
+    times = process_times({
+        "floor": FLOOR_CMD,
+        "json": [cli, "compare", *runs, "--root", str(root), "--json"],
+        "svg": [cli, "compare", *runs, "--root", str(root), "--plot", str(work / "c.svg")],
+    }, max(3, repeat // 3))
+    return [
+        (f"`compare` of 10 runs × 20 series ({bins:,} bins), JSON, in process", ms(json_s),
+         "< 200 ms", verdict(json_s < 0.2)),
+        (f"`compare` of 10 runs × 20 series ({bins:,} bins), 20 SVG charts, in process",
+         ms(svg_s), "< 1 s", verdict(svg_s < 1)),
+        ("the same, CLI processes (`--json`; `--plot c.svg`)",
+         f"{ms(times['json'])}; {ms(times['svg'])} (floor {ms(times['floor'])})", "report",
+         ""),
+    ]
+
+
 def bench_preview(repeat: int) -> list[Row]:
     from flowtime_sim.engine.synthetic import synthetic_model
     from flowtime_sim.preview import render_svg
@@ -439,8 +514,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--only", nargs="*", default=None,
-                        help="sections: cli create sizes listing engine state yaml e2e "
-                             "preview packkit extra")
+                        help="sections: cli create sizes listing engine state yaml e2e preview "
+                             "sweep compare packkit extra")
     parser.add_argument("--s3", action="store_true", help="also the S3 benchmark (slow)")
     parser.add_argument("--out", default=str(HERE / "results.md"))
     args = parser.parse_args()
@@ -458,6 +533,8 @@ def main() -> None:
         "yaml": lambda: bench_yaml(work, 1000, 876 if quick else 8760),
         "e2e": lambda: bench_template_run(work, repeat),
         "preview": lambda: bench_preview(repeat),
+        "sweep": lambda: bench_sweep(work, 20 if quick else 100),
+        "compare": lambda: bench_compare(work, repeat, 96 if quick else 1000),
         "packkit": lambda: bench_pack_kit(work, repeat),
     }
     chosen = args.only or [*sections, "extra"]
@@ -465,7 +542,8 @@ def main() -> None:
     rows: list[Row] = []
     for name in chosen:
         if name in sections:
-            for sub in ("create-root", "sizes-root", "run-root", "e2e-root"):
+            for sub in ("create-root", "sizes-root", "run-root", "e2e-root", "sweep-root",
+                        "loop-root", "compare-root"):
                 shutil.rmtree(work / sub, ignore_errors=True)
             print(f"running {name} ...", file=sys.stderr, flush=True)
             rows += sections[name]()

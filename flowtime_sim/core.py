@@ -166,6 +166,10 @@ class Flowtime:
         collected = self.host.collect("flowtime_artifact_created", artifact=created.artifact)
         return [f"{failure}; the artifact is published" for failure in collected.failures]
 
+    def template_of(self, catalog: Mapping[str, Any]) -> Template:
+        """The installed template a stored model was made from (sweeps, the page's form)."""
+        return self._installed(catalog)
+
     def _installed(self, catalog: Mapping[str, Any], version: str | None = None) -> Template:
         """The template a model was made from: the same plugin and id, and the same version
         unless ``version`` asks for another."""

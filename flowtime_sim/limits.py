@@ -58,8 +58,6 @@ MAX_CELLS = Limit("FLOWTIME_SIM_MAX_CELLS", 50_000_000, "cells")
 class LimitError(UserError):
     """A request that would do more work than a limit allows."""
 
-    status = 422
-
 
 def check_cells(model: Model) -> None:
     """Refuse, before evaluating, a model whose nodes × bins pass ``FLOWTIME_SIM_MAX_CELLS``:

@@ -209,15 +209,15 @@ class FileStorage:
             path.unlink(missing_ok=True)
 
     def walk_catalogs(self) -> Iterator[tuple[str, bytes]]:
-        for kind in ("models", "runs"):
+        for kind in ("models", "runs", "sweeps"):
             top = self.base / kind
             if not top.is_dir():
                 continue
             for first in sorted(os.scandir(top), key=lambda e: e.name):
                 if first.name.startswith(".") or not first.is_dir():
                     continue
-                if kind == "runs":
-                    yield from self._catalog_at(f"runs/{first.name}")
+                if kind != "models":  # runs and sweeps are one folder each
+                    yield from self._catalog_at(f"{kind}/{first.name}")
                     continue
                 for version in sorted(os.scandir(first.path), key=lambda e: e.name):
                     if version.is_dir() and not version.name.startswith("."):

@@ -24,6 +24,7 @@ from flowtime_sim.cli.registry_cmds import (
     versions,
 )
 from flowtime_sim.cli.run_cmds import preview, run
+from flowtime_sim.cli.scenario_cmds import compare, diff, sweep
 from flowtime_sim.cli.serve_cmd import serve
 from flowtime_sim.cli.templates_cmds import templates
 
@@ -41,7 +42,7 @@ def main(ctx: click.Context, strict: bool) -> None:
 
 
 for command in (templates, plugins, doctor, new, derive, list_cmd, show, versions, delete,
-                verify, reindex, gc, run, preview, plan, pack, serve):
+                verify, reindex, gc, run, preview, plan, pack, serve, sweep, compare, diff):
     main.add_command(command)
 
 

@@ -24,7 +24,8 @@ root_option = click.option(
 
 
 @click.command("list")
-@click.option("--kind", type=click.Choice(["model", "run"]), help="Only models or only runs.")
+@click.option("--kind", type=click.Choice(["model", "run", "sweep"]),
+              help="Only models, runs or sweeps.")
 @click.option("--template", help="Only models made from this template id.")
 @click.option("--tag", "tags", multiple=True, help="Only artifacts with this tag. Repeatable.")
 @click.option("--owner", help="Only artifacts of this owner.")
@@ -36,7 +37,7 @@ root_option = click.option(
 def list_cmd(kind: str | None, template: str | None, tags: tuple[str, ...], owner: str | None,
              limit: int, cursor: str | None, all_versions: bool, root: str | None,
              as_json: bool) -> None:
-    """List models and runs, newest first."""
+    """List models, runs and sweeps, newest first."""
     from flowtime_sim.registry.index import Query
 
     page = make_flowtime().list(Query(kind=kind, template=template, tags=tags, owner=owner,

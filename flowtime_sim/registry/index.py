@@ -258,9 +258,10 @@ class Index:
 
 
 def artifact_key(catalog: Mapping[str, Any]) -> str:
-    """The storage folder of a catalog: ``models/{id}/v{n}`` or ``runs/{id}``."""
-    if catalog["kind"] == "run":
-        return f"runs/{catalog['id']}"
+    """The storage folder of a catalog: ``models/{id}/v{n}``, ``runs/{id}`` or
+    ``sweeps/{id}``."""
+    if catalog["kind"] in {"run", "sweep"}:
+        return f"{catalog['kind']}s/{catalog['id']}"
     return f"models/{catalog['id']}/v{catalog['version']}"
 
 

@@ -11,7 +11,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from flowtime_sim import __version__
-from flowtime_sim.service import page, routes_artifacts, routes_sim
+from flowtime_sim.service import (
+    page,
+    page_scenarios,
+    routes_artifacts,
+    routes_scenarios,
+    routes_sim,
+)
 from flowtime_sim.service.context import ServiceContext
 from flowtime_sim.service.identity import Tokens
 from flowtime_sim.service.limits import (
@@ -63,9 +69,11 @@ def create_app(flowtime: Flowtime | None = None, *, root: str | None = None,
     app.state.context = context
     install_problem_handlers(app)
     app.include_router(routes_sim.router)
+    app.include_router(routes_scenarios.router)
     app.include_router(routes_artifacts.router)
     app.include_router(routes_artifacts.health_router)
     app.include_router(page.router)
+    app.include_router(page_scenarios.router)
     app.mount("/static", StaticFiles(packages=[("flowtime_sim.service", "static")]),
               name="static")
     app.add_middleware(BodyLimit, limit=max_body_bytes)

@@ -61,7 +61,18 @@ class Card:
 def card(access: Access, catalog: dict[str, Any]) -> Card:
     if catalog["kind"] == "model":
         return _model_card(access, catalog)
+    if catalog["kind"] == "sweep":
+        return _sweep_card(catalog)
     return _run_card(access, catalog)
+
+
+def _sweep_card(cat: dict[str, Any]) -> Card:
+    axes = ", ".join(str(g["parameter"]) for g in cat.get("grid", []))
+    return Card(kind="sweep", id=str(cat["id"]), title=str(cat.get("name") or cat["id"]),
+                url=page_url(cat), template=cat.get("template_id"), version=None,
+                tags=list(cat.get("tags", [])), created=str(cat["created_utc"]),
+                owner=str(cat.get("owner", "")), visibility=str(cat.get("visibility", "")),
+                subtitle=f"{cat['id']} · {len(cat.get('scenarios', []))} scenarios over {axes}")
 
 
 def _model_card(access: Access, cat: dict[str, Any]) -> Card:

@@ -2,49 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-from dataclasses import dataclass
+from flowtime_sim.scenarios.charts import number
+from flowtime_sim.series import Series, read_series
+
+__all__ = ["Series", "area_points", "number", "read_series", "spark_points"]
 
 SPARK_POINTS = 160  # a sparkline never needs more points than this to look right
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    """One output series of a run, in bin order."""
-
-    name: str
-    values: tuple[float, ...]
-
-    @property
-    def low(self) -> float:
-        return min(self.values)
-
-    @property
-    def high(self) -> float:
-        return max(self.values)
-
-    @property
-    def total(self) -> float:
-        return math.fsum(self.values)
-
-    @property
-    def mean(self) -> float:
-        return self.total / len(self.values)
-
-
-def read_series(data: bytes) -> list[Series]:
-    """The series of a ``binned_v0.csv`` (``bin,time_bin,series,value``), in file order."""
-    found: dict[str, list[float]] = {}
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8")))
-    for row in reader:
-        try:
-            value = float(row["value"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        found.setdefault(row.get("series") or "?", []).append(value)
-    return [Series(name, tuple(values)) for name, values in found.items() if values]
 
 
 def spark_points(values: tuple[float, ...], width: float, height: float,
@@ -90,14 +53,3 @@ def _decimate(values: tuple[float, ...], budget: int) -> list[tuple[int, float]]
         hi = max(chunk, key=values.__getitem__)
         out += [(i, values[i]) for i in sorted({lo, hi})]
     return out
-
-
-def number(value: float) -> str:
-    """A figure for people: ``12,345``, ``98.6``, ``0.8333``."""
-    if not math.isfinite(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"

@@ -20,6 +20,7 @@ from flowtime_sim import __version__
 from flowtime_sim.errors import NotFoundError, UserError
 from flowtime_sim.ids import ArtifactRef, parse_ref
 from flowtime_sim.registry import Query, RunArtifact
+from flowtime_sim.scenarios.compare import bin_ranges
 from flowtime_sim.service import cards
 from flowtime_sim.service.access import Access
 from flowtime_sim.service.charts import area_points, number, spark_points
@@ -42,7 +43,8 @@ def environment() -> Environment:
                       autoescape=True, undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True)
     env.filters.update(number=number, when=cards.when)
-    env.globals.update(version=__version__, spark_points=spark_points, area_points=area_points)
+    env.globals.update(version=__version__, spark_points=spark_points, area_points=area_points,
+                       bin_ranges=bin_ranges)
     return env
 
 
@@ -73,7 +75,7 @@ def index(request: Request) -> Response:
     if isinstance(caller, HTMLResponse):
         return caller
     params = request.query_params
-    kind = params.get("kind") if params.get("kind") in {"model", "run"} else None
+    kind = params.get("kind") if params.get("kind") in {"model", "run", "sweep"} else None
     template = (params.get("template") or "").strip()[:200] or None
     tags = list(dict.fromkeys(t.strip()[:64] for t in params.getlist("tag") if t.strip()))[:20]
     text = (params.get("q") or "").strip()[:200] or None
@@ -164,7 +166,12 @@ def run_page(run_id: str, request: Request) -> Response:
         "csv_url": file_url(art, "binned_v0.csv")}
     if request.query_params.get("fragment"):
         return render(request, "_series.html.j2", spark_width=160, **values)
-    return render(request, "run.html.j2", spark_width=360, **values)
+    from flowtime_sim.service.chart_data import run_chart
+
+    chart = None
+    if values["series"]:
+        chart = run_chart(dict(art.catalog), act.read_file(art, "binned_v0.csv"))
+    return render(request, "run.html.j2", spark_width=360, chart=chart, **values)
 
 
 @router.post("/session", response_class=HTMLResponse)

@@ -28,12 +28,14 @@ from flowtime_sim.errors import (
     TemplateError,
     UserError,
 )
+from flowtime_sim.limits import LimitError
 
 #: The HTTP status of each kind of user error; any other user error is a 400.
 STATUS_OF_ERROR: tuple[tuple[type[UserError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (ModelError, 422),
+    (LimitError, 422),
     (ParameterError, 422),
     (TemplateError, 422),
 )

@@ -21,7 +21,7 @@ router = APIRouter(responses=error_responses(401, 422))
 def list_artifacts(
     request: Request,
     caller: CallerDep,
-    kind: Literal["model", "run"] | None = None,
+    kind: Literal["model", "run", "sweep"] | None = None,
     template: Annotated[str | None, Query(max_length=200, description="Template id.")] = None,
     tag: Annotated[list[Tag], Query(max_length=20, description="Repeatable: every tag must "
                                                              "match.")] = [],  # noqa: B006

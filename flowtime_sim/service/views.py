@@ -54,6 +54,8 @@ def page_url(catalog: dict[str, object]) -> str:
     """Where the artifacts page shows this artifact."""
     if catalog["kind"] == "model":
         return f"/models/{catalog['id']}?version={catalog['version']}"
+    if catalog["kind"] == "sweep":
+        return f"/sweeps/{catalog['id']}"
     return f"/runs/{catalog['id']}"
 
 

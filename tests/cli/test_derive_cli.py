@@ -62,7 +62,8 @@ def test_derive_refuses_a_template_version_that_is_not_installed(
     )
     assert result.exit_code == 1
     assert result.stderr == (
-        "error: template greeting has no version 9.9.9 (installed versions: 1.10.0, 1.2.0, 1.0.0)\n"
+        "error: template static_only:greeting has no version 9.9.9 (installed versions: "
+        "1.10.0, 1.2.0, 1.0.0)\n"
     )
 
 
@@ -100,8 +101,9 @@ def test_derive_a_model_made_from_a_flowtime_sim_template_file(
     )
     assert missing.exit_code == 1
     assert missing.stderr == (
-        f"error: template call-center 1.1.0, which {source['model_id']} was made from, is not "
-        "installed (installed versions: none); it is a FlowTime-Sim template file: pass its "
+        "error: template templates-dir:call-center 1.1.0, which "
+        f"{source['model_id']} was made from, is not installed (installed versions: none); "
+        "it is a FlowTime-Sim template file: pass its "
         "folder or file with --templates-dir or --template-file\n"
     )
     for option, path in (("--template-file", UPSTREAM), ("--templates-dir", UPSTREAM.parent)):

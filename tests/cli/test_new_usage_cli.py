@@ -64,7 +64,7 @@ def test_an_empty_name(cli: Callable[..., Result], tmp_path: Path, name: str) ->
         "for the default",
     )
     usage_error(
-        cli("derive", "--from", "checkout_92764a0c", "--name", name),
+        cli("derive", "--from", "checkout_1c15d257", "--name", name),
         "Invalid value for '--name' / '-n': must not be empty; leave the option out "
         "for the default",
     )

@@ -48,7 +48,7 @@ def test_a_model_file_below_a_file(cli: Callable[..., Result], tmp_path: Path) -
         ["new", "--template", "checkout"],
         ["run", "--file", "m.yaml"],
         ["reindex"],
-        ["delete", "checkout_92764a0c"],
+        ["delete", "checkout_1c15d257"],
         ["list"],
     ],
 )
@@ -92,7 +92,7 @@ def test_a_root_whose_tombstones_cannot_be_made(cli: Callable[..., Result], tmp_
     created = cli("new", "--template", "checkout", "--root", "root", "--json")
     assert created.exit_code == 0
     (tmp_path / "root" / "tombstones").write_text("in the way", encoding="utf-8")
-    result = cli("delete", "checkout_92764a0c", "--root", "root")
+    result = cli("delete", "checkout_1c15d257", "--root", "root")
     assert result.exit_code == 1
     assert result.stderr.startswith(
         f"error: cannot write to the artifacts root '{tmp_path / 'root'}': "
@@ -128,9 +128,9 @@ def read_only_root(tmp_path: Path) -> Path:
     "command",
     [
         ["new", "--template", "checkout", "--name", "other"],
-        ["run", "--model", "checkout_92764a0c"],
+        ["run", "--model", "checkout_1c15d257"],
         ["reindex"],
-        ["delete", "checkout_92764a0c"],
+        ["delete", "checkout_1c15d257"],
     ],
 )
 def test_a_read_only_root(read_only_root: Path, command: list[str]) -> None:

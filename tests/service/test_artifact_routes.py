@@ -101,7 +101,7 @@ def test_listing_parameters_are_validated(client: Client) -> None:
     problem(client.get("/v1/artifacts", params={"limit": 0}), 422, "limit")
     problem(client.get("/v1/artifacts", params={"limit": 1001}), 422, "limit")
     doc = problem(client.get("/v1/artifacts", params={"kind": "dataset"}), 422, "kind")
-    assert doc["detail"] == "kind: Input should be 'model' or 'run' (got 'dataset')"
+    assert doc["detail"] == "kind: Input should be 'model', 'run' or 'sweep' (got 'dataset')"
     problem(client.get("/v1/artifacts", params={"tag": "x" * 65}), 422, "tag[0]")
 
 
@@ -142,7 +142,8 @@ def test_health_openapi_and_unknown_routes(client: Client) -> None:
         "/sim/models/{model_id}/versions", "/sim/models/{model_id}/v{version}",
         "/sim/models/{model_id}/v{version}/files/{name}", "/sim/templates",
         "/sim/templates/{template_ref}", "/v1/artifacts", "/v1/artifacts/{artifact_id}",
-        "/v1/artifacts/{artifact_id}/files/{name}", "/healthz"}
+        "/v1/artifacts/{artifact_id}/files/{name}", "/healthz", "/sim/sweeps",
+        "/sim/sweeps/{sweep_id}", "/sim/compare"}
     not_found = doc["paths"]["/sim/models/{model_id}"]["get"]["responses"]["404"]
     assert list(not_found["content"]) == ["application/problem+json"]
     assert not_found["content"]["application/problem+json"]["schema"] == {

@@ -13,7 +13,8 @@ from tests.service.conftest import Client, MakeModel
 
 #: Schema-valid requests may still be refused where the OpenAPI document cannot say why:
 #: template parameters (each template's own JSON Schema), model YAML, opaque cursors.
-SEMANTIC_REFUSALS = {"POST": ["400", "422"], "GET /v1/artifacts": ["400"]}
+SEMANTIC_REFUSALS = {"POST": ["400", "422"], "GET /v1/artifacts": ["400"],
+                     "GET /sim/compare": ["400", "404"]}
 OPERATIONS = [
     ("POST", "/sim/new"), ("POST", "/sim/derive"), ("POST", "/sim/run"),
     ("GET", "/sim/models/{model_id}"), ("GET", "/sim/models/{model_id}/versions"),
@@ -21,7 +22,8 @@ OPERATIONS = [
     ("GET", "/sim/models/{model_id}/v{version}/files/{name}"), ("GET", "/sim/templates"),
     ("GET", "/sim/templates/{template_ref}"), ("GET", "/v1/artifacts"),
     ("GET", "/v1/artifacts/{artifact_id}"), ("GET", "/v1/artifacts/{artifact_id}/files/{name}"),
-    ("GET", "/healthz"),
+    ("GET", "/healthz"), ("POST", "/sim/sweeps"), ("GET", "/sim/sweeps/{sweep_id}"),
+    ("GET", "/sim/compare"),
 ]
 
 

@@ -39,7 +39,7 @@ MARKER = ".flowtime-commit.json"
 STAGING = "_staging"
 PROBE = "_probe"
 #: folders whose committed catalogs make up the registry
-CATALOG_TOPS = ("models", "runs")
+CATALOG_TOPS = ("models", "runs", "sweeps")
 
 
 class S3Storage:
