@@ -30,6 +30,8 @@ class ModelDraft:
     inputs_hash: str
     catalog: Mapping[str, Any]
     files: Mapping[str, bytes] = field(default_factory=dict)
+    #: what the request asked for; ``None`` lets the registry carry the model's own forward
+    visibility: str | None = None
 
 
 def changed_parameters(parameters: Mapping[str, Any],
@@ -77,7 +79,7 @@ def topology_of(model: Model) -> dict[str, list[dict[str, str]]]:
 
 
 def model_draft(rendered: RenderedModel, *, name: str | None, tags: Iterable[str],
-                visibility: str, owner: str, preview: Preview | None,
+                visibility: str | None, owner: str, preview: Preview | None,
                 derived_from: str | None = None) -> ModelDraft:
     tpl = rendered.template
     params = dict(rendered.parameters.values)
@@ -101,8 +103,8 @@ def model_draft(rendered: RenderedModel, *, name: str | None, tags: Iterable[str
     }
     if derived_from:
         catalog["derived_from"] = derived_from
-    catalog.update(owner=owner, visibility=visibility, generator=generator())
-    return ModelDraft(model_id, identity, wanted, catalog, files)
+    catalog.update(owner=owner, visibility=visibility or "private", generator=generator())
+    return ModelDraft(model_id, identity, wanted, catalog, files, visibility)
 
 
 def run_catalog(request: RunRequest, *, run_id: str, inputs: str, engine_version: str,

@@ -106,9 +106,10 @@ class Flowtime:
         it (the service refuses ids whose stored versions the caller may not see).
         """
         rendered = self.render(template_ref, sources, version=version)
+        # no visibility: the registry carries the model's own forward (private for a new one)
         return self._store_model(rendered, name=name, tags=_check_tags(tags),
-                                 visibility=_visibility(visibility), root=root,
-                                 owner=owner, admit=admit)
+                                 visibility=None if visibility is None else _visibility(visibility),
+                                 root=root, owner=owner, admit=admit)
 
     def derive(self, source_ref: str, *, name: str | None = None,
                sets: Mapping[str, object] | None = None, tags: Iterable[str] = (),
@@ -135,7 +136,7 @@ class Flowtime:
             root=root, owner=owner, admit=admit, derived_from=source.ref)
 
     def _store_model(self, rendered: RenderedModel, *, name: str | None, tags: list[str],
-                     visibility: str, root: str | None, owner: str | None,
+                     visibility: str | None, root: str | None, owner: str | None,
                      admit: Admit | None, derived_from: str | None = None) -> Created:
         """Preview, catalog, publish, announce. A failing preview renderer costs only the
         preview: the version is stored without one, with a warning naming the plugin."""

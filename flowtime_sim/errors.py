@@ -36,6 +36,18 @@ class NotFoundError(UserError):
 
 
 
+class DamagedArtifactError(NotFoundError):
+    """A stored artifact whose ``catalog.json`` is missing or unreadable. Only that artifact is
+    lost: the CLI names the file, the service answers as for an artifact that does not exist,
+    listings skip it and ``delete`` still removes it. ``key`` is its folder, ``why`` what is
+    wrong with its catalog."""
+
+    def __init__(self, message: str, *, key: str, why: str) -> None:
+        super().__init__(message, field="id")
+        self.key = key
+        self.why = why
+
+
 class ConflictError(UserError):
     """The request contradicts what is stored, e.g. a hash-prefix collision of model ids."""
 

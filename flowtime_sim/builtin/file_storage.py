@@ -1,9 +1,15 @@
 """The ``file`` storage backend: a folder on a local (POSIX) file system.
 
-Publication stages every file in ``.staging/<random>/``, fsyncs files and the folder, then
+Publication stages every file in ``.staging/<name>/``, fsyncs files and the folder, then
 renames the staging folder to its final name. ``rename(2)`` of a directory onto an existing
 non-empty directory fails, so the step that makes a version visible can never replace another
 writer's version; a crash before it leaves only staging, which ``gc`` removes.
+
+A staging name says who owns it: ``{time}-{random}@{pid}.{start}@{host}``, where ``start`` is
+when that process started (so a reused pid is not mistaken for it). ``gc`` leaves staging of a
+process that is still running on this host alone whatever its age; staging of other hosts
+(a shared file system) is judged by age only. A writer whose staging disappears all the same
+starts its publication again, once.
 """
 
 from __future__ import annotations
@@ -11,9 +17,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
+import re
 import secrets
 import shutil
+import socket
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,6 +39,49 @@ if TYPE_CHECKING:
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 STAGING = ".staging"
 INDEX_DIR = ".index"
+#: folders whose appearing or disappearing entries the listing fingerprint follows
+FINGERPRINTED = ("models", "runs", "tombstones/models", "tombstones/runs")
+#: staging of a live process older than this is removed anyway (its owner is stuck)
+LIVE_STAGING_LIMIT_S = 7 * 24 * 3600.0
+_OWNER_RE = re.compile(r"@(\d+)\.(\d+)@([A-Za-z0-9.-]*)$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:64]
+
+
+def _process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, Linux), or ``None`` when it is
+    not running or this system does not say."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int, start: int) -> bool:
+    """Whether the process that owned a staging folder is still running here."""
+    if os.path.isdir("/proc"):
+        return _process_start(pid) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def staging_name() -> str:
+    """A new staging name carrying this process's identity (see the module's docstring)."""
+    pid = os.getpid()
+    return (f"{int(time.time())}-{secrets.token_hex(8)}@{pid}.{_process_start(pid) or 0}"
+            f"@{_host()}")
 
 
 class _Hashing:
@@ -118,10 +170,19 @@ class FileStorage:
         if target.exists():
             return False
         with self._writing():
-            return self._publish(target, streams, finish)
+            try:
+                return self._publish(target, streams, finish)
+            except FileNotFoundError:
+                # our staging was removed under us (a gc on another host, or by hand): once more
+                try:
+                    return self._publish(target, streams, finish)
+                except FileNotFoundError as exc:
+                    raise UserError(f"could not publish {key} in {self.url}: its staging "
+                                    f"folder was removed while being written ({exc.filename}); "
+                                    "is something deleting .staging/?") from None
 
     def _publish(self, target: Path, streams: Mapping[str, FileWriter], finish: Finish) -> bool:
-        staging = self.base / STAGING / f"{int(time.time())}-{secrets.token_hex(8)}"
+        staging = self.base / STAGING / staging_name()
         staging.mkdir(parents=True)
         try:
             hashes = {name: self._write_stream(staging / name, write)
@@ -190,13 +251,24 @@ class FileStorage:
                 path.unlink(missing_ok=True)
 
     def abandoned_staging(self, older_than_s: float) -> list[str]:
+        """Staging older than ``older_than_s`` whose writer is not running on this host."""
         folder = self.base / STAGING
-        cutoff = time.time() - older_than_s
+        now = time.time()
+        host = _host()
         out = []
         with contextlib.suppress(FileNotFoundError):
             for entry in os.scandir(folder):
-                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                    out.append(entry.name)
+                try:
+                    age = now - entry.stat(follow_symlinks=False).st_mtime
+                except FileNotFoundError:
+                    continue  # finished (renamed into place) meanwhile
+                if age <= older_than_s:
+                    continue
+                owner = _OWNER_RE.search(entry.name)
+                if (owner and owner.group(3) == host and age < LIVE_STAGING_LIMIT_S
+                        and _alive(int(owner.group(1)), int(owner.group(2)))):
+                    continue
+                out.append(entry.name)
         return sorted(out)
 
     def remove_staging(self, name: str) -> None:
@@ -229,6 +301,19 @@ class FileStorage:
 
     def index_path(self) -> Path:
         return self.base / INDEX_DIR / "registry.sqlite"
+
+    def listing_fingerprint(self) -> str:
+        """Changes whenever an entry appears in or disappears from ``models/``, ``runs/`` or
+        their tombstone folders (identity and modification time of each: four ``stat``
+        calls), for the listing index to notice folders added or removed behind its back."""
+        marks = []
+        for name in FINGERPRINTED:
+            try:
+                st = os.stat(f"{self._base}/{name}")
+                marks.append([name, st.st_ino, st.st_mtime_ns])
+            except FileNotFoundError:
+                marks.append([name, None, None])
+        return json.dumps(marks, separators=(",", ":"))
 
 
 @hookimpl

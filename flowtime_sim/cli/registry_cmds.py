@@ -180,7 +180,9 @@ def delete(ref: str, force: bool, root: str | None, as_json: bool) -> None:
 @root_option
 @json_option
 def verify(root: str | None, as_json: bool) -> None:
-    """Recompute every file hash against its catalog. Exit 3 naming each bad file."""
+    """Check every stored byte: each file against its catalog, each catalog against the hash
+    recorded when it was published, each published folder still there. Exit 3 naming each
+    problem."""
     from flowtime_sim.errors import IntegrityError
 
     registry = make_flowtime().registry(root)
@@ -194,7 +196,7 @@ def verify(root: str | None, as_json: bool) -> None:
     if problems:
         if as_json:
             exit_with(EXIT_INTEGRITY)
-        raise IntegrityError(f"{len(problems)} file(s) do not match their catalogs",
+        raise IntegrityError(f"{len(problems)} file(s) do not match what was published",
                              bad_files=problems)
 
 
@@ -202,13 +204,25 @@ def verify(root: str | None, as_json: bool) -> None:
 @root_option
 @json_option
 def reindex(root: str | None, as_json: bool) -> None:
-    """Rebuild the listing index from the stored catalogs."""
+    """Rebuild the listing index from the stored catalogs. A catalog that differs from the
+    hash recorded when it was published is left out and named (exit 3)."""
+    from flowtime_sim.errors import IntegrityError
+
     registry = make_flowtime().registry(root)
-    count = registry.reindex()
+    refused: list[str] = []
+    count = registry.reindex(refused=refused)
     if as_json:
-        terminal.print_json({"indexed": count})
+        terminal.print_json({"indexed": count, "refused": refused})
     else:
         terminal.line(f"indexed {count} artifact(s) from {registry.storage.url}")
+        for problem in refused:
+            terminal.error(f"not indexed: {problem}")
+    if refused:
+        if as_json:
+            raise SystemExit(3)
+        raise IntegrityError(f"{len(refused)} artifact(s) left out of the listing; restore "
+                             "them from a backup or delete them (see 'flowtime-sim verify')",
+                             bad_files=refused)
 
 
 @click.command("gc")

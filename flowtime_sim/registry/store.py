@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from flowtime_sim.canonical import file_hash
-from flowtime_sim.errors import ConflictError, IntegrityError, NotFoundError
+from flowtime_sim.errors import ConflictError, DamagedArtifactError, IntegrityError, NotFoundError
 from flowtime_sim.ids import ArtifactRef, check_id
+from flowtime_sim.registry import heal, integrity, ledger
+from flowtime_sim.registry import visibility as visibility_rule
 from flowtime_sim.registry.catalog import (
     Created,
     ModelArtifact,
@@ -22,7 +23,7 @@ from flowtime_sim.registry.catalog import (
     utc_now,
     validate_catalog,
 )
-from flowtime_sim.registry.index import Index, Page, Query
+from flowtime_sim.registry.index import Index, Page, Query, artifact_key
 from flowtime_sim.storage import publish_streamed
 
 if TYPE_CHECKING:
@@ -46,15 +47,18 @@ class Registry:
 
     @cached_property
     def index(self) -> Index:
+        """The listing index, rebuilt first when it is missing, empty, corrupt or out of date
+        (:mod:`flowtime_sim.registry.heal`). A root where it cannot be written is a user
+        error naming it."""
         import sqlite3
 
-        path = self.storage.index_path()
         try:
-            index = Index(path)
+            index = heal.open_index(self)
         except (OSError, sqlite3.Error) as exc:
             from flowtime_sim.errors import UserError
             from flowtime_sim.filesystem import reason
 
+            path = self.storage.index_path()
             why = reason(exc) if isinstance(exc, OSError) else str(exc)
             raise UserError(f"cannot open the listing index {str(path)!r} of "
                             f"{self.storage.url}: {why}; the root must be writable",
@@ -85,11 +89,14 @@ class Registry:
                     return Created(existing, unchanged=True, root=self.storage.url)
             # deleted and purged versions keep their numbers: a tombstone outlives its files
             n = max([*numbers, *deleted], default=0) + 1
-            catalog = {**draft.catalog, "version": n, "created_utc": utc_now()}
+            seen_by = visibility_rule.for_new_version(
+                draft.visibility, str(draft.catalog["owner"]), [v.catalog for v in versions])
+            catalog = {**draft.catalog, "version": n, "created_utc": utc_now(),
+                       "visibility": seen_by}
             validate_catalog(catalog)
             key = f"models/{mid}/v{n}"
-            if self._publish(key, {**draft.files, "catalog.json": dump_catalog(catalog)}):
-                self.index.add(catalog)
+            if self._publish(key, {**draft.files, "catalog.json": dump_catalog(catalog)},
+                             catalog):
                 return Created(ModelArtifact(catalog, key), unchanged=False,
                                root=self.storage.url)
         raise ConflictError(f"could not publish a version of {mid} after "
@@ -101,19 +108,25 @@ class Registry:
         caller has looked for it already, so the happy path asks the storage nothing more)."""
         key = f"runs/{catalog['id']}"
 
+        written: dict[str, bytes] = {}
+
         def finish(hashes: Mapping[str, str]) -> dict[str, bytes]:
             catalog["files"] = dict(sorted(hashes.items()))
             validate_catalog(catalog)
-            return {"catalog.json": dump_catalog(catalog)}
+            written["catalog.json"] = dump_catalog(catalog)
+            return dict(written)
 
         self.index.begin(key, time.time())
-        try:
-            published = publish_streamed(self.storage, key, files, finish)
-        except BaseException:  # the CSV is written here now: a failure publishes nothing
-            self.index.end(key)
-            raise
+        with heal.own_change(self):
+            try:
+                published = publish_streamed(self.storage, key, files, finish)
+            except BaseException:  # the CSV is written here now: a failure publishes nothing
+                self.index.end(key)
+                raise
+            if published:
+                ledger.record(self.storage, key, written["catalog.json"])
+                self.index.add(catalog)
         if published:
-            self.index.add(catalog)
             return Created(RunArtifact(catalog, key), unchanged=False, root=self.storage.url)
         self.index.end(key)
         existing = self._catalog_at(key)  # another writer published it first
@@ -124,9 +137,15 @@ class Registry:
                                 "(a hash-prefix collision)")
         return Created(RunArtifact(existing, key), unchanged=True, root=self.storage.url)
 
-    def _publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+    def _publish(self, key: str, files: Mapping[str, bytes], catalog: dict[str, Any]) -> bool:
+        """Publish the folder ``key``, record its catalog in the ledger and index it; ``False``
+        when another writer published ``key`` first."""
         self.index.begin(key, time.time())
-        ok = self.storage.publish(key, files)
+        with heal.own_change(self):
+            ok = self.storage.publish(key, files)
+            if ok:
+                ledger.record(self.storage, key, files["catalog.json"])
+                self.index.add(catalog)
         if not ok:
             self.index.end(key)
         return ok
@@ -134,11 +153,9 @@ class Registry:
     # -- reading --------------------------------------------------------------------------
 
     def _catalog_at(self, key: str) -> dict[str, Any] | None:
-        try:
-            data: dict[str, Any] = json.loads(self.storage.read(f"{key}/catalog.json"))
-        except KeyError:
-            return None
-        return data
+        """The catalog of the folder ``key``: ``None`` when there is no such folder,
+        :class:`DamagedArtifactError` naming the file when it cannot be used."""
+        return integrity.read_catalog(self.storage, key)
 
     def _version_numbers(self, model_id: str) -> tuple[list[int], set[int]]:
         """Every stored version number of ``model_id`` and the soft-deleted ones among them."""
@@ -200,7 +217,7 @@ class Registry:
 
     def artifact(self, ref: ArtifactRef) -> ModelArtifact | RunArtifact:
         """A model (``ID[@vN]``) or a run (``ID``) by id."""
-        if ref.version is None and self.storage.exists(f"runs/{ref.id}/catalog.json") \
+        if ref.version is None and self.storage.exists(f"runs/{ref.id}") \
                 and not self._deleted(f"runs/{ref.id}"):
             return self.run(ref.id)
         return self.model(ref)
@@ -217,8 +234,25 @@ class Registry:
         return self.index.query(Query(kind="run", model_id=model_id, limit=1000)).items
 
     def list(self, query: Query) -> Page:
+        """A page of the listing. Items whose stored catalog has become unreadable since they
+        were indexed are left out, each with a warning on stderr."""
+        heal.check(self, self.index)
         self.refresh()
-        return self.index.query(query)
+        page = self.index.query(query)
+        usable = [item for item in page.items if self._still_readable(item)]
+        if len(usable) == len(page.items):
+            return page
+        return Page(usable, page.total, page.next_cursor)
+
+    def _still_readable(self, item: dict[str, Any]) -> bool:
+        key = artifact_key(item)
+        try:
+            self._version_catalog(key)
+        except DamagedArtifactError as exc:
+            heal.notice(f"warning: skipped {key}: its catalog.json is {exc.why} (see "
+                        "'flowtime-sim verify')")
+            return False
+        return True
 
     def refresh(self) -> None:
         """Fold what other machines published or deleted into the index, for storages that
@@ -229,7 +263,8 @@ class Registry:
         feed = getattr(self.storage, "changes_since", None)
         if feed is None:
             return
-        changes, cursor = feed(self.index.feed_cursor("storage"))
+        index = self.index
+        changes, cursor = feed(index.feed_cursor("storage"))
         stones = {key.removeprefix(f"{TOMBSTONES}/") for key, _ in changes
                   if key.startswith(f"{TOMBSTONES}/")}
         catalogs = []
@@ -242,55 +277,55 @@ class Registry:
             except ValueError:
                 continue  # verify reports unreadable catalogs; the listing skips them
         removed = [ident for key in stones if (ident := _identity(key)) is not None]
-        self.index.merge(catalogs, removed, feed="storage", cursor=cursor)
+        index.merge(catalogs, removed, feed="storage", cursor=cursor)
 
     # -- maintenance ----------------------------------------------------------------------
 
     def _settle(self, index: Index) -> None:
+        """Finish what writers that died mid-publication left pending: a folder that became
+        visible is recorded in the ledger and indexed; one that never did is forgotten."""
         now = time.time()
         for key, started in index.pending():
-            catalog = self._catalog_at(key)
-            if catalog is not None:
+            try:
+                raw = self.storage.read(f"{key}/catalog.json")
+                catalog = integrity.parse_catalog(key, raw)
+            except KeyError:
+                if now - started > PENDING_GRACE_S:
+                    index.end(key)
+                continue
+            except DamagedArtifactError:
+                index.end(key)  # verify names it; the listing leaves it out
+                continue
+            ledger.record(self.storage, key, raw)
+            if ledger.check(self.storage, key, raw) is None:
                 index.add(catalog)
-            elif now - started > PENDING_GRACE_S:
+            else:
                 index.end(key)
 
-    def reindex(self) -> int:
-        return self.index.rebuild(c for _, c in self._walk())
-
-    def _walk(self) -> Iterator[tuple[str, dict[str, Any]]]:
+    def reindex(self, *, refused: builtins.list[str] | None = None) -> int:
+        """Rebuild the listing index from the stored catalogs; returns how many were indexed.
+        A catalog that is unreadable or differs from its ledger record is not indexed: what
+        is wrong with it is appended to ``refused``, one line each."""
+        left_out: dict[str, str] = {}
         deleted = set(self._tombstones())
-        for key, data in self.storage.walk_catalogs():
-            if key.removesuffix("/catalog.json") in deleted:
-                continue
-            try:
-                yield key, json.loads(data)
-            except ValueError:
-                continue  # verify reports unreadable catalogs; the listing skips them
+
+        def catalogs() -> Iterator[dict[str, Any]]:
+            left_out.clear()
+            stored = ((key.removesuffix("/catalog.json"), raw)
+                      for key, raw in self.storage.walk_catalogs()
+                      if key.removesuffix("/catalog.json") not in deleted)
+            return integrity.indexable(self.storage, stored, left_out)
+
+        count = heal.rebuild_patiently(self.index, catalogs, fingerprint=heal.fingerprint_of(self),
+                                       left_out=left_out)
+        if refused is not None:
+            refused += [left_out[k] for k in sorted(left_out)]
+        return count
 
     def verify(self) -> tuple[int, builtins.list[str]]:
-        """Recompute every file hash. Returns (folders checked, problems)."""
-        problems: list[str] = []
-        checked = 0
-        for key, raw in self.storage.walk_catalogs():
-            folder = key.rsplit("/", 1)[0]
-            checked += 1
-            try:
-                catalog = json.loads(raw)
-                files = dict(catalog["files"])
-            except (ValueError, KeyError, TypeError):
-                problems.append(f"{key}: catalog.json is unreadable")
-                continue
-            for name, expected in sorted(files.items()):
-                try:
-                    actual = file_hash(self.storage.read(f"{folder}/{name}"))
-                except KeyError:
-                    problems.append(f"{folder}/{name}: missing")
-                    continue
-                if actual != expected:
-                    problems.append(f"{folder}/{name}: hash {actual} does not match the "
-                                    f"catalog's {expected}")
-        return checked, problems
+        """Check every published folder byte by byte against its catalog and the ledger, and
+        every ledger record against the folders. Returns (folders checked, problems)."""
+        return integrity.verify(self.storage, set(self._tombstones()))
 
     def verify_or_raise(self) -> int:
         checked, problems = self.verify()
@@ -338,22 +373,31 @@ class Registry:
         """Hide a run, a model version or (without ``@vN``) every version of a model at once;
         ``gc`` purges the files after its grace period. Refused while runs reference a model
         unless ``force``. Returns the keys hidden."""
-        target = self.artifact(ref)
-        if isinstance(target, RunArtifact):
-            keys = [(target.key, "run", target.id, 0)]
+        try:
+            target = self.artifact(ref)
+        except DamagedArtifactError:
+            target = None  # delete by folder: a damaged catalog must not keep its artifact
+        if isinstance(target, RunArtifact) or (target is None and ref.version is None
+                                               and self.storage.exists(f"runs/{ref.id}")):
+            keys = [(f"runs/{ref.id}", "run", ref.id, 0)]
         else:
-            chosen = [target] if ref.version is not None else self.versions(ref.id)
+            if ref.version is not None:
+                chosen = [ref.version]
+            else:
+                numbers, deleted = self._version_numbers(ref.id)
+                chosen = [n for n in numbers if n not in deleted]
             runs = [r["id"] for r in self.runs_of(ref.id)
                     if ref.version is None or r.get("model_version") == ref.version]
             if runs and not force:
                 shown = ", ".join(runs[:5]) + (" ..." if len(runs) > 5 else "")
                 raise ConflictError(f"{ref} is referenced by {len(runs)} run(s) ({shown}); "
                                     "delete those first or pass --force")
-            keys = [(v.key, "model", v.id, v.version) for v in chosen]
+            keys = [(f"models/{ref.id}/v{n}", "model", ref.id, n) for n in chosen]
         stone = json.dumps({"deleted_utc": utc_now(), "by": by}).encode()
-        for key, kind, artifact_id, version in keys:
-            self.storage.put_if_absent(f"{TOMBSTONES}/{key}", stone)
-            self.index.remove(kind, artifact_id, version)
+        with heal.own_change(self):
+            for key, kind, artifact_id, version in keys:
+                self.storage.put_if_absent(f"{TOMBSTONES}/{key}", stone)
+                self.index.remove(kind, artifact_id, version)
         return [k for k, *_ in keys]
 
 

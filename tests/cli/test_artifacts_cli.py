@@ -96,7 +96,7 @@ def test_verify_exit_code_names_the_bad_file(cli, tmp_path: Path) -> None:
     target.write_bytes(target.read_bytes().replace(b"<svg", b"<svG", 1))
     result = cli("verify", code=3)
     assert f"models/{model_id}/v1/preview.svg: hash sha256:" in result.stderr
-    assert result.stderr.strip().endswith("error: 1 file(s) do not match their catalogs")
+    assert result.stderr.strip().endswith("error: 1 file(s) do not match what was published")
     report = _json(cli("verify", "--json", code=3))
     assert len(report["problems"]) == 1
 
@@ -109,8 +109,8 @@ def test_verify_names_missing_files_and_unreadable_catalogs(cli, tmp_path: Path)
     (models / second / "v1" / "catalog.json").write_text("{not json")
     result = cli("verify", code=3)
     assert f"models/{first}/v1/model.yaml: missing" in result.stderr
-    assert f"models/{second}/v1/catalog.json: catalog.json is unreadable" in result.stderr
-    assert result.stderr.strip().endswith("error: 2 file(s) do not match their catalogs")
+    assert f"models/{second}/v1/catalog.json: unreadable (not valid JSON)" in result.stderr
+    assert result.stderr.strip().endswith("error: 2 file(s) do not match what was published")
 
 
 def test_model_ids_are_fixed_forever(cli) -> None:
@@ -123,7 +123,7 @@ def test_model_ids_are_fixed_forever(cli) -> None:
 
 def test_reindex_gc_delete(cli) -> None:
     model_id = _json(cli("new", "--template", "checkout", "--json"))["model_id"]
-    assert _json(cli("reindex", "--json")) == {"indexed": 1}
+    assert _json(cli("reindex", "--json")) == {"indexed": 1, "refused": []}
     assert _json(cli("gc", "--json")) == {"removed": []}
     assert _json(cli("delete", model_id, "--json")) == {"deleted": [f"models/{model_id}/v1"]}
     assert _json(cli("list", "--json"))["total"] == 0

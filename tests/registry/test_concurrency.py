@@ -23,11 +23,11 @@ pytestmark = pytest.mark.slow
 
 
 def _spawn(root: Path, mode: str, arg: int, *, quiet: bool = False,
-           start_at: float = 0.0) -> subprocess.Popen[str]:
+           start_at: float = 0.0, hold: str = "") -> subprocess.Popen[str]:
     out = subprocess.DEVNULL if quiet else subprocess.PIPE
     return subprocess.Popen([sys.executable, str(WORKER), str(root), mode, str(arg)],
                             stdout=out, stderr=out, text=True,
-                            env={**os.environ, "START_AT": str(start_at)})
+                            env={**os.environ, "START_AT": str(start_at), "HOLD": hold})
 
 
 def _together(count: int) -> float:
@@ -60,6 +60,7 @@ def _results(procs: list[subprocess.Popen[str]]) -> list[dict[str, object]]:
     for p in procs:
         stdout, stderr = p.communicate(timeout=120)
         assert p.returncode == 0, stderr
+        assert stderr == ""  # no warnings, and no "rebuilt the listing index" on a new root
         out.append(json.loads(stdout.strip().splitlines()[-1]))
     return out
 
@@ -68,9 +69,10 @@ def _version_folders(root: Path) -> list[Path]:
     return sorted(p for p in (root / "models").glob("*/*") if p.is_dir())
 
 
-def test_fifty_processes_creating_the_same_model_end_with_one_v1(root: Path) -> None:
+@pytest.mark.parametrize("hold", ["", "publish"])
+def test_fifty_processes_creating_the_same_model_end_with_one_v1(root: Path, hold: str) -> None:
     start = _together(50)
-    results = _results([_spawn(root, "same", 7, start_at=start) for _ in range(50)])
+    results = _results([_spawn(root, "same", 7, start_at=start, hold=hold) for _ in range(50)])
     assert {(r["id"], r["version"]) for r in results} == {(results[0]["id"], 1)}
     assert sum(not r["unchanged"] for r in results) == 1
     folders = _version_folders(root)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flowtime_sim.limits import LimitError
+from flowtime_sim.service.problems import status_of
 
 PMF = """\
 schemaVersion: 1
@@ -33,7 +34,8 @@ def test_a_model_over_the_default_cell_limit_is_refused_before_it_runs(ft, root:
         "the model has 600 nodes × 100,000 bins = 60,000,000 cells, more than the limit of "
         "50,000,000 cells (FLOWTIME_SIM_MAX_CELLS); run fewer bins or nodes, or raise the limit"
     )
-    assert info.value.status == 422 and info.value.field == "model"
+    assert info.value.field == "model"
+    assert status_of(info.value) == 422  # the service answers it as unprocessable
     assert not (root / "runs").exists()
 
 

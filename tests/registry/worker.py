@@ -4,9 +4,13 @@ Usage: python worker.py ROOT MODE ARG
   same N        create the tiny model with level=N (every process the same: one v1 expected)
   version I     create the tiny model at template version 1.I.0 (distinct versions)
   loop SEED     create models with increasing levels until killed
+  list 0        list the root (opening its listing index) and print {"total"}
+  slow S        create the tiny model, pausing S seconds while writing its staging folder
 Prints one JSON line per created model: {"id", "version", "unchanged"}.
 With START_AT (a time.time() value) in the environment, it waits until then once everything
-is loaded and rendered, so that many workers publish at the same moment.
+is loaded and rendered, so that many workers publish at the same moment; with HOLD=publish
+too, it waits at the storage's publication step instead, after it has looked for an existing
+version and found none.
 """
 
 from __future__ import annotations
@@ -59,12 +63,31 @@ def _wait_for_start() -> None:
     time.sleep(max(0.0, start_at - time.time()))
 
 
+def _hold_at_publication() -> None:
+    """Make the first publication wait for START_AT."""
+    from flowtime_sim.builtin.file_storage import FileStorage
+
+    publish = FileStorage.publish
+    held: list[bool] = []
+
+    def held_publish(self: FileStorage, key: str, files: dict[str, bytes]) -> bool:
+        if not held:
+            held.append(True)
+            _wait_for_start()
+        return publish(self, key, files)
+
+    FileStorage.publish = held_publish  # type: ignore[method-assign]
+
+
 def main() -> None:
     root, mode, arg = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "same":
         ft = make(root)
         ft.render("tiny", ParameterSources(sets={"level": arg}))  # warm: imports, templates
-        _wait_for_start()
+        if os.environ.get("HOLD") == "publish":
+            _hold_at_publication()
+        else:
+            _wait_for_start()
         r = ft.create_model("tiny", ParameterSources(sets={"level": arg}))
         print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
                           "unchanged": r.unchanged}), flush=True)
@@ -73,6 +96,26 @@ def main() -> None:
         ft.render("tiny", version=f"1.{arg}.0")
         _wait_for_start()
         r = ft.create_model("tiny", version=f"1.{arg}.0")
+        print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
+                          "unchanged": r.unchanged}), flush=True)
+    elif mode == "list":
+        from flowtime_sim.registry import Query
+
+        ft = make(root)
+        _wait_for_start()
+        print(json.dumps({"total": ft.list(Query()).total}), flush=True)
+    elif mode == "slow":
+        from flowtime_sim.builtin.file_storage import FileStorage
+
+        write = FileStorage._write
+
+        def slow_write(self: FileStorage, path: Path, data: bytes) -> None:
+            write(self, path, data)
+            time.sleep(arg)
+
+        FileStorage._write = slow_write  # type: ignore[method-assign]
+        ft = make(root)
+        r = ft.create_model("tiny")
         print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
                           "unchanged": r.unchanged}), flush=True)
     elif mode == "loop":

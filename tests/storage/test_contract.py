@@ -14,6 +14,7 @@ from kit import Backend
 from flowtime_sim.canonical import file_hash
 from flowtime_sim.registry import Query
 from flowtime_sim.registry.catalog import dump_catalog
+from flowtime_sim.registry.ledger import entry, record_key
 from flowtime_sim.types import ParameterSources
 
 
@@ -99,6 +100,8 @@ def test_listing_pages_past_a_thousand_keys(backend: Backend) -> None:
         folders[f"runs/{catalog['id']}"] = {"binned_v0.csv": b"x",
                                             "catalog.json": dump_catalog(catalog)}
     backend.inject_folders(folders)
+    backend.inject_files({record_key(key): entry(files["catalog.json"])
+                          for key, files in folders.items()})
     ft = backend.flowtime()
     storage = ft.registry().storage
     assert len(storage.children("runs")) == 1050

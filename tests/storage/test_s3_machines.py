@@ -122,7 +122,7 @@ def test_two_processes_share_one_bucket_through_the_cli(s3_env: Any, bucket_root
                                                       derived["model_id"]}
     assert _cli(env_a, "show", model_id, *root, "--json")["runs"] == [run["run_id"]]
     assert _cli(env_a, "verify", *root, "--json") == {"checked": 3, "problems": []}
-    assert _cli(env_a, "reindex", *root, "--json") == {"indexed": 3}
+    assert _cli(env_a, "reindex", *root, "--json") == {"indexed": 3, "refused": []}
     assert _cli(env_a, "gc", *root, "--json") == {"removed": []}
     assert "indexed 3 artifact(s) from " + bucket_root in _cli(env_b, *b_opts, "reindex", *root)
     _serve_and_list(env_b, b_opts, bucket_root, {model_id, run["run_id"], derived["model_id"]})
