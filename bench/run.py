@@ -434,6 +434,47 @@ def bench_preview(repeat: int) -> list[Row]:
              "< 100 ms", verdict(t < 0.1))]
 
 
+def bench_pack_kit(work: Path, repeat: int) -> list[Row]:
+    """A freshly scaffolded pack: its own ``pytest`` and ``flowtime-sim pack check``, as wall
+    time and as CPU time (user + system), which a busy shared machine disturbs less."""
+    import resource
+
+    from flowtime_sim.scaffold import create_pack
+
+    project = work / "packkit-project"
+    shutil.rmtree(project, ignore_errors=True)
+    create_pack("bench-shop", project)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWTIME_", "PYTEST_"))}
+    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(project)]
+    commands = {
+        "pytest": pytest,
+        # what a pack's own environment loads: this one also has the host's test plugins
+        "pytest alone": ["env", "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1", *pytest, "-p",
+                         "flowtime_sim.testing.plugin"],
+        "pack check": [str(BIN / "flowtime-sim"), "pack", "check", "--dir", str(project)],
+    }
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(max(3, repeat // 3)):
+        for name, cmd in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+            wall[name].append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    rows: list[Row] = []
+    for name, what, limit in (
+        ("pytest", "`pytest` (4 tests, 15 parameter sets)", 3.0),
+        ("pytest alone", "`pytest`, only flowtime-sim's pytest plugin loaded", 3.0),
+        ("pack check", "`flowtime-sim pack check`", 2.0),
+    ):
+        w, c = statistics.median(wall[name]), statistics.median(cpu[name])
+        rows.append((f"scaffolded pack: {what}, process", f"{w:.2f} s wall, {c:.2f} s CPU",
+                     f"≤ {limit:g} s", verdict(w <= limit)))
+    return rows
+
+
 def extra_benches(s3: bool) -> list[str]:
     """The service (wrk) and, with ``--s3``, the S3 (moto, ~30 min) benchmarks print their own
     markdown tables."""
@@ -474,7 +515,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--only", nargs="*", default=None,
                         help="sections: cli create sizes listing engine state yaml e2e preview "
-                             "sweep compare extra")
+                             "sweep compare packkit extra")
     parser.add_argument("--s3", action="store_true", help="also the S3 benchmark (slow)")
     parser.add_argument("--out", default=str(HERE / "results.md"))
     args = parser.parse_args()
@@ -494,6 +535,7 @@ def main() -> None:
         "preview": lambda: bench_preview(repeat),
         "sweep": lambda: bench_sweep(work, 20 if quick else 100),
         "compare": lambda: bench_compare(work, repeat, 96 if quick else 1000),
+        "packkit": lambda: bench_pack_kit(work, repeat),
     }
     chosen = args.only or [*sections, "extra"]
     compile_bytecode()

@@ -8,7 +8,10 @@ A page asks for generated content with an HTML comment on a line of its own:
 - ``<!-- flowtime:deprecations -->``: :data:`flowtime_sim.deprecations.DEPRECATIONS`;
 - ``<!-- flowtime:plugin-api-version -->``: :data:`flowtime_sim.PLUGIN_API_VERSION` (inline).
 
-``tests/test_docs.py`` imports this file to check what it generates.
+``docs/reference/hooks.md`` is generated whole and committed, so that it reads in the
+repository as it does on the site: ``python docs/hooks.py`` writes it again after a hookspec's
+docstring changed; ``tests/test_docs.py`` checks that the committed page is what this file
+generates.
 """
 
 from __future__ import annotations
@@ -151,6 +154,50 @@ def expand(markdown: str) -> str:
     return re.sub(r"<!-- flowtime:([a-z-]+) -->", replace, markdown)
 
 
+HOOKS_PAGE = """\
+<!-- Generated from flowtime_sim/hookspecs.py by docs/hooks.py: edit the hookspecs' docstrings,
+then run 'python docs/hooks.py'. -->
+
+# Hook reference
+
+Generated from `flowtime_sim/hookspecs.py`, the plugin contract: every hook flowtime-sim calls,
+and nothing else. Plugins implement hooks as functions named like the hook and decorated with
+`flowtime_sim.hookimpl`; see [packs with Python code](../pack-authors/python.md).
+
+- A **collect-all** hook calls every implementation and uses every result.
+- A **first-result** hook stops at the first implementation that returns something other than
+  `None`. The host's own implementation is registered with `trylast=True`, so any plugin's
+  implementation runs before it; return `None` to leave a case to the next one. Use
+  `@hookimpl(tryfirst=True)` to run before other plugins.
+- An implementation may leave out arguments it does not use.
+
+This is plugin API <!-- flowtime:plugin-api-version -->; the
+[compatibility policy](../pack-authors/compatibility.md) says what may change and how.
+
+<!-- flowtime:hookspecs -->
+
+## Types
+
+Hooks take and return these frozen dataclasses, importable from `flowtime_sim`. Each checks
+itself when created, so a plugin's mistake is reported where it is made.
+
+<!-- flowtime:types -->
+"""
+
+
+def hook_reference_page() -> str:
+    """The whole of ``docs/reference/hooks.md``."""
+    return expand(HOOKS_PAGE)
+
+
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
     """MkDocs event: expand the markers of every page."""
     return expand(markdown)
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    target = Path(__file__).parent / "reference" / "hooks.md"
+    target.write_text(hook_reference_page(), encoding="utf-8", newline="\n")
+    print(f"wrote {target}")

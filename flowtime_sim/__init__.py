@@ -14,8 +14,10 @@ __version__ = "0.1.0"
 __all__ = [
     "PLUGIN_API_VERSION",
     "ConflictError",
+    "DamagedArtifactError",
     "FlowtimeError",
     "IntegrityError",
+    "InvalidModelError",
     "ModelError",
     "NotFoundError",
     "PackInfo",
@@ -37,7 +39,8 @@ __all__ = [
 
 _LAZY = {
     **{name: "flowtime_sim.errors" for name in (
-        "ConflictError", "FlowtimeError", "IntegrityError", "ModelError", "NotFoundError",
+        "ConflictError", "DamagedArtifactError", "FlowtimeError", "IntegrityError",
+        "InvalidModelError", "ModelError", "NotFoundError",
         "ParameterError", "PluginError", "TemplateError", "UserError")},
     "ParameterSources": "flowtime_sim.types",
     "PackInfo": "flowtime_sim.types",
@@ -52,8 +55,10 @@ _LAZY = {
 if TYPE_CHECKING:
     from flowtime_sim.errors import (
         ConflictError,
+        DamagedArtifactError,
         FlowtimeError,
         IntegrityError,
+        InvalidModelError,
         ModelError,
         NotFoundError,
         ParameterError,

@@ -50,6 +50,13 @@ class _Call:
 
 
 _ACTIVE: ContextVar[_Call | None] = ContextVar("flowtime_sim_hook_call", default=None)
+_RUNNING: ContextVar[str | None] = ContextVar("flowtime_sim_running_plugin", default=None)
+
+
+def running_plugin() -> str | None:
+    """The plugin whose hook implementation is running (for problems it reports without
+    failing, such as one unreadable template manifest among many)."""
+    return _RUNNING.get()
 
 
 def describe(exc: BaseException) -> str:
@@ -89,6 +96,7 @@ class GuardedPluginManager(pluggy.PluginManager):
         def guarded(*args: object) -> object:
             call = _ACTIVE.get()
             mine = call is not None and call.hook == hook_name
+            running = _RUNNING.set(plugin)
             try:
                 result = function(*args)
             except PluginError:
@@ -106,6 +114,8 @@ class GuardedPluginManager(pluggy.PluginManager):
                     call.failures.append(error)
                     return None
                 raise error from exc
+            finally:
+                _RUNNING.reset(running)
             if mine and call is not None:
                 call.returned.append((plugin, result))
             return result

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from flowtime_sim.clashes import installed_clashes
 from flowtime_sim.errors import FlowtimeError, PluginError
+from flowtime_sim.schema_check import template_schema_problems
 from flowtime_sim.types import ParameterSources, ResolvedParameters, Template
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ NOT_CALLED = {"flowtime_artifact_created": "it would announce an artifact that d
 @dataclass
 class Diagnosis:
     problems: list[str] = field(default_factory=list)
+    #: Not wrong, but confusing for users: names several packs share (see :mod:`clashes`).
+    warnings: list[str] = field(default_factory=list)
     templates_checked: int = 0
     hooks_called: int = 0
 
@@ -37,14 +41,21 @@ def diagnose(ft: Flowtime) -> Diagnosis:
     report.problems += [f"plugin {r.name!r} {r.status}: {r.detail}" for r in host.failures()]
     report.problems += ft.templates.problems
     rendered: list[RenderedModel] = []
+    usable: list[Template] = []  # hooks are called with a template whose schema is valid
     for versions in ft.templates.by_id.values():
         for tpl in versions:  # every version: a mistake in an old one matters as much
+            invalid = template_schema_problems(tpl)
+            if invalid:  # rendering would only repeat the first of them
+                report.problems += [f"template {tpl.plugin}:{tpl.id} {tpl.version}: {p}"
+                                    for p in invalid]
+                continue
+            usable.append(tpl)
             try:
                 rendered.append(ft.render(f"{tpl.plugin}:{tpl.id}", version=tpl.version))
                 report.templates_checked += 1
             except FlowtimeError as exc:
                 report.problems.append(f"template {tpl.plugin}:{tpl.id} {tpl.version}: {exc}")
-    first = next((v[0] for v in ft.templates.by_id.values() if v), None)
+    first = usable[0] if usable else None
     model = rendered[0].model if rendered else None
     for hook in host.hook_names():
         if hook in NOT_CALLED:
@@ -57,6 +68,7 @@ def diagnose(ft: Flowtime) -> Diagnosis:
                     report.problems.append(str(outcome))
                     break
     report.problems = list(dict.fromkeys(report.problems))  # discovery fails twice alike
+    report.warnings = installed_clashes(ft.templates)
     return report
 
 

@@ -91,3 +91,18 @@ class IntegrityError(FlowtimeError):
     def __init__(self, message: str, bad_files: list[str] | None = None) -> None:
         super().__init__(message)
         self.bad_files = bad_files or []
+
+
+class InvalidModelError(TemplateError):
+    """A template rendered a model that fails validation.
+
+    ``rendered`` is the model text; ``model_line`` the line of it the problem is on and
+    ``template_line`` the line of the template body that wrote it, when known.
+    """
+
+    def __init__(self, message: str, *, rendered: str, model_line: int | None = None,
+                 template_line: int | None = None) -> None:
+        super().__init__(message)
+        self.rendered = rendered
+        self.model_line = model_line
+        self.template_line = template_line

@@ -53,8 +53,21 @@ def load_manifest_file(path: Path) -> Template:
 
 
 def templates_in_folder(folder: Path) -> list[Template]:
-    """Every template version under ``folder``: one sub-folder holding a manifest each."""
-    return [load_manifest_file(p) for p in sorted(folder.glob(f"*/{MANIFEST_NAME}"))]
+    """Every template version under ``folder``: one sub-folder holding a manifest each.
+
+    While the host collects its template index, a manifest that cannot be read is recorded
+    and skipped (see :mod:`flowtime_sim.skipped_templates`); otherwise it raises.
+    """
+    from flowtime_sim.skipped_templates import skip
+
+    found = []
+    for path in sorted(folder.glob(f"*/{MANIFEST_NAME}")):
+        try:
+            found.append(load_manifest_file(path))
+        except Exception as exc:  # whatever the YAML layer raises, it costs this folder only
+            if not skip(path, exc):
+                raise
+    return found
 
 
 def templates_from_package(package: str, folder: str = "templates") -> list[Template]:

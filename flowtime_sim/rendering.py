@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowtime_sim.errors import ModelError, PluginError, TemplateError
+from flowtime_sim.errors import ModelError, PluginError
 from flowtime_sim.types import ParameterSources, Preview, ResolvedParameters, Template
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ def resolve_parameters(host: PluginHost, template: Template,
 
 def render(host: PluginHost, template: Template, parameters: ResolvedParameters) -> RenderedModel:
     """Render and validate. A model that fails validation is the template's fault: the error
-    names the template, its version and the rendered line or node."""
+    (:class:`~flowtime_sim.errors.InvalidModelError`) names the template, its version, the
+    model line and the template line that wrote it."""
     from flowtime_sim.model import load_model_document, parse_model
 
     hook = "flowtime_render_template"
@@ -53,13 +54,17 @@ def render(host: PluginHost, template: Template, parameters: ResolvedParameters)
         raise PluginError(f"plugin {result.plugin!r}: {hook} returned a "
                           f"{type(text).__name__}, not the model text", pack=result.plugin,
                           hook=hook)
+    from flowtime_sim.kept_models import keep
+
+    kept = keep(template, text)
     origin = f"template {template.id} {template.version}"
     try:
         document = load_model_document(text, origin=origin)
         model = parse_model(document, origin=origin)
     except ModelError as exc:
-        raise TemplateError(f"template {template.id} {template.version} rendered an invalid "
-                            f"model: {exc}") from None
+        from flowtime_sim.render_errors import invalid_model
+
+        raise invalid_model(template, parameters, text, exc, kept) from None
     return RenderedModel(template, parameters, text, model, document)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from flowtime_sim.errors import NotFoundError, PluginError, UserError
+from flowtime_sim.skipped_templates import SkippedTemplate, collecting
 from flowtime_sim.types import PackInfo, Template, semver_key
 
 if TYPE_CHECKING:
@@ -26,12 +27,20 @@ class TemplateIndex:
 
     by_id: dict[str, list[Template]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: Template versions left out because their manifests cannot be read.
+    skipped: list[SkippedTemplate] = field(default_factory=list)
 
     @classmethod
     def collect(cls, host: PluginHost) -> TemplateIndex:
         index = cls()
         for hook in DISCOVERY_HOOKS:
-            collected = host.collect(hook)
+            with collecting() as skipped:
+                collected = host.collect(hook)
+            for item in skipped:
+                if host.strict:
+                    raise PluginError(str(item), pack=item.plugin, hook=hook)
+                index.skipped.append(item)
+                index.problems.append(str(item))
             index.problems += [str(f) for f in collected.failures]
             for result in collected.results:
                 try:
@@ -57,6 +66,12 @@ class TemplateIndex:
                                      f"{_pack_key(tpl)}; the first one is used")
                 return
         versions.append(tpl)
+
+    def problems_of(self, plugin: str) -> list[str]:
+        """The problems of ``plugin`` (its skipped templates, its failed discovery), each
+        without the plugin's name in front."""
+        prefix = f"plugin {plugin!r}: "
+        return [p.removeprefix(prefix) for p in self.problems if p.startswith(prefix)]
 
     def providers(self, template_id: str) -> list[str]:
         return sorted({_pack_key(t) for t in self.by_id.get(template_id, [])})

@@ -106,6 +106,25 @@ def test_the_hook_reference_shows_every_hook_with_its_signature_and_example() ->
     assert "SPEC" not in page
 
 
+def test_the_committed_hook_reference_is_what_the_generator_writes() -> None:
+    committed = (DOCS / "reference" / "hooks.md").read_text(encoding="utf-8")
+    assert "<!-- flowtime:" not in committed  # readable in the repository as it is
+    assert committed == HOOKS.hook_reference_page(), \
+        "docs/reference/hooks.md is out of date: run 'python docs/hooks.py'"
+
+
+def test_every_error_is_importable_from_the_package() -> None:
+    from flowtime_sim import errors
+
+    defined = sorted(name for name, value in vars(errors).items()
+                     if isinstance(value, type) and issubclass(value, Exception)
+                     and value.__module__ == errors.__name__)
+    assert "ParameterError" in defined and "InvalidModelError" in defined
+    for name in defined:
+        assert name in flowtime_sim.__all__, name
+        assert getattr(flowtime_sim, name) is getattr(errors, name)
+
+
 def test_rst_becomes_markdown() -> None:
     doc = """Summary with ``code`` and :class:`~flowtime_sim.types.Template`.
 

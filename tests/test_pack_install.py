@@ -100,7 +100,8 @@ def test_install_then_uninstall(wheel: Path, venv: Path, tmp_path: Path) -> None
     records = cli(venv, tmp_path, "plugins", "--json")
     assert {"name": "hello",
             "distribution": {"name": "flowtime-pack-hello", "version": "0.1.0"},
-            "status": "loaded", "detail": "", "imported": False} in records
+            "status": "loaded", "detail": "", "imported": False,
+            "problems": []} in records
     cli(venv, tmp_path, "new", "--template", "hello-world", "--set", "bins=3", "--out",
         "m.yaml")
     model = load_model_file(tmp_path / "m.yaml")

@@ -28,7 +28,8 @@ from flowtime_sim.manifests import load_manifest_file
 from flowtime_sim.scaffold import CreatedPack, PackNames, create_pack, pack_names
 from flowtime_sim.testing import check_pack, pack_host, run_template
 
-FILES = (".gitignore", "LICENSE", "README.md", "pyproject.toml",
+FILES = (".github/workflows/release.yml", ".github/workflows/test.yml", ".gitignore",
+         "CHANGELOG.md", "LICENSE", "README.md", "pyproject.toml",
          "src/flowtime_pack_coffee_shop/__init__.py",
          "src/flowtime_pack_coffee_shop/flowtime_pack.toml",
          "src/flowtime_pack_coffee_shop/templates/coffee-shop/model.yaml.j2",
@@ -134,7 +135,7 @@ def test_the_default_folder_is_named_after_the_distribution(
 
 
 def test_a_failure_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: object) -> list[str]:
+    def broken(*args: object, **kwargs: object) -> list[str]:
         raise OSError("disk full")
 
     monkeypatch.setattr(scaffold, "_render_tree", broken)
@@ -249,7 +250,8 @@ def test_pack_new_json(runner, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {
         "folder": str(target), "name": "coffee-shop", "distribution": "flowtime-pack-coffee-shop",
-        "package": "flowtime_pack_coffee_shop", "template": "coffee-shop", "files": list(FILES)}
+        "package": "flowtime_pack_coffee_shop", "template": "coffee-shop", "files": list(FILES),
+        "warnings": []}
 
 
 @pytest.mark.parametrize(("args", "message"), [

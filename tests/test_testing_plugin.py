@@ -141,12 +141,12 @@ def test_a_body_reading_names_that_are_not_parameters_fails() -> None:
     helpers = ", ".join(sorted([*_environment().globals, "template"]))
     assert "range" in helpers and "repeat_to" in helpers
     assert failures(Pack(template(body))) == [
-        "probe 1.0.0: the body reads os, secret, which are not parameters; a template may "
-        f"read only its parameters (bins, level) and {helpers}"]
-    alone = template("{{ secret }}\n" + GOOD_BODY.replace("[level]", "[1]"))
+        "probe 1.0.0: the body reads os (line 5), secret (line 5), which are not parameters; a "
+        f"template may read only its parameters (bins, level) and {helpers}"]
+    alone = template("{{ secret }}\n" + GOOD_BODY.replace("[level]", "[1]") + "# {{ secret }}\n")
     assert failures(Pack(alone))[0] == (
-        "probe 1.0.0: the body reads secret, which is not a parameter; a template may read "
-        f"only its parameters (bins, level) and {helpers}")
+        "probe 1.0.0: the body reads secret (lines 1, 6), which is not a parameter; a template "
+        f"may read only its parameters (bins, level) and {helpers}")
 
 
 def test_names_the_body_sets_itself_are_not_reads_from_outside() -> None:
@@ -168,6 +168,16 @@ def test_a_name_set_only_where_it_is_not_read_still_fails_the_render() -> None:
 def test_the_template_name_and_version_may_be_read() -> None:
     body = GOOD_BODY + "# {{ template.id }} {{ template.version }}\n"
     assert failures(Pack(template(body))) == []
+
+
+def test_cases_that_fail_alike_are_one_line() -> None:
+    tpl = template(GOOD_BODY.replace("binUnit: hours", "binUnit: fortnights"),
+                   bins={"type": "integer", "default": 2, "description": "Bins.",
+                         "examples": [3, 4, 5, 6]},
+                   level={"type": "number", "default": 1})
+    (failure,) = failures(Pack(tpl))
+    assert failure.startswith("probe 1.0.0 with defaults, bins=3, bins=4 and 2 more (5 cases): "
+                              "template probe 1.0.0 rendered an invalid model: ")
 
 
 def test_missing_descriptions_and_examples_are_noted() -> None:
@@ -338,7 +348,8 @@ def test_pack_check_command(runner, fake_dist) -> None:
     assert json.loads(result.stdout) == {
         "pack": "pack_a", "ok": True, "templates": ["hello 1.0.0"], "cases": 1, "failures": [],
         "notes": ["hello 1.0.0: parameter 'bins' has no examples",
-                  "hello 1.0.0: parameter 'level' has no examples"]}
+                  "hello 1.0.0: parameter 'level' has no examples"],
+        "warnings": [], "release": None}
 
 
 def test_pack_check_command_fails_with_every_failure(runner, fake_dist) -> None:

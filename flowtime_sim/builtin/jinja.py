@@ -17,7 +17,7 @@ from flowtime_sim.yamlsafe import yaml_literal
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 _NODE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: Every name a template body can read besides its parameters and ``template``.
-TEMPLATE_GLOBALS = ("dict", "namespace", "range", "repeat_to")
+TEMPLATE_GLOBALS = ("dict", "fail", "namespace", "range", "repeat_to")
 
 
 def repeat_to(values: list[Any], length: int) -> list[Any]:
@@ -76,7 +76,9 @@ def _environment() -> Any:
         loader=NoLoader(), undefined=Strict, finalize=finalize,
         autoescape=False, keep_trailing_newline=True,
     )
-    builtin = {**env.globals, "repeat_to": repeat_to}
+    from flowtime_sim.builtin.template_fail import fail
+
+    builtin = {**env.globals, "repeat_to": repeat_to, "fail": fail}
     env.globals = {name: builtin[name] for name in TEMPLATE_GLOBALS}
     env.filters = jinja_limits.bounded_filters(env.filters)
     env.filters["node_id"] = node_id

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flowtime_sim.errors import ParameterError
+from flowtime_sim.errors import ParameterError, TemplateError
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.types import ParameterSources, ResolvedParameters, Template
 
@@ -23,6 +23,7 @@ def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 _VALIDATORS: dict[tuple[str, str, str, int], Any] = {}
 _FAST: dict[tuple[str, str, str, int], Any] = {}
+_SCHEMA_OK: set[tuple[str, str, str, int]] = set()
 
 
 def _key(template: Template) -> tuple[str, str, str, int]:
@@ -57,9 +58,27 @@ def _surely_valid(template: Template, values: Mapping[str, Any]) -> bool:
         return False
 
 
+def check_schema(template: Template) -> None:
+    """Refuse a template whose parameter schema is not a valid JSON Schema, naming the
+    manifest and the first problem (``doctor`` lists them all)."""
+    key = _key(template)
+    if key in _SCHEMA_OK:
+        return
+    from flowtime_sim.schema_check import template_schema_problems
+
+    problems = template_schema_problems(template)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise TemplateError(f"template {template.id} {template.version} has an invalid "
+                            f"parameter schema: {problems[0]}{more}; 'flowtime-sim doctor' "
+                            "lists every problem")
+    _SCHEMA_OK.add(key)
+
+
 def resolve(template: Template, sources: ParameterSources) -> ResolvedParameters:
     """Merge and validate; every problem is reported at once in one :class:`ParameterError`."""
 
+    check_schema(template)
     schema = template.manifest.parameters
     values = schema_defaults(schema)
     values.update(sources.file)

@@ -14,6 +14,7 @@ class StaticPack:
     """Serves the templates of a pack folder; registered under the pack's entry-point name."""
 
     def __init__(self, package_dir: Path, manifest: dict[str, Any], module: str) -> None:
+        self.package_dir = package_dir
         self.folder = package_dir / str(manifest.get("templates", "templates"))
         self.module = module
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -75,14 +76,30 @@ def _write_model_file(path: Path, text: str) -> None:
 @click.option("--out", "out", metavar="DIR|FILE.yaml",
               help="Artifacts root, or a .yaml/.yml file to write only the model file.")
 @click.option("--root", "root", metavar="DIR|URL", help="Artifacts root (same as --out DIR).")
+@click.option("--keep-rendered", "keep_rendered", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the rendered model text to FILE, even when it is invalid "
+                   "(to see what a template made).")
 @template_source_options
 @json_option
 def new(template_ref: str | None, name: str | None, sets: tuple[str, ...],
         params_file: Path | None, tags: tuple[str, ...], version: str | None,
-        visibility: str | None, out: str | None, root: str | None,
+        visibility: str | None, out: str | None, root: str | None, keep_rendered: Path | None,
         template_dirs: tuple[Path, ...], template_files: tuple[Path, ...],
         as_json: bool) -> None:
     """Render a template into a model artifact (or a model file with --out FILE.yaml)."""
+    from flowtime_sim.kept_models import keeping_rendered_in
+
+    with keeping_rendered_in(keep_rendered) if keep_rendered else contextlib.nullcontext():
+        _new(template_ref, name, sets, params_file, tags, version, visibility, out, root,
+             template_dirs, template_files, as_json)
+
+
+def _new(template_ref: str | None, name: str | None, sets: tuple[str, ...],
+         params_file: Path | None, tags: tuple[str, ...], version: str | None,
+         visibility: str | None, out: str | None, root: str | None,
+         template_dirs: tuple[Path, ...], template_files: tuple[Path, ...],
+         as_json: bool) -> None:
     from flowtime_sim.parameter_input import parameter_sources
 
     model_file = bool(out and out.lower().endswith((".yaml", ".yml")))

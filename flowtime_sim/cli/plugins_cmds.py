@@ -11,14 +11,18 @@ from flowtime_sim.cli.app import EXIT_USER, exit_with, json_option, make_flowtim
 @click.command("plugins")
 @json_option
 def plugins(as_json: bool) -> None:
-    """List plugins and packs, with any that failed to load and why."""
+    """List plugins and packs, with any that failed to load and why, and the templates a
+    loaded pack offers but that cannot be read."""
     ft = make_flowtime()
     records = ft.host.records
+    index = ft.templates
     if as_json:
-        terminal.print_json([r.as_dict() for r in records])
+        terminal.print_json([{**r.as_dict(), "problems": index.problems_of(r.name)}
+                             for r in records])
         return
     rows = [(r.name, f"{r.dist.name} {r.dist.version}" if r.dist else "(built in)", r.status,
-             r.detail) for r in records]
+             "; ".join([r.detail] * bool(r.detail) + index.problems_of(r.name)))
+            for r in records]
     terminal.table(None, ["plugin", "distribution", "status", "detail"], rows)
 
 
@@ -39,7 +43,8 @@ def doctor(as_json: bool) -> None:
              if r.status == "loaded" and r.detail]
     report = {"version": __version__, "plugin_api": PLUGIN_API_VERSION,
               "plugins": len(ft.host.records), "templates_checked": checked,
-              "hooks_called": found.hooks_called, "problems": problems, "notes": notes}
+              "hooks_called": found.hooks_called, "problems": problems, "notes": notes,
+              "warnings": found.warnings}
     if as_json:
         terminal.print_json(report)
     else:
@@ -48,6 +53,8 @@ def doctor(as_json: bool) -> None:
                       f"{checked} template version(s) render with their defaults")
         for note in notes:
             terminal.line(f"note: {note}")
+        for warning in found.warnings:
+            terminal.line(f"warning: {warning}")
         for p in problems:
             terminal.line(f"problem: {p}")
         terminal.line("no problems found" if not problems else f"{len(problems)} problem(s)")

@@ -3,12 +3,17 @@
 The project files are package data under ``scaffold/project``. Every file there ends in
 ``.tmpl`` (so that no tool treats the half-made files as part of the host) and carries
 ``__UPPER_CASE__`` tokens, replaced here in file names and contents. Plain token replacement,
-not Jinja2, because the project itself contains a Jinja2 template body.
+not Jinja2, because the project itself contains a Jinja2 template body. A file ``X.python.tmpl``
+replaces ``X.tmpl`` in a pack with Python hooks (``--python``) and is left out otherwise.
+
+What the author did not give (``--author``, ``--email``, ``--url``) is written as a
+placeholder from :data:`PLACEHOLDERS`, which ``flowtime-sim pack check --release`` names.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import secrets
@@ -26,7 +31,38 @@ MAX_NAME_LENGTH = 40
 DIST_PREFIX = "flowtime-pack-"
 _TOKEN = re.compile(r"__[A-Z][A-Z_]*[A-Z]__")
 _SUFFIX = ".tmpl"
-_RENAMED = {"gitignore": ".gitignore"}  # a real .gitignore in package data would hide files
+_PYTHON_VARIANT = ".python"
+# a real .gitignore in package data would hide files, and a dot-folder may not be shipped
+_RENAMED = {"gitignore": ".gitignore", "github": ".github"}
+
+AUTHOR_PLACEHOLDER = "Your Name"
+EMAIL_PLACEHOLDER = "you@example.com"
+URL_PLACEHOLDER = "https://example.com/your-repository"
+COPYRIGHT_PLACEHOLDER = "<copyright holders>"
+LICENSE_PLACEHOLDER = "<the text of the licence>"
+#: Text a scaffold writes where the author's own is needed, and what to put there instead.
+PLACEHOLDERS = {
+    AUTHOR_PLACEHOLDER: "your name (pack new --author)",
+    EMAIL_PLACEHOLDER: "your e-mail address (pack new --email)",
+    URL_PLACEHOLDER: "the address of the pack's repository (pack new --url)",
+    COPYRIGHT_PLACEHOLDER: "the copyright holders' names",
+    LICENSE_PLACEHOLDER: "the full text of the licence named in pyproject.toml",
+}
+#: Licences whose text the scaffold writes; any other SPDX id gets a placeholder LICENSE.
+LICENSE_TEXTS = ("MIT", "BSD-3-Clause")
+_SPDX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class PackOptions:
+    """What ``pack new`` writes into the project's metadata; ``None`` leaves a placeholder."""
+
+    author: str | None = None
+    email: str | None = None
+    description: str | None = None
+    url: str | None = None
+    license: str = "MIT"
+    python: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +117,15 @@ def pack_names(raw: str) -> PackNames:
                      title=name.replace("-", " ").capitalize())
 
 
-def create_pack(name: str, folder: Path | None = None) -> CreatedPack:
+def create_pack(name: str, folder: Path | None = None,
+                options: PackOptions | None = None) -> CreatedPack:
     """Write a new pack project into ``folder`` (default: ``./flowtime-pack-NAME``).
 
     The folder must not exist or be empty. Files are written to a staging folder beside it and
     only then moved into place, so a failure leaves nothing half-made.
     """
+    options = options or PackOptions()
+    _check_options(options)
     names = pack_names(name)
     target = Path(folder) if folder is not None else Path(names.distribution)
     if target.is_file():
@@ -102,7 +141,7 @@ def create_pack(name: str, folder: Path | None = None) -> CreatedPack:
     staging.mkdir()
     try:
         written = _render_tree(files("flowtime_sim.scaffold").joinpath("project"), staging,
-                               _tokens(names))
+                               _tokens(names, options), python=options.python)
         _move_into_place(staging, place)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -131,12 +170,62 @@ def _move_into_place(staging: Path, place: Path) -> None:
     staging.rmdir()
 
 
-def _tokens(names: PackNames) -> dict[str, str]:
+def _check_options(options: PackOptions) -> None:
+    for label, value in (("--author", options.author), ("--email", options.email),
+                         ("--description", options.description), ("--url", options.url)):
+        if value is not None and (not value.strip() or any(c in value for c in "\n\r")):
+            raise UserError(f"{label} {value!r} must be one line of text", field=label[2:])
+    if options.email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+",
+                                                      options.email):
+        raise UserError(f"--email {options.email!r} is not an e-mail address", field="email")
+    if options.url is not None and not re.match(r"^https?://[^\s/]+", options.url):
+        raise UserError(f"--url {options.url!r} must be an http(s) address, e.g. "
+                        "https://github.com/you/flowtime-pack-coffee-shop", field="url")
+    if not _SPDX.match(options.license):
+        raise UserError(f"--license {options.license!r} is not an SPDX licence identifier "
+                        "such as MIT or Apache-2.0", field="license")
+
+
+def _toml(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _metadata_tokens(names: PackNames, options: PackOptions) -> dict[str, str]:
+    author = options.author or AUTHOR_PLACEHOLDER
+    email = options.email or (None if options.author else EMAIL_PLACEHOLDER)
+    person = f"name = {_toml(author)}" + (f", email = {_toml(email)}" if email else "")
+    holder = options.author or COPYRIGHT_PLACEHOLDER
+    year = str(datetime.date.today().year)
+    if options.license in LICENSE_TEXTS:
+        licence = _licence_text(options.license).replace("__HOLDER__", holder).replace(
+            "__YEAR__", year)
+    else:
+        licence = (f"{options.license}\n\nCopyright (c) {year} {holder}\n\n"
+                   f"{LICENSE_PLACEHOLDER}\n")
+    description = options.description or f"{names.title}: a template pack for flowtime-sim."
+    return {
+        "__AUTHORS__": "{ " + person + " }",
+        "__DESCRIPTION__": _toml(description),
+        "__DESCRIPTION_TEXT__": description,
+        "__URL__": options.url or URL_PLACEHOLDER,
+        "__LICENSE__": options.license,
+        "__LICENSE_TEXT__": licence,
+    }
+
+
+def _licence_text(spdx: str) -> str:
+    return files("flowtime_sim.scaffold").joinpath("licences", f"{spdx}.txt").read_text(
+        encoding="utf-8")
+
+
+def _tokens(names: PackNames, options: PackOptions) -> dict[str, str]:
     from flowtime_sim import __version__
     from flowtime_sim.markers import PLUGIN_API_VERSION
 
     major = int(PLUGIN_API_VERSION.split(".")[0])
     return {
+        **_metadata_tokens(names, options),
         "__NAME__": names.name,
         "__TEMPLATE_ID__": names.name,
         "__DIST__": names.distribution,
@@ -159,18 +248,27 @@ def _substitute(text: str, tokens: dict[str, str]) -> str:
 
 
 def _render_tree(source: Traversable, dest: Path, tokens: dict[str, str],
-                 rel: PurePosixPath | None = None) -> list[str]:
+                 rel: PurePosixPath | None = None, *, python: bool = False) -> list[str]:
     rel = rel or PurePosixPath()
     written: list[str] = []
-    for entry in sorted(source.iterdir(), key=lambda e: e.name):
+    entries = sorted(source.iterdir(), key=lambda e: e.name)
+    variants = {e.name for e in entries if e.name.endswith(_PYTHON_VARIANT + _SUFFIX)}
+    for entry in entries:
         if entry.name == "__pycache__":
             continue
         name = _substitute(entry.name, tokens)
         if entry.is_dir():
-            written += _render_tree(entry, dest, tokens, rel / name)
+            name = _RENAMED.get(name, name)
+            written += _render_tree(entry, dest, tokens, rel / name, python=python)
             continue
         if not name.endswith(_SUFFIX):
             continue
+        if entry.name in variants:
+            if not python:
+                continue
+            name = name.removesuffix(_PYTHON_VARIANT + _SUFFIX) + _SUFFIX
+        elif python and entry.name.removesuffix(_SUFFIX) + _PYTHON_VARIANT + _SUFFIX in variants:
+            continue  # replaced by its Python variant
         name = name.removesuffix(_SUFFIX)
         path = rel / _RENAMED.get(name, name)
         out = dest.joinpath(*path.parts)

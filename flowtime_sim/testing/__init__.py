@@ -16,7 +16,13 @@ flowtime-sim is installed::
 
 from __future__ import annotations
 
-from flowtime_sim.testing.checks import HOSTILE_STRING, CheckedCase, PackReport, check_pack
+from flowtime_sim.testing.checks import (
+    HOSTILE_STRING,
+    CheckedCase,
+    PackCheckFailed,
+    PackReport,
+    check_pack,
+)
 from flowtime_sim.testing.cli import FlowtimeCli
 from flowtime_sim.testing.models import render_template, run_template
 from flowtime_sim.testing.packs import declared_packs, find_entry_point, pack_host
@@ -25,6 +31,7 @@ __all__ = [
     "HOSTILE_STRING",
     "CheckedCase",
     "FlowtimeCli",
+    "PackCheckFailed",
     "PackReport",
     "check_pack",
     "declared_packs",

@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flowtime_sim.errors import FlowtimeError, PluginError, TemplateError
+from flowtime_sim.errors import (
+    FlowtimeError,
+    InvalidModelError,
+    ParameterError,
+    PluginError,
+    TemplateError,
+)
 from flowtime_sim.registry.catalog import ModelArtifact, RunArtifact
 from flowtime_sim.types import ParameterSources, ResolvedParameters, Template, semver_key
 
@@ -30,6 +36,12 @@ HOSTILE_STRING = ("{{ 7*7 }}\n\"quoted\" 'single' \\ ${bins} {% raw %}\nnodes: [
 _EVALUATED = "49\n\"quoted\""  # what HOSTILE_STRING starts with if Jinja2 evaluated it
 _BENIGN_STRING = "plain text"
 _CSV_HEADER = b"bin,time_bin,series,value\n"
+
+
+class PackCheckFailed(AssertionError):
+    """``check_pack`` found failures; the message lists each on one line.
+
+    The pytest plugin shows it as that list alone, without the kit's source."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +85,7 @@ def check_pack(pack: str | None = None, *, host: PluginHost | None = None, run: 
     runs. Models go to ``root`` (default: a temporary folder). Raises ``AssertionError``
     listing every failure unless ``raise_on_failure`` is false.
     """
+    __tracebackhide__ = True  # a failing pack's report is the message, not the kit's code
     from flowtime_sim.core import Flowtime
     from flowtime_sim.plugins import BUILTIN_PLUGINS
     from flowtime_sim.templates import TemplateIndex
@@ -104,9 +117,21 @@ def check_pack(pack: str | None = None, *, host: PluginHost | None = None, run: 
                 _check_template(ft, tpl, report, run)
         finally:
             ft.close()
+    _check_locks(host, templates, report)
     if raise_on_failure and report.failures:
-        raise AssertionError(report.summary())
+        raise PackCheckFailed(report.summary())
     return report
+
+
+def _check_locks(host: PluginHost, templates: list[Template], report: PackReport) -> None:
+    """Released versions (``templates.lock``) unchanged: see :mod:`flowtime_sim.template_lock`."""
+    from flowtime_sim.template_lock import check_lock, pack_folder
+
+    for plugin in sorted({t.plugin for t in templates}):
+        found = check_lock(plugin, pack_folder(host, plugin),
+                           [t for t in templates if t.plugin == plugin])
+        report.failures += found.failures
+        report.notes += found.notes
 
 
 def _check_template(ft: Flowtime, tpl: Template, report: PackReport, run: bool) -> None:
@@ -119,18 +144,44 @@ def _check_template(ft: Flowtime, tpl: Template, report: PackReport, run: bool) 
         missing = [k for k in ("default", "description", "examples") if k not in spec]
         if missing:
             report.notes.append(f"{label}: parameter {name!r} has no {', '.join(missing)}")
+    from flowtime_sim.schema_check import template_schema_problems
+
+    invalid = template_schema_problems(tpl)
+    if invalid:  # every case would fail alike: the schema is the one failure
+        report.failures += [f"{label}: invalid parameter schema: {p}" for p in invalid]
+        return
     report.failures += [f"{label}: {p}" for p in _undeclared_names(tpl)]
     cases: list[tuple[str, dict[str, Any]]] = [("defaults", {})]
     cases += [(f"{name}={_show(example)}", {name: example}) for name, spec in props.items()
               if isinstance(spec, Mapping) for example in spec.get("examples") or ()]
+    # one line per distinct failure: the first case's message, and every case that failed alike
+    failed: dict[str, tuple[str, list[str]]] = {}
     for case, sets in cases:
         try:
             report.cases.append(_check_case(ft, tpl, case, sets, run))
         except Exception as exc:  # every failure is reported, not just the first
             reason = str(exc) if isinstance(exc, FlowtimeError | AssertionError) else (
                 f"{type(exc).__name__}: {exc}")
-            report.failures.append(f"{label} with {case}: {reason}")
+            reason = " ".join(reason.split())
+            failed.setdefault(_alike(exc, reason), (reason, []))[1].append(case)
+    for reason, which in failed.values():
+        report.failures.append(f"{label} with {_cases(which)}: {reason}")
     report.failures += [f"{label}: {p}" for p in _sandbox_problems(ft.host, tpl)]
+
+
+def _alike(exc: Exception, reason: str) -> str:
+    """What two cases' failures share when they are the same mistake: an invalid model's
+    problem and template line, without the model line that the parameters moved."""
+    if isinstance(exc, InvalidModelError) and exc.template_line is not None:
+        return f"{reason.rpartition(' [')[0]} @{exc.template_line}"
+    return reason
+
+
+def _cases(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"{shown} ({len(names)} cases)"
 
 
 def _check_case(ft: Flowtime, tpl: Template, case: str, sets: dict[str, Any],
@@ -208,8 +259,14 @@ def _undeclared_names(tpl: Template) -> list[str]:
     unknown = sorted(reads - assigned - params - set(helpers))
     if not unknown:
         return []
+    lines: dict[str, list[int]] = {}
+    for node in ast.find_all(nodes.Name):
+        if node.ctx == "load" and node.name in unknown:
+            lines.setdefault(node.name, []).append(node.lineno)
+    where = [f"{name} (line{'s' * (len(set(lines.get(name, []))) > 1)} "
+             f"{', '.join(map(str, sorted(set(lines.get(name, [])))))})" for name in unknown]
     what = "is not a parameter" if len(unknown) == 1 else "are not parameters"
-    return [f"the body reads {', '.join(unknown)}, which {what}; a template may read only its "
+    return [f"the body reads {', '.join(where)}, which {what}; a template may read only its "
             "parameters "
             f"({', '.join(sorted(params)) or 'none'}) and {', '.join(helpers)}"]
 
@@ -242,8 +299,8 @@ def _probe(host: PluginHost, tpl: Template, defaults: dict[str, Any], name: str)
         return []
     try:
         text = _render_raw(host, tpl, {**defaults, name: HOSTILE_STRING})
-    except TemplateError:
-        return []  # refused cleanly
+    except (TemplateError, ParameterError):
+        return []  # refused cleanly (a body's fail() refuses input on purpose)
     except Exception as exc:  # a renderer must refuse a value with a TemplateError, not crash
         crash = exc.__cause__ if isinstance(exc, PluginError) and exc.__cause__ else exc
         return [f"parameter {name!r}: a hostile string value crashed the renderer: "

@@ -12,7 +12,8 @@ nothing heavy until a fixture is used.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "flowtime_pack(name): the template pack the flowtime_* fixtures load")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed ``check_pack`` reads as its report alone: one line per failure, no source."""
+    report = yield
+    checks = sys.modules.get("flowtime_sim.testing.checks")
+    failed = getattr(checks, "PackCheckFailed", None)
+    if (failed is not None and call.excinfo is not None and report.failed
+            and isinstance(call.excinfo.value, failed)):
+        report.longrepr = str(call.excinfo.value)
+    return report
 
 
 @pytest.fixture

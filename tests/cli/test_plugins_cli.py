@@ -73,7 +73,7 @@ def test_plugins_shows_why_a_pack_was_skipped(cli: Cli, fake_dist, package: str)
     assert {"name": package,
             "distribution": {"name": f"flowtime-pack-{package.replace('_', '-')}",
                              "version": "1.0"},
-            "status": status, "detail": detail, "imported": True} in records
+            "status": status, "detail": detail, "imported": True, "problems": []} in records
 
 
 @pytest.mark.parametrize("package", sorted(BROKEN))
@@ -98,10 +98,10 @@ def test_plugins_json_of_a_static_pack(cli: Cli, fake_dist) -> None:
     fake_dist("pack_a")
     records = json.loads(cli("plugins", "--json").stdout)
     assert records[0] == {"name": "builtin-parameters", "distribution": None,
-                          "status": "loaded", "detail": "", "imported": True}
+                          "status": "loaded", "detail": "", "imported": True, "problems": []}
     assert {"name": "pack_a",
             "distribution": {"name": "flowtime-pack-pack-a", "version": "1.0"},
-            "status": "loaded", "detail": "", "imported": False} in records
+            "status": "loaded", "detail": "", "imported": False, "problems": []} in records
 
 
 def test_disabled_plugins_are_listed_as_disabled(cli: Cli, fake_dist,
@@ -173,7 +173,7 @@ def test_doctor_healthy(cli: Cli, spelling: str) -> None:
     assert json.loads(cli("doctor", "--json").stdout) == {
         "version": __version__, "plugin_api": PLUGIN_API_VERSION, "plugins": plugins,
         "templates_checked": healthy_count(), "hooks_called": hook_calls(), "problems": [],
-        "notes": []}
+        "notes": [], "warnings": []}
 
 
 @pytest.mark.parametrize("package", sorted(BROKEN))
