@@ -79,3 +79,9 @@ class IntegrityError(FlowtimeError):
     def __init__(self, message: str, bad_files: list[str] | None = None) -> None:
         super().__init__(message)
         self.bad_files = bad_files or []
+
+
+class UnavailableError(FlowtimeError):
+    """A service the root depends on (the index database, the object store) cannot be reached
+    or did not answer in time. Nothing was changed; the same command works once it is back.
+    The service answers 503."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import json_option, make_flowtime, template_source_options
+from flowtime_sim.cli.app import index_option, json_option, make_flowtime, template_source_options
 from flowtime_sim.errors import UserError
 
 VISIBILITY = click.Choice(["private", "team", "public"])
@@ -44,6 +44,7 @@ def _write_model_file(path: Path, text: str) -> None:
 @click.option("--out", "out", metavar="DIR|FILE.yaml",
               help="Artifacts root, or a .yaml/.yml file to write only the model file.")
 @click.option("--root", "root", metavar="DIR|URL", help="Artifacts root (same as --out DIR).")
+@index_option
 @template_source_options
 @json_option
 def new(template_ref: str | None, name: str | None, sets: tuple[str, ...],

@@ -7,11 +7,20 @@ from typing import Any
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import EXIT_INTEGRITY, exit_with, json_option, make_flowtime
+from flowtime_sim.cli.app import (
+    EXIT_INTEGRITY,
+    exit_with,
+    index_option,
+    json_option,
+    make_flowtime,
+)
 
-root_option = click.option(
-    "--root", "root", metavar="DIR|URL",
-    help="Artifacts root (default: $FLOWTIME_ARTIFACTS_ROOT or ./artifacts).")
+
+def root_option(f: Any) -> Any:
+    """``--root`` and, beside it, ``--index``."""
+    return index_option(click.option(
+        "--root", "root", metavar="DIR|URL",
+        help="Artifacts root (default: $FLOWTIME_ARTIFACTS_ROOT or ./artifacts).")(f))
 
 
 @click.command("list")
@@ -105,6 +114,7 @@ def versions(model_id: str, root: str | None, as_json: bool) -> None:
 @click.option("--tag", "tags", multiple=True, help="Extra tag. Repeatable.")
 @click.option("--visibility", type=click.Choice(["private", "team", "public"]))
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
+@index_option
 @json_option
 def derive(source: str, name: str | None, sets: tuple[str, ...], tags: tuple[str, ...],
            visibility: str | None, root: str | None, as_json: bool) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import json_option, make_flowtime
+from flowtime_sim.cli.app import index_option, json_option, make_flowtime
 from flowtime_sim.errors import UserError
 
 
@@ -41,6 +41,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--sample", is_flag=True, help="Draw PMF nodes with PCG32 instead of using their "
               "expected values.")
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
+@index_option
 @json_option
 def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample: bool,
         root: str | None, as_json: bool) -> None:
@@ -77,6 +78,7 @@ def _read(path: Path) -> str:
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the preview here (default: standard output).")
 @click.option("--root", metavar="DIR|URL", help="Artifacts root.")
+@index_option
 def preview(ref: str | None, model_file: Path | None, out: Path | None,
             root: str | None) -> None:
     """Render the dependency-graph preview (SVG) of a stored model or a model file."""

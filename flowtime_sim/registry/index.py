@@ -91,6 +91,8 @@ def decode_cursor(cursor: str) -> list[Any]:
 
 
 class Index:
+    authoritative = False  # a cache of the storage (registry.contracts.Index)
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path

@@ -6,7 +6,7 @@ import builtins
 import json
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -39,13 +39,16 @@ class Registry:
     """Everything stored under one root. Correctness comes from the storage's atomic,
     no-clobber publication — never from locks; the index is a rebuildable cache."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage,
+                 open_index: Callable[[], Index] | None = None) -> None:
         self.storage = storage
         self._versions_seen: dict[str, dict[str, Any]] = {}
+        # teams: the index comes from its plugin (registry.contracts.open_index)
+        self._open_index = open_index or (lambda: Index(self.storage.index_path()))
 
     @cached_property
     def index(self) -> Index:
-        index = Index(self.storage.index_path())
+        index = self._open_index()
         self._settle(index)
         return index
 
