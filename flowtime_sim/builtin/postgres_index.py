@@ -27,5 +27,10 @@ def open_postgres_index(url: str | None, storage: Storage) -> Index:
 
 @hookimpl
 def flowtime_index_backends() -> list[IndexBackend]:
-    return [IndexBackend(schemes=("postgresql", "postgres"), open=open_postgres_index,
-                         description="a PostgreSQL database shared by every machine")]
+    return [
+        IndexBackend(
+            schemes=("postgresql", "postgres"),
+            open=open_postgres_index,
+            description="a PostgreSQL database shared by every machine",
+        )
+    ]

@@ -26,5 +26,11 @@ def open_sqlite_index(url: str | None, storage: Storage) -> Index:
 
 @hookimpl
 def flowtime_index_backends() -> list[IndexBackend]:
-    return [IndexBackend(schemes=("sqlite",), open=open_sqlite_index, default=True,
-                         description="an SQLite file beside the root (the default)")]
+    return [
+        IndexBackend(
+            schemes=("sqlite",),
+            open=open_sqlite_index,
+            default=True,
+            description="an SQLite file beside the root (the default)",
+        )
+    ]

@@ -50,8 +50,7 @@ class Index(Protocol):
     def query(self, q: Query) -> Page:
         """One page of the listing, newest first."""
 
-    def get(self, kind: str, artifact_id: str, version: int | None = None
-            ) -> dict[str, Any] | None:
+    def get(self, kind: str, artifact_id: str, version: int | None = None) -> dict[str, Any] | None:
         """A visible row's catalog, or ``None``."""
 
     def rebuild(self, catalogs: Iterable[Mapping[str, Any]]) -> int:
@@ -89,13 +88,15 @@ class AuthoritativeIndex(Index, Protocol):
     def rows(self, kind: str, artifact_id: str) -> list[VersionRow]:
         """Every row of one model (or the one row of a run), oldest version first."""
 
-    def reserve(self, kind: str, artifact_id: str, version: int, *, writer: str,
-                inputs_hash: str) -> bool:
+    def reserve(
+        self, kind: str, artifact_id: str, version: int, *, writer: str, inputs_hash: str
+    ) -> bool:
         """Take ``version`` as ``pending`` for ``writer``; ``False`` when the row exists (a
         failed run row is taken over, a failed model version never is)."""
 
-    def mark_visible(self, kind: str, artifact_id: str, version: int, *, writer: str,
-                     catalog_text: str) -> bool:
+    def mark_visible(
+        self, kind: str, artifact_id: str, version: int, *, writer: str, catalog_text: str
+    ) -> bool:
         """Make ``writer``'s pending row visible with its catalog; ``False`` when the row is
         no longer that writer's pending row (gc swept it): a late writer never revives it."""
 
@@ -112,8 +113,9 @@ class AuthoritativeIndex(Index, Protocol):
     def mark_purged(self, key: str) -> None:
         """Record that a deleted row's bytes are gone (its number stays taken)."""
 
-    def rebuild_from(self, catalogs: Iterable[Mapping[str, Any]],
-                     deleted: Iterable[tuple[str, str, int]]) -> int:
+    def rebuild_from(
+        self, catalogs: Iterable[Mapping[str, Any]], deleted: Iterable[tuple[str, str, int]]
+    ) -> int:
         """Replace every settled row with ``catalogs`` (visible) and ``deleted`` keys; rows
         of writers still publishing are kept. Returns how many became visible."""
 
@@ -138,10 +140,14 @@ def open_index(host: PluginHost, url: str | None, storage: Storage) -> Index:
         items = list(result.value) if isinstance(result.value, list | tuple) else [result.value]
         bad = [item for item in items if not isinstance(item, IndexBackend)]
         if bad:
-            failures.append(PluginError(
-                f"plugin {result.plugin!r}: flowtime_index_backends returned a "
-                f"{type(bad[0]).__name__}, not an IndexBackend", pack=result.plugin,
-                hook="flowtime_index_backends"))
+            failures.append(
+                PluginError(
+                    f"plugin {result.plugin!r}: flowtime_index_backends returned a "
+                    f"{type(bad[0]).__name__}, not an IndexBackend",
+                    pack=result.plugin,
+                    hook="flowtime_index_backends",
+                )
+            )
             continue
         offers += [(result.plugin, item) for item in items if isinstance(item, IndexBackend)]
     if url is None:
@@ -154,25 +160,34 @@ def open_index(host: PluginHost, url: str | None, storage: Storage) -> Index:
         wanted = f"{scheme}:// indexes" if scheme else f"the index {_redacted(url)!r}"
     if not found:
         known = ", ".join(sorted({f"{s}://" for _, b in offers for s in b.schemes})) or "none"
-        hint = (" (install flowtime-sim[postgresql] for postgresql:// indexes)"
-                if url and url.startswith(("postgres://", "postgresql://")) else "")
+        hint = (
+            " (install flowtime-sim[postgresql] for postgresql:// indexes)"
+            if url and url.startswith(("postgres://", "postgresql://"))
+            else ""
+        )
         failed = "".join(f"; {failure}" for failure in failures)
-        raise NotFoundError(f"no index backend for {wanted}{hint}; available: {known}{failed}",
-                            field="index")
+        raise NotFoundError(
+            f"no index backend for {wanted}{hint}; available: {known}{failed}", field="index"
+        )
     if len(found) > 1:
         names = ", ".join(name for name, _ in found)
-        raise PluginError(f"several plugins offer {wanted} ({names}); disable all but one "
-                          "with FLOWTIME_SIM_DISABLE_PLUGINS", pack=found[1][0],
-                          hook="flowtime_index_backends")
+        raise PluginError(
+            f"several plugins offer {wanted} ({names}); disable all but one "
+            "with FLOWTIME_SIM_DISABLE_PLUGINS",
+            pack=found[1][0],
+            hook="flowtime_index_backends",
+        )
     plugin, backend = found[0]
     try:
         return backend.open(url, storage)
     except FlowtimeError:
         raise
     except Exception as exc:
-        raise PluginError(f"plugin {plugin!r}: opening the index {_redacted(url or '')} "
-                          f"failed: {describe(exc)}", pack=plugin,
-                          hook="flowtime_index_backends") from exc
+        raise PluginError(
+            f"plugin {plugin!r}: opening the index {_redacted(url or '')} failed: {describe(exc)}",
+            pack=plugin,
+            hook="flowtime_index_backends",
+        ) from exc
 
 
 def _redacted(url: str) -> str:

@@ -82,20 +82,24 @@ class PostgresIndex:
             import psycopg
             import psycopg_pool  # noqa: F401 - checked here, used by _shared_pool
         except ImportError:  # pragma: no cover - the extra is installed in every test run
-            raise UserError("the PostgreSQL index needs psycopg: pip install "
-                            "'flowtime-sim[postgresql]'", field="index") from None
+            raise UserError(
+                "the PostgreSQL index needs psycopg: pip install 'flowtime-sim[postgresql]'",
+                field="index",
+            ) from None
         self._psycopg = psycopg
         self.url = url
         self.root = storage_url
         try:
             params = psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise UserError(f"invalid index URL {_redacted(url)!r}: {exc}",
-                            field="index") from None
-        self.timeout = float(params.pop("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S) or
-                             DEFAULT_CONNECT_TIMEOUT_S)
-        self.where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/" \
-                     f"{params.get('dbname', '')}"
+            raise UserError(f"invalid index URL {_redacted(url)!r}: {exc}", field="index") from None
+        self.timeout = float(
+            params.pop("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S) or DEFAULT_CONNECT_TIMEOUT_S
+        )
+        self.where = (
+            f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/"
+            f"{params.get('dbname', '')}"
+        )
         self.pool = _shared_pool(url, self.timeout)
         self._schema_ready = False
 
@@ -119,11 +123,13 @@ class PostgresIndex:
         except PoolTimeout:
             raise UnavailableError(
                 f"the index database at {self.where} did not answer within {self.timeout:g} s; "
-                "check that PostgreSQL is running and reachable, then try again") from None
+                "check that PostgreSQL is running and reachable, then try again"
+            ) from None
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UnavailableError(f"the index database at {self.where} failed: {reason}; "
-                                   "try again once it is back") from None
+            raise UnavailableError(
+                f"the index database at {self.where} failed: {reason}; try again once it is back"
+            ) from None
 
     # -- version allocation -------------------------------------------------------------------
 
@@ -132,30 +138,38 @@ class PostgresIndex:
             found = conn.execute(
                 "SELECT version, state, inputs_hash, catalog FROM flowtime_artifacts "
                 "WHERE root=%s AND kind=%s AND id=%s ORDER BY version",
-                (self.root, kind, artifact_id)).fetchall()
-        return [VersionRow(kind, artifact_id, int(v), str(s), h,
-                           json.loads(c) if c is not None else None, c)
-                for v, s, h, c in found]
+                (self.root, kind, artifact_id),
+            ).fetchall()
+        return [
+            VersionRow(
+                kind, artifact_id, int(v), str(s), h, json.loads(c) if c is not None else None, c
+            )
+            for v, s, h, c in found
+        ]
 
-    def reserve(self, kind: str, artifact_id: str, version: int, *, writer: str,
-                inputs_hash: str) -> bool:
+    def reserve(
+        self, kind: str, artifact_id: str, version: int, *, writer: str, inputs_hash: str
+    ) -> bool:
         with self._conn() as conn:
             taken = conn.execute(
                 "INSERT INTO flowtime_artifacts (root, kind, id, version, state, writer, "
                 "inputs_hash) VALUES (%s, %s, %s, %s, 'pending', %s, %s) "
                 "ON CONFLICT DO NOTHING RETURNING 1",
-                (self.root, kind, artifact_id, version, writer, inputs_hash)).fetchone()
+                (self.root, kind, artifact_id, version, writer, inputs_hash),
+            ).fetchone()
             if taken is None and kind == "run":
                 # a run id is its inputs: a failed attempt's row is taken over, its bytes gone
                 taken = conn.execute(
                     "UPDATE flowtime_artifacts SET state='pending', writer=%s, started=now(), "
                     "inputs_hash=%s WHERE root=%s AND kind=%s AND id=%s AND version=%s AND "
                     "state='failed' RETURNING 1",
-                    (writer, inputs_hash, self.root, kind, artifact_id, version)).fetchone()
+                    (writer, inputs_hash, self.root, kind, artifact_id, version),
+                ).fetchone()
         return taken is not None
 
-    def mark_visible(self, kind: str, artifact_id: str, version: int, *, writer: str,
-                     catalog_text: str) -> bool:
+    def mark_visible(
+        self, kind: str, artifact_id: str, version: int, *, writer: str, catalog_text: str
+    ) -> bool:
         catalog = json.loads(catalog_text)
         with self._conn() as conn, conn.transaction():
             self._lock(conn, kind, artifact_id)
@@ -164,26 +178,32 @@ class PostgresIndex:
                 "model_id=%s, owner=%s, visibility=%s, created_utc=%s, tags=%s, search=%s, "
                 "catalog=%s WHERE root=%s AND kind=%s AND id=%s AND version=%s AND "
                 "state='pending' AND writer=%s RETURNING 1",
-                (*_columns(catalog), catalog_text, self.root, kind, artifact_id, version,
-                 writer)).fetchone()
+                (*_columns(catalog), catalog_text, self.root, kind, artifact_id, version, writer),
+            ).fetchone()
             if shown is not None:
                 self._relatest(conn, kind, artifact_id)
         return shown is not None
 
     def mark_failed(self, kind: str, artifact_id: str, version: int, *, writer: str) -> None:
         with self._conn() as conn:
-            conn.execute("UPDATE flowtime_artifacts SET state='failed' WHERE root=%s AND "
-                         "kind=%s AND id=%s AND version=%s AND state='pending' AND writer=%s",
-                         (self.root, kind, artifact_id, version, writer))
+            conn.execute(
+                "UPDATE flowtime_artifacts SET state='failed' WHERE root=%s AND "
+                "kind=%s AND id=%s AND version=%s AND state='pending' AND writer=%s",
+                (self.root, kind, artifact_id, version, writer),
+            )
 
     def sweep(self, grace_s: float) -> list[str]:
         with self._conn() as conn:
-            conn.execute("UPDATE flowtime_artifacts SET state='failed' WHERE root=%s AND "
-                         "state='pending' AND started < now() - make_interval(secs => %s)",
-                         (self.root, grace_s))
-            failed = conn.execute("SELECT kind, id, version FROM flowtime_artifacts WHERE "
-                                  "root=%s AND state='failed' ORDER BY kind, id, version",
-                                  (self.root,)).fetchall()
+            conn.execute(
+                "UPDATE flowtime_artifacts SET state='failed' WHERE root=%s AND "
+                "state='pending' AND started < now() - make_interval(secs => %s)",
+                (self.root, grace_s),
+            )
+            failed = conn.execute(
+                "SELECT kind, id, version FROM flowtime_artifacts WHERE "
+                "root=%s AND state='failed' ORDER BY kind, id, version",
+                (self.root,),
+            ).fetchall()
         return [VersionRow(k, i, v, FAILED, None, None).key for k, i, v in failed]
 
     def purgeable(self, grace_s: float) -> list[str]:
@@ -191,15 +211,19 @@ class PostgresIndex:
             found = conn.execute(
                 "SELECT kind, id, version FROM flowtime_artifacts WHERE root=%s AND "
                 "state='deleted' AND deleted_at <= now() - make_interval(secs => %s) "
-                "ORDER BY kind, id, version", (self.root, grace_s)).fetchall()
+                "ORDER BY kind, id, version",
+                (self.root, grace_s),
+            ).fetchall()
         return [VersionRow(k, i, v, DELETED, None, None).key for k, i, v in found]
 
     def mark_purged(self, key: str) -> None:
         kind, artifact_id, version = _identity(key)
         with self._conn() as conn:
-            conn.execute("UPDATE flowtime_artifacts SET state='purged' WHERE root=%s AND "
-                         "kind=%s AND id=%s AND version=%s AND state='deleted'",
-                         (self.root, kind, artifact_id, version))
+            conn.execute(
+                "UPDATE flowtime_artifacts SET state='purged' WHERE root=%s AND "
+                "kind=%s AND id=%s AND version=%s AND state='deleted'",
+                (self.root, kind, artifact_id, version),
+            )
 
     # -- the listing ----------------------------------------------------------------------------
 
@@ -210,9 +234,12 @@ class PostgresIndex:
     def remove(self, kind: str, artifact_id: str, version: int) -> None:
         with self._conn() as conn, conn.transaction():
             self._lock(conn, kind, artifact_id)
-            conn.execute("UPDATE flowtime_artifacts SET state='deleted', latest=false, "
-                         "deleted_at=now() WHERE root=%s AND kind=%s AND id=%s AND version=%s "
-                         "AND state='visible'", (self.root, kind, artifact_id, version))
+            conn.execute(
+                "UPDATE flowtime_artifacts SET state='deleted', latest=false, "
+                "deleted_at=now() WHERE root=%s AND kind=%s AND id=%s AND version=%s "
+                "AND state='visible'",
+                (self.root, kind, artifact_id, version),
+            )
             self._relatest(conn, kind, artifact_id)
 
     def query(self, q: Query) -> Page:
@@ -220,8 +247,12 @@ class PostgresIndex:
         args: list[Any] = [self.root]
         if not q.all_versions:
             where.append("latest")
-        for column, value in (("kind", q.kind), ("template_id", q.template),
-                              ("owner", q.owner), ("model_id", q.model_id)):
+        for column, value in (
+            ("kind", q.kind),
+            ("template_id", q.template),
+            ("owner", q.owner),
+            ("model_id", q.model_id),
+        ):
             if value is not None:
                 where.append(f"{column}=%s")
                 args.append(value)
@@ -245,28 +276,31 @@ class PostgresIndex:
             page_where += " AND (created_utc, kind, id, version) < (%s, %s, %s, %s)"
             page_args += decode_cursor(q.cursor)
         with self._conn() as conn:
-            total = conn.execute(f"SELECT count(*) FROM flowtime_artifacts WHERE {base}",
-                                 args).fetchone()
+            total = conn.execute(
+                f"SELECT count(*) FROM flowtime_artifacts WHERE {base}", args
+            ).fetchone()
             rows = conn.execute(
                 f"SELECT created_utc, kind, id, version, catalog FROM flowtime_artifacts WHERE "
                 f"{page_where} ORDER BY created_utc DESC, kind DESC, id DESC, version DESC "
-                "LIMIT %s", [*page_args, q.limit + 1]).fetchall()
+                "LIMIT %s",
+                [*page_args, q.limit + 1],
+            ).fetchall()
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         items = [json.loads(r[4]) for r in rows]
         cursor = encode_cursor(rows[-1][:4]) if more and rows else None
         return Page(items, int(total[0]) if total else 0, cursor)
 
-    def get(self, kind: str, artifact_id: str, version: int | None = None
-            ) -> dict[str, Any] | None:
+    def get(self, kind: str, artifact_id: str, version: int | None = None) -> dict[str, Any] | None:
         text = self.catalog_text(kind, artifact_id, version)
         return json.loads(text) if text is not None else None
 
-    def catalog_text(self, kind: str, artifact_id: str, version: int | None = None
-                     ) -> str | None:
+    def catalog_text(self, kind: str, artifact_id: str, version: int | None = None) -> str | None:
         """A visible row's catalog exactly as stored in its ``catalog.json``."""
-        sql = ("SELECT catalog FROM flowtime_artifacts WHERE root=%s AND kind=%s AND id=%s "
-               "AND state='visible'")
+        sql = (
+            "SELECT catalog FROM flowtime_artifacts WHERE root=%s AND kind=%s AND id=%s "
+            "AND state='visible'"
+        )
         args: list[Any] = [self.root, kind, artifact_id]
         if version is not None:
             sql += " AND version=%s"
@@ -279,20 +313,24 @@ class PostgresIndex:
         with self._conn() as conn:
             rows = conn.execute(
                 "SELECT kind, id, version, latest, catalog FROM flowtime_artifacts WHERE "
-                "root=%s AND state='visible' ORDER BY kind, id, version", (self.root,)).fetchall()
+                "root=%s AND state='visible' ORDER BY kind, id, version",
+                (self.root,),
+            ).fetchall()
         return [(k, i, v, int(latest), c) for k, i, v, latest, c in rows]
 
     def rebuild(self, catalogs: Iterable[Mapping[str, Any]]) -> int:
         return self.rebuild_from(catalogs, ())
 
-    def rebuild_from(self, catalogs: Iterable[Mapping[str, Any]],
-                     deleted: Iterable[tuple[str, str, int]]) -> int:
+    def rebuild_from(
+        self, catalogs: Iterable[Mapping[str, Any]], deleted: Iterable[tuple[str, str, int]]
+    ) -> int:
         """One transaction: readers see the old rows or the new ones. Pending rows (writers
         still publishing) stay; a pending row whose catalog is already stored becomes visible."""
         count = 0
         with self._conn() as conn, conn.transaction():
-            conn.execute("DELETE FROM flowtime_artifacts WHERE root=%s AND state <> 'pending'",
-                         (self.root,))
+            conn.execute(
+                "DELETE FROM flowtime_artifacts WHERE root=%s AND state <> 'pending'", (self.root,)
+            )
             batch: list[Mapping[str, Any]] = []
             for catalog in catalogs:
                 batch.append(catalog)
@@ -305,12 +343,15 @@ class PostgresIndex:
                 cur.executemany(
                     "INSERT INTO flowtime_artifacts (root, kind, id, version, state, deleted_at) "
                     "VALUES (%s, %s, %s, %s, 'purged', now()) ON CONFLICT DO NOTHING",
-                    [(self.root, k, i, v) for k, i, v in deleted])
+                    [(self.root, k, i, v) for k, i, v in deleted],
+                )
             conn.execute(
                 "UPDATE flowtime_artifacts a SET latest = (a.version = m.top) FROM (SELECT kind, "
                 "id, max(version) AS top FROM flowtime_artifacts WHERE root=%s AND "
                 "state='visible' GROUP BY kind, id) m WHERE a.root=%s AND a.kind=m.kind AND "
-                "a.id=m.id AND a.state='visible'", (self.root, self.root))
+                "a.id=m.id AND a.state='visible'",
+                (self.root, self.root),
+            )
         return count
 
     # -- internals --------------------------------------------------------------------------
@@ -326,8 +367,18 @@ class PostgresIndex:
     def _insert_visible(self, conn: Connection[Any], catalogs: list[Mapping[str, Any]]) -> None:
         if not catalogs:
             return
-        rows = [(self.root, c["kind"], c["id"], int(c.get("version") or 0),
-                 c.get("inputs_hash"), *_columns(c), _text(c)) for c in catalogs]
+        rows = [
+            (
+                self.root,
+                c["kind"],
+                c["id"],
+                int(c.get("version") or 0),
+                c.get("inputs_hash"),
+                *_columns(c),
+                _text(c),
+            )
+            for c in catalogs
+        ]
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO flowtime_artifacts (root, kind, id, version, state, inputs_hash, "
@@ -338,19 +389,24 @@ class PostgresIndex:
                 "template_id=EXCLUDED.template_id, model_id=EXCLUDED.model_id, "
                 "owner=EXCLUDED.owner, visibility=EXCLUDED.visibility, "
                 "created_utc=EXCLUDED.created_utc, tags=EXCLUDED.tags, search=EXCLUDED.search, "
-                "catalog=EXCLUDED.catalog", rows)
+                "catalog=EXCLUDED.catalog",
+                rows,
+            )
 
     def _lock(self, conn: Connection[Any], kind: str, artifact_id: str) -> None:
         """Serialise changes to one model's rows, so ``latest`` names its newest version."""
-        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                     (f"{self.root}|{kind}|{artifact_id}",))
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            (f"{self.root}|{kind}|{artifact_id}",),
+        )
 
     def _relatest(self, conn: Connection[Any], kind: str, artifact_id: str) -> None:
         conn.execute(
             "UPDATE flowtime_artifacts SET latest = (state='visible' AND version = (SELECT "
             "max(version) FROM flowtime_artifacts WHERE root=%s AND kind=%s AND id=%s AND "
             "state='visible')) WHERE root=%s AND kind=%s AND id=%s",
-            (self.root, kind, artifact_id, self.root, kind, artifact_id))
+            (self.root, kind, artifact_id, self.root, kind, artifact_id),
+        )
 
 
 _POOLS: dict[str, ConnectionPool[Connection[Any]]] = {}
@@ -367,10 +423,16 @@ def _shared_pool(url: str, timeout: float) -> ConnectionPool[Connection[Any]]:
             if not _POOLS:
                 atexit.register(_close_pools)
             pool = ConnectionPool(
-                url, min_size=1, max_size=POOL_MAX, timeout=timeout, open=False,
-                reconnect_timeout=0, name="flowtime-index",
+                url,
+                min_size=1,
+                max_size=POOL_MAX,
+                timeout=timeout,
+                open=False,
+                reconnect_timeout=0,
+                name="flowtime-index",
                 kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
-                check=ConnectionPool.check_connection)
+                check=ConnectionPool.check_connection,
+            )
             pool.open(wait=False)
             _POOLS[url] = pool
         return pool
@@ -386,8 +448,16 @@ def _close_pools() -> None:
 def _columns(c: Mapping[str, Any]) -> tuple[Any, ...]:
     tags = [str(t) for t in c.get("tags") or []]
     words = [str(c.get(k) or "") for k in ("id", "name", "template_id", "model_id")] + tags
-    return (c.get("name"), c.get("template_id"), c.get("model_id"), c.get("owner"),
-            c.get("visibility"), c["created_utc"], tags, " ".join(words).lower())
+    return (
+        c.get("name"),
+        c.get("template_id"),
+        c.get("model_id"),
+        c.get("owner"),
+        c.get("visibility"),
+        c["created_utc"],
+        tags,
+        " ".join(words).lower(),
+    )
 
 
 def _text(catalog: Mapping[str, Any]) -> str:

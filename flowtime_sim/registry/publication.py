@@ -81,10 +81,12 @@ class TeamRegistry(Registry):
                 if not _same_model(row.catalog, draft):
                     raise ConflictError(
                         f"model id {mid} is already taken by a different model (a hash-prefix "
-                        f"collision with {mid}@v{row.version}); choose another --name")
+                        f"collision with {mid}@v{row.version}); choose another --name"
+                    )
                 if row.catalog["inputs_hash"] == draft.inputs_hash:
-                    return Created(ModelArtifact(row.catalog, row.key), unchanged=True,
-                                   root=self.storage.url)
+                    return Created(
+                        ModelArtifact(row.catalog, row.key), unchanged=True, root=self.storage.url
+                    )
             if any(r.state == PENDING and r.inputs_hash == draft.inputs_hash for r in rows):
                 waited.sleep(f"model {mid}")  # another writer is publishing these inputs
                 continue
@@ -92,14 +94,17 @@ class TeamRegistry(Registry):
             catalog = {**draft.catalog, "version": n, "created_utc": utc_now()}
             validate_catalog(catalog)
             writer = writer_token()
-            if not self.team_index.reserve("model", mid, n, writer=writer,
-                                           inputs_hash=draft.inputs_hash):
+            if not self.team_index.reserve(
+                "model", mid, n, writer=writer, inputs_hash=draft.inputs_hash
+            ):
                 continue  # another machine took n first: look again
             key = f"models/{mid}/v{n}"
             self.publish_reserved("model", mid, n, writer, catalog, draft.files)
             return Created(ModelArtifact(catalog, key), unchanged=False, root=self.storage.url)
-        raise ConflictError(f"could not reserve a version of {mid} after "
-                            f"{MAX_RESERVE_ATTEMPTS} attempts; too many concurrent writers")
+        raise ConflictError(
+            f"could not reserve a version of {mid} after "
+            f"{MAX_RESERVE_ATTEMPTS} attempts; too many concurrent writers"
+        )
 
     def publish_run(self, catalog: dict[str, Any], files: Mapping[str, Blob]) -> Created:
         """Publish a run; the same run published by another writer is returned unchanged.
@@ -111,25 +116,35 @@ class TeamRegistry(Registry):
         waited = _Backoff()
         while True:
             writer = writer_token()
-            if self.team_index.reserve("run", run_id, 0, writer=writer,
-                                       inputs_hash=str(catalog["inputs_hash"])):
+            if self.team_index.reserve(
+                "run", run_id, 0, writer=writer, inputs_hash=str(catalog["inputs_hash"])
+            ):
                 self.publish_reserved("run", run_id, 0, writer, catalog, files)
                 return Created(RunArtifact(catalog, key), unchanged=False, root=self.storage.url)
             rows = self.team_index.rows("run", run_id)
             row = rows[0] if rows else None
             if row is not None and row.state == VISIBLE and row.catalog is not None:
                 if row.catalog.get("inputs_hash") != catalog["inputs_hash"]:
-                    raise ConflictError(f"run id {run_id} is already taken by a different run "
-                                        "(a hash-prefix collision)")
-                return Created(RunArtifact(row.catalog, key), unchanged=True,
-                               root=self.storage.url)
+                    raise ConflictError(
+                        f"run id {run_id} is already taken by a different run "
+                        "(a hash-prefix collision)"
+                    )
+                return Created(RunArtifact(row.catalog, key), unchanged=True, root=self.storage.url)
             if row is not None and row.state != PENDING:
-                raise ConflictError(f"run {run_id} was deleted; it cannot be published again "
-                                    "under the same id")
+                raise ConflictError(
+                    f"run {run_id} was deleted; it cannot be published again under the same id"
+                )
             waited.sleep(f"run {run_id}")
 
-    def publish_reserved(self, kind: str, artifact_id: str, version: int, writer: str,
-                         catalog: Mapping[str, Any], files: Mapping[str, Blob]) -> None:
+    def publish_reserved(
+        self,
+        kind: str,
+        artifact_id: str,
+        version: int,
+        writer: str,
+        catalog: Mapping[str, Any],
+        files: Mapping[str, Blob],
+    ) -> None:
         """Steps 2 and 3 for a reserved row: upload create-only, then make it visible."""
         row = VersionRow(kind, artifact_id, version, PENDING, None, None)
         text = dump_catalog(catalog)
@@ -140,13 +155,18 @@ class TeamRegistry(Registry):
             raise
         if not uploaded:
             self._give_up(row, writer)
-            raise ConflictError(f"{row.key} already has files in {self.storage.url}, left by "
-                                "a writer that gc swept; run 'flowtime-sim gc' and try again")
-        if not self.team_index.mark_visible(kind, artifact_id, version, writer=writer,
-                                            catalog_text=text.decode("utf-8")):
+            raise ConflictError(
+                f"{row.key} already has files in {self.storage.url}, left by "
+                "a writer that gc swept; run 'flowtime-sim gc' and try again"
+            )
+        if not self.team_index.mark_visible(
+            kind, artifact_id, version, writer=writer, catalog_text=text.decode("utf-8")
+        ):
             self.storage.remove(row.key)  # the number is failed for good: nobody else uses it
-            raise ConflictError(f"publishing {row.key} took longer than gc's grace period and "
-                                "gc gave it up; try again")
+            raise ConflictError(
+                f"publishing {row.key} took longer than gc's grace period and "
+                "gc gave it up; try again"
+            )
 
     def _give_up(self, row: VersionRow, writer: str) -> None:
         # if this fails too the sweeper fails the row later; the upload's error is the one to show
@@ -161,8 +181,9 @@ class TeamRegistry(Registry):
     def versions(self, model_id: str) -> builtins.list[ModelArtifact]:
         rows = self._visible("model", check_id(model_id, what="model id"))
         if not rows:
-            raise NotFoundError(f"no model {model_id!r} in {self.storage.url}; see "
-                                "'flowtime-sim list'", field="id")
+            raise NotFoundError(
+                f"no model {model_id!r} in {self.storage.url}; see 'flowtime-sim list'", field="id"
+            )
         return [ModelArtifact(r.catalog or {}, r.key) for r in rows]
 
     def _stored_versions(self, model_id: str) -> builtins.list[ModelArtifact]:
@@ -176,8 +197,9 @@ class TeamRegistry(Registry):
             if version.version == ref.version:
                 return version
         have = ", ".join(f"v{v.version}" for v in versions)
-        raise NotFoundError(f"model {ref.id} has no version {ref.version} (versions: {have})",
-                            field="id")
+        raise NotFoundError(
+            f"model {ref.id} has no version {ref.version} (versions: {have})", field="id"
+        )
 
     def run(self, run_id: str) -> RunArtifact:
         rows = self._visible("run", check_id(run_id, what="run id"))
@@ -238,8 +260,10 @@ class TeamRegistry(Registry):
         for kind, artifact_id, version, *_ in self.index.listing_snapshot():
             key = VersionRow(kind, artifact_id, version, VISIBLE, None, None).key
             if key not in stored:
-                problems.append(f"{key}: listed in the index but its catalog.json is missing "
-                                f"from {self.storage.url}")
+                problems.append(
+                    f"{key}: listed in the index but its catalog.json is missing "
+                    f"from {self.storage.url}"
+                )
         return checked, problems
 
 
@@ -270,8 +294,10 @@ class _Backoff:
 
     def sleep(self, what: str) -> None:
         if time.monotonic() - self.start > WAIT_FOR_PEER_S:
-            raise ConflictError(f"{what} is still being published by another writer after "
-                                f"{WAIT_FOR_PEER_S:g} s; try again (gc gives up on writers "
-                                "that crashed)")
+            raise ConflictError(
+                f"{what} is still being published by another writer after "
+                f"{WAIT_FOR_PEER_S:g} s; try again (gc gives up on writers "
+                "that crashed)"
+            )
         time.sleep(self.delay)
         self.delay = min(self.delay * 2, 0.2)

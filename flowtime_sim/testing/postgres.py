@@ -29,8 +29,10 @@ def server_binaries() -> Path | None:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-                        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     return Path(candidates[-1]).parent if candidates else None
 
 
@@ -46,8 +48,10 @@ class LoopbackPostgres:
     def __init__(self, port: int | None = None) -> None:
         binaries = server_binaries()
         if binaries is None:
-            raise RuntimeError("PostgreSQL's server binaries (initdb, pg_ctl) are not installed: "
-                               "apt-get install postgresql")
+            raise RuntimeError(
+                "PostgreSQL's server binaries (initdb, pg_ctl) are not installed: "
+                "apt-get install postgresql"
+            )
         self.bin = binaries
         self.port = port or _free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="flowtime-pg-"))
@@ -55,10 +59,28 @@ class LoopbackPostgres:
         self.as_postgres = os.geteuid() == 0
         if self.as_postgres:
             shutil.chown(self.folder, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "--no-sync", "-E", "UTF8")
-        conf = "\n".join(["fsync = off", "synchronous_commit = off", "full_page_writes = off",
-                          "max_connections = 200", "shared_buffers = 64MB", ""])
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        conf = "\n".join(
+            [
+                "fsync = off",
+                "synchronous_commit = off",
+                "full_page_writes = off",
+                "max_connections = 200",
+                "shared_buffers = 64MB",
+                "",
+            ]
+        )
         self._run("sh", "-c", f"cat >> {self.data}/postgresql.conf <<'EOF'\n{conf}EOF")
 
     @property
@@ -75,8 +97,19 @@ class LoopbackPostgres:
             raise RuntimeError(f"{program} failed: {done.stdout}{done.stderr}")
 
     def start(self) -> LoopbackPostgres:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w",
-                  "-t", "60", "-o", f"-h 127.0.0.1 -p {self.port} -k {self.folder}", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-h 127.0.0.1 -p {self.port} -k {self.folder}",
+            "start",
+        )
         return self
 
     def stop(self) -> None:
