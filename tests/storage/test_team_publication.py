@@ -1,0 +1,162 @@
+"""Publication through the PostgreSQL index (reserve → upload → visible), with a crash injected
+at each step, then the sweeper; on a local folder and on a bucket."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kit import Backend
+
+from flowtime_sim.errors import ConflictError
+from flowtime_sim.registry import Query
+from flowtime_sim.registry import publication as publication_module
+from flowtime_sim.registry.publication import TeamRegistry
+from flowtime_sim.types import ParameterSources
+
+
+class Crash(BaseException):
+    """The process dies here: no cleanup runs after it."""
+
+
+@pytest.fixture(params=["file", "s3"])
+def team(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str) -> Backend:
+    if request.param == "file":
+        return Backend("file", str(tmp_path / "root"), tmp_path / "cache", index=pg_url)
+    server = request.getfixturevalue("s3_env")
+    bucket = server.create_bucket(f"team-{secrets.token_hex(6)}")
+    return Backend("s3", f"s3://{bucket}/root", tmp_path / "cache", server, bucket, index=pg_url)
+
+
+def _registry(team: Backend) -> tuple[Any, TeamRegistry]:
+    ft = team.flowtime()
+    registry = ft.registry()
+    assert isinstance(registry, TeamRegistry)
+    return ft, registry
+
+
+def _dies_after_reservation(monkeypatch: pytest.MonkeyPatch, registry: TeamRegistry) -> None:
+    def upload(*_: object) -> bool:
+        raise Crash
+
+    monkeypatch.setattr(publication_module, "upload", upload)
+
+
+def _dies_mid_upload(monkeypatch: pytest.MonkeyPatch, registry: TeamRegistry) -> None:
+    real = publication_module.upload
+
+    def upload(storage: Any, key: str, files: dict[str, Any]) -> bool:
+        real(storage, key, {"model.yaml": files["model.yaml"]})  # one file made it
+        raise Crash
+
+    monkeypatch.setattr(publication_module, "upload", upload)
+
+
+def _dies_before_visible(monkeypatch: pytest.MonkeyPatch, registry: TeamRegistry) -> None:
+    def mark_visible(*_: object, **__: object) -> bool:
+        raise Crash
+
+    monkeypatch.setattr(registry.team_index, "mark_visible", mark_visible)
+
+
+def _dies_after_visible(monkeypatch: pytest.MonkeyPatch, registry: TeamRegistry) -> None:
+    real = registry.team_index.mark_visible
+
+    def mark_visible(*args: Any, **kwargs: Any) -> bool:
+        real(*args, **kwargs)
+        raise Crash
+
+    monkeypatch.setattr(registry.team_index, "mark_visible", mark_visible)
+
+
+STEPS: dict[str, Callable[[pytest.MonkeyPatch, TeamRegistry], None]] = {
+    "after-reservation": _dies_after_reservation,
+    "mid-upload": _dies_mid_upload,
+    "before-visible": _dies_before_visible,
+    "after-visible": _dies_after_visible,
+}
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_crash_at_each_step_never_shows_a_version_without_its_bytes(
+    team: Backend, step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ft, registry = _registry(team)
+    with monkeypatch.context() as patch:
+        patch.setattr(registry, "_give_up", lambda *_: None)  # a dead process cleans nothing
+        STEPS[step](patch, registry)
+        with pytest.raises(Crash):
+            ft.create_model("tiny", ParameterSources(sets={"level": 3}))
+    listed = [(c["id"], c["version"]) for c in ft.list(Query(all_versions=True)).items]
+    shown = step == "after-visible"
+    assert len(listed) == int(shown)
+    assert registry.verify()[1] == []
+    # the sweeper: pending rows of crashed writers become failures, their bytes go
+    registry.gc(0)
+    checked, problems = registry.verify()
+    assert problems == []
+    assert checked == int(shown)
+    model_keys = [k for k in team.stored_keys() if k.startswith("models/")]
+    if shown:
+        assert {k.rsplit("/", 1)[1] for k in model_keys} >= {
+            "catalog.json",
+            "model.yaml",
+            "preview.svg",
+        }
+    else:
+        assert model_keys == []
+    # the next creation takes a fresh number: a failed one is never reused
+    again = ft.create_model("tiny", ParameterSources(sets={"level": 3}))
+    assert again.unchanged is shown
+    assert again.artifact.version == 1 if shown else again.artifact.version == 2
+    assert registry.verify() == (1, [])
+    ft.close()
+
+
+def test_a_late_writer_cannot_revive_a_swept_version(
+    team: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ft, registry = _registry(team)
+    real = registry.team_index.mark_visible
+
+    def swept_while_uploading(*args: Any, **kwargs: Any) -> bool:
+        registry.team_index.sweep(0)  # gc ran while this writer was uploading
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(registry.team_index, "mark_visible", swept_while_uploading)
+    with pytest.raises(ConflictError) as caught:
+        ft.create_model("tiny")
+    assert str(caught.value).endswith(
+        "took longer than gc's grace period and gc gave it up; try again"
+    )
+    assert ft.list(Query()).total == 0
+    assert [k for k in team.stored_keys() if k.startswith("models/")] == []
+    [row] = registry.team_index.rows("model", str(caught.value).split("/")[1])
+    assert row.state == "failed"
+    monkeypatch.undo()
+    assert ft.create_model("tiny").artifact.version == 2
+
+
+def test_deleted_versions_keep_their_numbers_through_gc_and_reindex(team: Backend) -> None:
+    ft, registry = _registry(team)
+    first = ft.create_model("tiny").artifact
+    assert ft.delete(first.ref) == [first.key]
+    assert registry.gc(0) == [first.key]
+    assert not [k for k in team.stored_keys() if k.startswith(first.key + "/")]
+    assert registry.reindex() == 0
+    second = ft.create_model("tiny").artifact
+    assert (second.id, second.version) == (first.id, 2)
+    assert [v.version for v in ft.versions(first.id)] == [2]
+
+
+def test_reads_of_a_version_come_from_the_index(team: Backend) -> None:
+    ft, registry = _registry(team)
+    model = ft.create_model("tiny", tags=["east"]).artifact
+    stored = registry.storage.read(f"{model.key}/catalog.json")
+    assert registry.read_file(model, "catalog.json") == stored
+    assert ft.artifact(model.ref).catalog == model.catalog
+    with pytest.raises(Exception, match=f"model {model.id} has no version 7 \\(versions: v1\\)"):
+        ft.model(f"{model.id}@v7")
