@@ -113,7 +113,7 @@ class LoopbackPostgres:
         return self
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def close(self) -> None:
         with contextlib.suppress(RuntimeError):  # already stopped
