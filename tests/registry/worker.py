@@ -4,6 +4,7 @@ Usage: python worker.py ROOT MODE ARG
   same N        create the tiny model with level=N (every process the same: one v1 expected)
   version I     create the tiny model at template version 1.I.0 (distinct versions)
   loop SEED     create models with increasing levels until killed
+  both I        "same 7", then "version I" (from one process: one spawn for both races)
 Prints one JSON line per created model: {"id", "version", "unchanged"}.
 With START_AT (a time.time() value) in the environment, it waits until then once everything
 is loaded and rendered, so that many workers publish at the same moment.
@@ -75,6 +76,14 @@ def main() -> None:
         r = ft.create_model("tiny", version=f"1.{arg}.0")
         print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
                           "unchanged": r.unchanged}), flush=True)
+    elif mode == "both":
+        ft = make(root, many_versions=True)
+        ft.render("tiny", version=f"1.{arg}.0")
+        _wait_for_start()
+        for version in ("1.40.0", f"1.{arg}.0"):
+            r = ft.create_model("tiny", ParameterSources(sets={"level": 7}), version=version)
+            print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
+                              "unchanged": r.unchanged}), flush=True)
     elif mode == "loop":
         ft = make(root)
         level = arg * 100_000
