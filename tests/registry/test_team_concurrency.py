@@ -25,10 +25,13 @@ pytestmark = pytest.mark.slow
 
 
 def _spawn(root: Path, index: str, mode: str, arg: int, start_at: float) -> Any:
-    return subprocess.Popen([sys.executable, str(HERE / "worker.py"), str(root), mode, str(arg)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "START_AT": str(start_at),
-                                 "FLOWTIME_SIM_INDEX": index})
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "worker.py"), str(root), mode, str(arg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "START_AT": str(start_at), "FLOWTIME_SIM_INDEX": index},
+    )
 
 
 def _listed(root: Path, index: str) -> list[tuple[str, int]]:
@@ -47,8 +50,9 @@ def _results_of_both(procs: list[Any]) -> list[list[dict[str, Any]]]:
     return out
 
 
-def test_32_processes_creating_one_model_and_distinct_versions_of_it(tmp_path: Path,
-                                                                     pg_url: str) -> None:
+def test_32_processes_creating_one_model_and_distinct_versions_of_it(
+    tmp_path: Path, pg_url: str
+) -> None:
     """Each process first creates the same inputs (one version for all of them), then inputs
     of its own (one version each): 33 versions of one model, no number twice."""
     root = tmp_path / "root"
@@ -61,7 +65,7 @@ def test_32_processes_creating_one_model_and_distinct_versions_of_it(tmp_path: P
     assert len({r["version"] for r in same}) == 1
     assert sum(not r["unchanged"] for r in same) == 1
     assert not any(r["unchanged"] for r in own)
-    assert sorted(r["version"] for r in own + [same[0]]) == list(range(1, 34))
+    assert sorted(r["version"] for r in [*own, same[0]]) == list(range(1, 34))
     assert _listed(root, pg_url) == [(model_id, n) for n in range(1, 34)]
     ft = make(str(root))
     ft.index = pg_url
@@ -74,15 +78,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_three_service_instances_behind_a_round_robin_client(tmp_path: Path,
-                                                             pg_url: str) -> None:
+def test_three_service_instances_behind_a_round_robin_client(tmp_path: Path, pg_url: str) -> None:
     import httpx
 
     root = tmp_path / "root"
     ports = [_free_port() for _ in range(3)]
-    servers = [subprocess.Popen([sys.executable, str(HERE / "serve_worker.py"), str(root),
-                                 pg_url, str(port)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True) for port in ports]
+    servers = [
+        subprocess.Popen(
+            [sys.executable, str(HERE / "serve_worker.py"), str(root), pg_url, str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for port in ports
+    ]
     try:
         for server, port in zip(servers, ports, strict=True):
             deadline = time.monotonic() + 60
@@ -104,8 +113,9 @@ def test_three_service_instances_behind_a_round_robin_client(tmp_path: Path,
 
         with ThreadPoolExecutor(12) as pool:
             same = list(pool.map(post, [{"template": "tiny", "parameters": {"level": 9}}] * 24))
-            distinct = list(pool.map(post, [{"template": "tiny", "version": f"1.{i}.0"}
-                                            for i in range(24)]))
+            distinct = list(
+                pool.map(post, [{"template": "tiny", "version": f"1.{i}.0"} for i in range(24)])
+            )
         assert {(r["model_id"], r["version"]) for r in same} == {(same[0]["model_id"], 1)}
         assert sum(r["status"] == "created" for r in same) == 1
         assert len({r["model_id"] for r in distinct}) == 1
@@ -115,8 +125,9 @@ def test_three_service_instances_behind_a_round_robin_client(tmp_path: Path,
         for port in ports:
             listing = httpx.get(f"http://127.0.0.1:{port}/v1/artifacts", timeout=10).json()
             assert {a["id"] for a in listing["artifacts"]} == {model_id, same[0]["model_id"]}
-            versions = httpx.get(f"http://127.0.0.1:{port}/sim/models/{model_id}/versions",
-                                 timeout=10).json()
+            versions = httpx.get(
+                f"http://127.0.0.1:{port}/sim/models/{model_id}/versions", timeout=10
+            ).json()
             assert [v["version"] for v in versions["versions"]] == list(range(1, 25))
     finally:
         for server in servers:
@@ -125,7 +136,8 @@ def test_three_service_instances_behind_a_round_robin_client(tmp_path: Path,
 
 
 def test_a_thousand_creates_on_one_machine_are_listed_at_once_on_another(
-        tmp_path: Path, pg_url: str) -> None:
+    tmp_path: Path, pg_url: str
+) -> None:
     from flowtime_sim.catalogs import model_draft
 
     root = str(tmp_path / "root")
@@ -136,8 +148,9 @@ def test_a_thousand_creates_on_one_machine_are_listed_at_once_on_another(
     preview = a.preview(rendered.model)
     misses = 0
     for n in range(1000):  # rendered once: the pairs, not the rendering, are under test
-        draft = model_draft(rendered, name=f"m{n}", tags=[], visibility="private",
-                            owner="tester", preview=preview)
+        draft = model_draft(
+            rendered, name=f"m{n}", tags=[], visibility="private", owner="tester", preview=preview
+        )
         created = a.registry().create_model(draft).artifact
         page = b.list(Query(text=created.id, limit=1))
         misses += [c["id"] for c in page.items] != [created.id]
