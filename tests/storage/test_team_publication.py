@@ -160,3 +160,52 @@ def test_reads_of_a_version_come_from_the_index(team: Backend) -> None:
     assert ft.artifact(model.ref).catalog == model.catalog
     with pytest.raises(Exception, match=f"model {model.id} has no version 7 \\(versions: v1\\)"):
         ft.model(f"{model.id}@v7")
+
+
+def test_reindex_migrates_a_bucket_written_with_the_journal_design(
+    s3_env: Any, pg_url: str, tmp_path: Path
+) -> None:
+    """Folders committed with markers, a tombstone and the old journal's entries: reindex
+    turns them into the PostgreSQL index, and creation goes on from the stored numbers."""
+    import json
+
+    from flowtime_sim.canonical import file_hash
+    from flowtime_sim.registry.catalog import dump_catalog
+
+    bucket = s3_env.create_bucket(f"journal-{secrets.token_hex(6)}")
+    old = Backend("s3", f"s3://{bucket}/root", tmp_path / "cache", s3_env, bucket)
+    before = old.flowtime()  # the SQLite index: how the journal design's machines wrote
+    model = before.create_model("tiny").artifact
+    gone = before.create_model("tiny", ParameterSources(sets={"level": 2})).artifact
+    before.delete(gone.id)
+    catalog = {
+        "kind": "run",
+        "id": "old-run_00000001",
+        "model_id": model.id,
+        "created_utc": "2025-01-01T00:00:00Z",
+        "files": {"binned_v0.csv": file_hash(b"x")},
+        "tags": [],
+    }
+    old.inject_folders(
+        {"runs/old-run_00000001": {"binned_v0.csv": b"x", "catalog.json": dump_catalog(catalog)}}
+    )
+    s3_env.put_direct(
+        bucket,
+        {
+            "root/_journal/00000000001.000001-abc.json": json.dumps(
+                {"key": f"{model.key}/catalog.json", "data": "{}"}
+            ).encode()
+        },
+    )
+    team = Backend("s3", old.root, tmp_path / "other-cache", s3_env, bucket, index=pg_url)
+    ft, registry = _registry(team)
+    assert ft.list(Query()).total == 0
+    assert registry.reindex() == 2
+    assert {c["id"] for c in ft.list(Query()).items} == {model.id, "old-run_00000001"}
+    assert ft.artifact(model.ref).catalog == model.catalog
+    assert registry.verify() == (3, [])  # the deleted version's files are still stored
+    # the deleted model's number stays taken; the next version of the kept one is v2
+    again = ft.create_model("tiny", ParameterSources(sets={"level": 2})).artifact
+    assert (again.id, again.version) == (gone.id, 2)
+    later = ft.create_model("tiny", ParameterSources(sets={"level": 10})).artifact
+    assert later.ref == model.ref
