@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 
 DEFAULT_CONNECT_TIMEOUT_S = 5
 POOL_MAX = 8
-#: rows written per statement by ``rebuild``
-BATCH = 2000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS flowtime_artifacts (
@@ -115,9 +113,7 @@ class PostgresIndex:
         try:
             with self.pool.connection() as conn:
                 if not self._schema_ready:
-                    with conn.transaction():
-                        conn.execute("SELECT pg_advisory_xact_lock(7413)")  # one DDL at a time
-                        conn.execute(SCHEMA)
+                    _ensure_schema(conn)
                     self._schema_ready = True
                 yield conn
         except PoolTimeout:
@@ -331,14 +327,22 @@ class PostgresIndex:
             conn.execute(
                 "DELETE FROM flowtime_artifacts WHERE root=%s AND state <> 'pending'", (self.root,)
             )
-            batch: list[Mapping[str, Any]] = []
-            for catalog in catalogs:
-                batch.append(catalog)
-                count += 1
-                if len(batch) >= BATCH:
-                    self._insert_visible(conn, batch)
-                    batch = []
-            self._insert_visible(conn, batch)
+            pending = {(k, i, v) for k, i, v in conn.execute(
+                "SELECT kind, id, version FROM flowtime_artifacts WHERE root=%s", (self.root,))}
+            taken: list[Mapping[str, Any]] = []
+            with conn.cursor().copy(
+                    "COPY flowtime_artifacts (root, kind, id, version, state, inputs_hash, name, "
+                    "template_id, model_id, owner, visibility, created_utc, tags, search, "
+                    "catalog) FROM STDIN") as copy:
+                for catalog in catalogs:
+                    count += 1
+                    ident = (catalog["kind"], catalog["id"], int(catalog.get("version") or 0))
+                    if ident in pending:  # a writer's reservation: finished by its catalog
+                        taken.append(catalog)
+                        continue
+                    copy.write_row((self.root, *ident, "visible", catalog.get("inputs_hash"),
+                                    *_columns(catalog), _text(catalog)))
+            self._insert_visible(conn, taken)
             with conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO flowtime_artifacts (root, kind, id, version, state, deleted_at) "
@@ -407,6 +411,15 @@ class PostgresIndex:
             "state='visible')) WHERE root=%s AND kind=%s AND id=%s",
             (self.root, kind, artifact_id, self.root, kind, artifact_id),
         )
+
+
+def _ensure_schema(conn: Connection[Any]) -> None:
+    """Create the table and its indexes on first use (one cheap look when they exist)."""
+    if conn.execute("SELECT to_regclass('flowtime_artifacts') IS NOT NULL").fetchone() == (True,):
+        return
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(7413)")  # one creator at a time
+        conn.execute(SCHEMA)
 
 
 _POOLS: dict[str, ConnectionPool[Connection[Any]]] = {}
