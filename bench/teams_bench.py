@@ -261,6 +261,8 @@ def main() -> None:
     parser.add_argument("--run-mb", type=int, default=350)
     parser.add_argument("--processes", type=int, default=30)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", default=["listing", "create", "run"],
+                        help="sections: listing create run")
     args = parser.parse_args()
     if args.quick:
         args.artifacts, args.creates, args.run_mb, args.processes = 5_000, 40, 40, 10
@@ -285,9 +287,12 @@ def main() -> None:
     env = {**os.environ, "FLOWTIME_SIM_CACHE_DIR": tempfile.mkdtemp()}
     rows: list[Row] = []
     try:
-        rows += bench_listing(index_url, env, args.artifacts, args.processes)
-        rows += bench_create(index_url, env, endpoint, args.creates)
-        rows += bench_run_upload(index_url, env, endpoint, args.run_mb)
+        if "listing" in args.only:
+            rows += bench_listing(index_url, env, args.artifacts, args.processes)
+        if "create" in args.only:
+            rows += bench_create(index_url, env, endpoint, args.creates)
+        if "run" in args.only:
+            rows += bench_run_upload(index_url, env, endpoint, args.run_mb)
     finally:
         moto.terminate()
         moto.wait()

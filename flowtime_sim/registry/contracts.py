@@ -170,7 +170,7 @@ def open_index(host: PluginHost, url: str | None, storage: Storage) -> Index:
             f"no index backend for {wanted}{hint}; available: {known}{failed}", field="index"
         )
     if len(found) > 1:
-        names = ", ".join(name for name, _ in found)
+        names = ", ".join(sorted(name for name, _ in found))
         raise PluginError(
             f"several plugins offer {wanted} ({names}); disable all but one "
             "with FLOWTIME_SIM_DISABLE_PLUGINS",

@@ -63,6 +63,11 @@ CREATE INDEX IF NOT EXISTS flowtime_by_model ON flowtime_artifacts (root, model_
 CREATE INDEX IF NOT EXISTS flowtime_tags ON flowtime_artifacts USING gin (tags);
 CREATE INDEX IF NOT EXISTS flowtime_unsettled ON flowtime_artifacts (root, started)
   WHERE state IN ('pending', 'failed', 'deleted');
+-- how many rows the unfiltered listing has, kept in step with "latest": counting 100,000 index
+-- entries on every page would cost more than the page
+CREATE TABLE IF NOT EXISTS flowtime_counts (
+  root TEXT NOT NULL, kind TEXT NOT NULL, listed BIGINT NOT NULL, PRIMARY KEY (root, kind)
+);
 """
 
 log = logging.getLogger(__name__)
@@ -90,7 +95,9 @@ class PostgresIndex:
         try:
             params = psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise UserError(f"invalid index URL {_redacted(url)!r}: {exc}", field="index") from None
+            raise UserError(
+                f"invalid index URL {_redacted(url)!r}: {str(exc).strip()}", field="index"
+            ) from None
         self.timeout = float(
             params.pop("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S) or DEFAULT_CONNECT_TIMEOUT_S
         )
@@ -231,7 +238,7 @@ class PostgresIndex:
         with self._conn() as conn, conn.transaction():
             self._lock(conn, kind, artifact_id)
             conn.execute(
-                "UPDATE flowtime_artifacts SET state='deleted', latest=false, "
+                "UPDATE flowtime_artifacts SET state='deleted', "
                 "deleted_at=now() WHERE root=%s AND kind=%s AND id=%s AND version=%s "
                 "AND state='visible'",
                 (self.root, kind, artifact_id, version),
@@ -271,10 +278,27 @@ class PostgresIndex:
         if q.cursor:
             page_where += " AND (created_utc, kind, id, version) < (%s, %s, %s, %s)"
             page_args += decode_cursor(q.cursor)
+        unfiltered = not (
+            q.all_versions
+            or q.template
+            or q.tags
+            or q.owner
+            or q.model_id
+            or q.text
+            or q.viewer is not None
+        )
         with self._conn() as conn:
-            total = conn.execute(
-                f"SELECT count(*) FROM flowtime_artifacts WHERE {base}", args
-            ).fetchone()
+            if unfiltered:  # the kept count: no walk over every listed row
+                kinds = [q.kind] if q.kind else ["model", "run"]
+                total = conn.execute(
+                    "SELECT coalesce(sum(listed), 0) FROM flowtime_counts WHERE root=%s AND "
+                    "kind = ANY(%s)",
+                    (self.root, kinds),
+                ).fetchone()
+            else:
+                total = conn.execute(
+                    f"SELECT count(*) FROM flowtime_artifacts WHERE {base}", args
+                ).fetchone()
             rows = conn.execute(
                 f"SELECT created_utc, kind, id, version, catalog FROM flowtime_artifacts WHERE "
                 f"{page_where} ORDER BY created_utc DESC, kind DESC, id DESC, version DESC "
@@ -327,21 +351,34 @@ class PostgresIndex:
             conn.execute(
                 "DELETE FROM flowtime_artifacts WHERE root=%s AND state <> 'pending'", (self.root,)
             )
-            pending = {(k, i, v) for k, i, v in conn.execute(
-                "SELECT kind, id, version FROM flowtime_artifacts WHERE root=%s", (self.root,))}
+            pending = {
+                (k, i, v)
+                for k, i, v in conn.execute(
+                    "SELECT kind, id, version FROM flowtime_artifacts WHERE root=%s", (self.root,)
+                )
+            }
             taken: list[Mapping[str, Any]] = []
             with conn.cursor().copy(
-                    "COPY flowtime_artifacts (root, kind, id, version, state, inputs_hash, name, "
-                    "template_id, model_id, owner, visibility, created_utc, tags, search, "
-                    "catalog) FROM STDIN") as copy:
+                "COPY flowtime_artifacts (root, kind, id, version, state, inputs_hash, name, "
+                "template_id, model_id, owner, visibility, created_utc, tags, search, "
+                "catalog) FROM STDIN"
+            ) as copy:
                 for catalog in catalogs:
                     count += 1
                     ident = (catalog["kind"], catalog["id"], int(catalog.get("version") or 0))
                     if ident in pending:  # a writer's reservation: finished by its catalog
                         taken.append(catalog)
                         continue
-                    copy.write_row((self.root, *ident, "visible", catalog.get("inputs_hash"),
-                                    *_columns(catalog), _text(catalog)))
+                    copy.write_row(
+                        (
+                            self.root,
+                            *ident,
+                            "visible",
+                            catalog.get("inputs_hash"),
+                            *_columns(catalog),
+                            _text(catalog),
+                        )
+                    )
             self._insert_visible(conn, taken)
             with conn.cursor() as cur:
                 cur.executemany(
@@ -356,6 +393,7 @@ class PostgresIndex:
                 "a.id=m.id AND a.state='visible'",
                 (self.root, self.root),
             )
+            self._recount(conn)
         return count
 
     # -- internals --------------------------------------------------------------------------
@@ -405,17 +443,42 @@ class PostgresIndex:
         )
 
     def _relatest(self, conn: Connection[Any], kind: str, artifact_id: str) -> None:
+        """Mark the newest visible version as the listed one, and count the change."""
+        before = self._listed(conn, kind, artifact_id)
         conn.execute(
             "UPDATE flowtime_artifacts SET latest = (state='visible' AND version = (SELECT "
             "max(version) FROM flowtime_artifacts WHERE root=%s AND kind=%s AND id=%s AND "
             "state='visible')) WHERE root=%s AND kind=%s AND id=%s",
             (self.root, kind, artifact_id, self.root, kind, artifact_id),
         )
+        delta = self._listed(conn, kind, artifact_id) - before
+        if delta:
+            conn.execute(
+                "INSERT INTO flowtime_counts VALUES (%s, %s, %s) ON CONFLICT (root, kind) DO "
+                "UPDATE SET listed = flowtime_counts.listed + EXCLUDED.listed",
+                (self.root, kind, delta),
+            )
+
+    def _listed(self, conn: Connection[Any], kind: str, artifact_id: str) -> int:
+        row = conn.execute(
+            "SELECT count(*) FROM flowtime_artifacts WHERE root=%s AND kind=%s AND id=%s AND "
+            "latest",
+            (self.root, kind, artifact_id),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _recount(self, conn: Connection[Any]) -> None:
+        conn.execute("DELETE FROM flowtime_counts WHERE root=%s", (self.root,))
+        conn.execute(
+            "INSERT INTO flowtime_counts SELECT root, kind, count(*) FROM flowtime_artifacts "
+            "WHERE root=%s AND latest GROUP BY root, kind",
+            (self.root,),
+        )
 
 
 def _ensure_schema(conn: Connection[Any]) -> None:
     """Create the table and its indexes on first use (one cheap look when they exist)."""
-    if conn.execute("SELECT to_regclass('flowtime_artifacts') IS NOT NULL").fetchone() == (True,):
+    if conn.execute("SELECT to_regclass('flowtime_counts') IS NOT NULL").fetchone() == (True,):
         return
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(7413)")  # one creator at a time

@@ -209,3 +209,27 @@ def test_reindex_migrates_a_bucket_written_with_the_journal_design(
     assert (again.id, again.version) == (gone.id, 2)
     later = ft.create_model("tiny", ParameterSources(sets={"level": 10})).artifact
     assert later.ref == model.ref
+
+
+def test_the_kept_count_follows_creation_deletion_and_reindex(team: Backend) -> None:
+    ft, registry = _registry(team)
+    a = ft.create_model("tiny").artifact
+    ft.create_model("tiny", ParameterSources(sets={"level": 2}))
+    run = ft.run_model(a.id).artifact
+
+    def totals() -> tuple[int, int, int, int]:
+        # unfiltered (the kept count) against a filter that counts the rows themselves
+        return (
+            ft.list(Query()).total,
+            ft.list(Query(kind="model")).total,
+            ft.list(Query(kind="run")).total,
+            ft.list(Query(text="tiny")).total,
+        )
+
+    assert totals() == (3, 2, 1, 3)
+    ft.delete(run.id)
+    assert totals() == (2, 2, 0, 2)
+    ft.delete(a.id)
+    assert totals() == (1, 1, 0, 1)
+    assert registry.reindex() == 1
+    assert totals() == (1, 1, 0, 1)
