@@ -77,8 +77,9 @@ class Flowtime:
 
     def registry(self, root: str | None = None) -> Registry:
         """The registry of ``root`` (default: this façade's root, then the environment)."""
+        from flowtime_sim.indexes import open_index
         from flowtime_sim.registry import Registry
-        from flowtime_sim.registry.contracts import open_index, resolve_index
+        from flowtime_sim.registry.contracts import resolve_index
         from flowtime_sim.storage import open_storage, resolve_root
 
         url = resolve_root(root if root is not None else self.root)

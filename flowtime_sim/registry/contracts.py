@@ -8,7 +8,8 @@ Two kinds of index implement it:
   live in the database, shared by every machine and every service instance. Publication goes
   reserve → upload → visible (:mod:`flowtime_sim.registry.publication`).
 
-:func:`open_index` picks one through the ``flowtime_index_backends`` hook.
+:func:`flowtime_sim.indexes.open_index` picks one through the ``flowtime_index_backends``
+hook.
 """
 
 from __future__ import annotations
@@ -19,16 +20,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from flowtime_sim.errors import FlowtimeError, NotFoundError, PluginError, UserError
+from flowtime_sim.errors import UserError
 
 if TYPE_CHECKING:
-    from flowtime_sim.plugins import PluginHost
     from flowtime_sim.registry.index import Page, Query
-    from flowtime_sim.storage import Storage
-    from flowtime_sim.types import IndexBackend
 
 INDEX_ENV = "FLOWTIME_SIM_INDEX"
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 #: states of a version row in an authoritative index
 PENDING, VISIBLE, FAILED, DELETED, PURGED = "pending", "visible", "failed", "deleted", "purged"
@@ -126,68 +123,6 @@ def resolve_index(index: str | None) -> str | None:
     if text is not None and "\x00" in text:
         raise UserError("the index URL contains a NUL character", field="index")
     return text
-
-
-def open_index(host: PluginHost, url: str | None, storage: Storage) -> Index:
-    """Open the index ``url`` (``None``: the default) for ``storage``'s root."""
-    from flowtime_sim.dispatch import describe
-    from flowtime_sim.types import IndexBackend
-
-    collected = host.collect("flowtime_index_backends")
-    offers: list[tuple[str, IndexBackend]] = []
-    failures: list[Exception] = list(collected.failures)
-    for result in collected.results:
-        items = list(result.value) if isinstance(result.value, list | tuple) else [result.value]
-        bad = [item for item in items if not isinstance(item, IndexBackend)]
-        if bad:
-            failures.append(
-                PluginError(
-                    f"plugin {result.plugin!r}: flowtime_index_backends returned a "
-                    f"{type(bad[0]).__name__}, not an IndexBackend",
-                    pack=result.plugin,
-                    hook="flowtime_index_backends",
-                )
-            )
-            continue
-        offers += [(result.plugin, item) for item in items if isinstance(item, IndexBackend)]
-    if url is None:
-        found = [(p, b) for p, b in offers if b.default]
-        wanted = "the default index"
-    else:
-        m = _SCHEME.match(url)
-        scheme = m.group(1).lower() if m else ""
-        found = [(p, b) for p, b in offers if scheme in b.schemes]
-        wanted = f"{scheme}:// indexes" if scheme else f"the index {_redacted(url)!r}"
-    if not found:
-        known = ", ".join(sorted({f"{s}://" for _, b in offers for s in b.schemes})) or "none"
-        hint = (
-            " (install flowtime-sim[postgresql] for postgresql:// indexes)"
-            if url and url.startswith(("postgres://", "postgresql://"))
-            else ""
-        )
-        failed = "".join(f"; {failure}" for failure in failures)
-        raise NotFoundError(
-            f"no index backend for {wanted}{hint}; available: {known}{failed}", field="index"
-        )
-    if len(found) > 1:
-        names = ", ".join(sorted(name for name, _ in found))
-        raise PluginError(
-            f"several plugins offer {wanted} ({names}); disable all but one "
-            "with FLOWTIME_SIM_DISABLE_PLUGINS",
-            pack=found[1][0],
-            hook="flowtime_index_backends",
-        )
-    plugin, backend = found[0]
-    try:
-        return backend.open(url, storage)
-    except FlowtimeError:
-        raise
-    except Exception as exc:
-        raise PluginError(
-            f"plugin {plugin!r}: opening the index {_redacted(url or '')} failed: {describe(exc)}",
-            pack=plugin,
-            hook="flowtime_index_backends",
-        ) from exc
 
 
 def _redacted(url: str) -> str:

@@ -12,10 +12,11 @@ from worker import make
 
 from flowtime_sim.cli import main
 from flowtime_sim.errors import ConflictError, NotFoundError, PluginError, UserError
+from flowtime_sim.indexes import open_index
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.plugins import create_plugin_host
 from flowtime_sim.registry import publication
-from flowtime_sim.registry.contracts import open_index, resolve_index
+from flowtime_sim.registry.contracts import resolve_index
 from flowtime_sim.registry.index import Index
 from flowtime_sim.registry.publication import TeamRegistry
 from flowtime_sim.storage import open_storage
