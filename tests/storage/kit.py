@@ -95,12 +95,9 @@ class Backend:
 
 def main() -> None:
     root, cache, mode, arg = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    index = sys.argv[5] if len(sys.argv) > 5 else None
     os.environ["FLOWTIME_SIM_CACHE_DIR"] = cache
-    if mode in {"same", "distinct"}:
-        # same: every process creates one model; distinct: versions of one model (the level
-        # changes the inputs, the name keeps the id... so the id differs: see the test)
-        r = make(root, index=index).create_model("tiny", ParameterSources(sets={"level": arg}))
+    if mode == "same":
+        r = make(root).create_model("tiny", ParameterSources(sets={"level": arg}))
         print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
                           "unchanged": r.unchanged}), flush=True)
 
