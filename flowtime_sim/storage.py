@@ -14,6 +14,12 @@ published and every file created with ``put_if_absent`` since ``cursor`` (``None
 them), oldest first, with the cursor to pass next time. The registry folds these into its
 listing index before each listing, so other machines' artifacts appear without a ``reindex``
 (:meth:`flowtime_sim.registry.Registry.refresh`).
+
+A backend may also offer ``upload(key, files) -> bool`` for roots whose index decides
+visibility (PostgreSQL, :mod:`flowtime_sim.registry.publication`): create each file at its
+final key without overwriting anything, ``catalog.json`` last, ``False`` when one exists. Its
+values may be ``bytes``, a binary file object or an iterable of ``bytes`` chunks, which the
+backend streams (the s3 backend as a multipart upload). Without it, ``publish`` is used.
 """
 
 from __future__ import annotations
