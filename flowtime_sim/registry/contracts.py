@@ -104,6 +104,9 @@ class AuthoritativeIndex(Index, Protocol):
         """Turn pending rows older than ``grace_s`` (database clock) into failures; return the
         keys of every failed row, whose bytes the caller removes."""
 
+    def mark_swept(self, key: str) -> None:
+        """Record that a failed row's bytes were removed (it is looked at less from then)."""
+
     def purgeable(self, grace_s: float) -> list[str]:
         """Keys of rows deleted more than ``grace_s`` seconds ago and not yet purged."""
 

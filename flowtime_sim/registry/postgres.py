@@ -164,6 +164,7 @@ class PostgresIndex:
                 # a run id is its inputs: a failed attempt's row is taken over, its bytes gone
                 taken = conn.execute(
                     "UPDATE flowtime_artifacts SET state='pending', writer=%s, started=now(), "
+                    "deleted_at=NULL, "
                     "inputs_hash=%s WHERE root=%s AND kind=%s AND id=%s AND version=%s AND "
                     "state='failed' RETURNING 1",
                     (writer, inputs_hash, self.root, kind, artifact_id, version),
@@ -198,16 +199,28 @@ class PostgresIndex:
     def sweep(self, grace_s: float) -> list[str]:
         with self._conn() as conn:
             conn.execute(
-                "UPDATE flowtime_artifacts SET state='failed' WHERE root=%s AND "
-                "state='pending' AND started < now() - make_interval(secs => %s)",
+                "UPDATE flowtime_artifacts SET state='failed', deleted_at=NULL WHERE root=%s "
+                "AND state='pending' AND started < now() - make_interval(secs => %s)",
                 (self.root, grace_s),
             )
+            # failed rows are looked at until a day after their bytes were first removed: a
+            # writer that was swept mid-upload may still put files there for a while
             failed = conn.execute(
-                "SELECT kind, id, version FROM flowtime_artifacts WHERE "
-                "root=%s AND state='failed' ORDER BY kind, id, version",
+                "SELECT kind, id, version FROM flowtime_artifacts WHERE root=%s AND "
+                "state='failed' AND (deleted_at IS NULL OR deleted_at > now() - interval "
+                "'1 day') ORDER BY kind, id, version",
                 (self.root,),
             ).fetchall()
         return [VersionRow(k, i, v, FAILED, None, None).key for k, i, v in failed]
+
+    def mark_swept(self, key: str) -> None:
+        kind, artifact_id, version = _identity(key)
+        with self._conn() as conn:
+            conn.execute(
+                "UPDATE flowtime_artifacts SET deleted_at=coalesce(deleted_at, now()) WHERE "
+                "root=%s AND kind=%s AND id=%s AND version=%s AND state='failed'",
+                (self.root, kind, artifact_id, version),
+            )
 
     def purgeable(self, grace_s: float) -> list[str]:
         with self._conn() as conn:

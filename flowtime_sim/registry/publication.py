@@ -237,6 +237,7 @@ class TeamRegistry(Registry):
             if self.storage.exists(key) or self.storage.children(key):
                 self.storage.remove(key)
                 removed.append(key)
+            self.team_index.mark_swept(key)
         for name in self.storage.abandoned_staging(grace_s):
             self.storage.remove_staging(name)
             removed.append(name)

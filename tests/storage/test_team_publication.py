@@ -95,7 +95,8 @@ def test_a_crash_at_each_step_never_shows_a_version_without_its_bytes(
     assert len(listed) == int(shown)
     assert registry.verify()[1] == []
     # the sweeper: pending rows of crashed writers become failures, their bytes go
-    registry.gc(0)
+    swept = registry.gc(0)
+    assert registry.gc(0) == []  # once gone, nothing more to remove
     checked, problems = registry.verify()
     assert problems == []
     assert checked == int(shown)
@@ -108,12 +109,19 @@ def test_a_crash_at_each_step_never_shows_a_version_without_its_bytes(
         }
     else:
         assert model_keys == []
+        assert swept == ([] if step == "after-reservation" else [model_keys_of(swept)])
     # the next creation takes a fresh number: a failed one is never reused
     again = ft.create_model("tiny", ParameterSources(sets={"level": 3}))
     assert again.unchanged is shown
     assert again.artifact.version == 1 if shown else again.artifact.version == 2
     assert registry.verify() == (1, [])
     ft.close()
+
+
+def model_keys_of(swept: list[str]) -> str:
+    """The one model version folder among what gc removed (staging names aside)."""
+    [key] = [k for k in swept if k.startswith("models/")]
+    return key
 
 
 def test_a_late_writer_cannot_revive_a_swept_version(
