@@ -241,3 +241,27 @@ def test_the_kept_count_follows_creation_deletion_and_reindex(team: Backend) -> 
     assert totals() == (1, 1, 0, 1)
     assert registry.reindex() == 1
     assert totals() == (1, 1, 0, 1)
+
+
+def test_reading_a_version_asks_the_bucket_for_the_file_only(
+    s3_env: Any, pg_url: str, tmp_path: Path
+) -> None:
+    bucket = s3_env.create_bucket(f"reads-{secrets.token_hex(6)}")
+    team = Backend("s3", f"s3://{bucket}/root", tmp_path / "cache", s3_env, bucket, index=pg_url)
+    model = team.flowtime().create_model("tiny").artifact
+    ft = team.flowtime()  # another machine: nothing cached
+    storage = ft.registry().storage
+    sent: list[str] = []
+    storage.bucket.client.meta.events.register(
+        "before-send.s3", lambda request, **_: sent.append(f"{request.method} {request.url}")
+    )
+    shown = ft.artifact(model.id)
+    assert [v.version for v in ft.versions(model.id)] == [1]
+    assert ft.list(Query()).total == 1
+    served = ft.read_file(shown, "catalog.json")
+    assert sent == []  # listing, showing and the catalog come from the index
+    assert served == storage.read(f"{model.key}/catalog.json")
+    sent.clear()
+    ft.read_file(shown, "model.yaml")
+    assert len(sent) == 1 and sent[0].startswith("GET ")
+    assert sent[0].endswith(f"/root/{model.key}/model.yaml")
