@@ -14,6 +14,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -121,7 +122,12 @@ class LoopbackPostgres:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped like Ctrl-C: the server goes too
     server = LoopbackPostgres().start()
     print(server.url, flush=True)
     try:
