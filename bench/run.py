@@ -475,13 +475,13 @@ def bench_pack_kit(work: Path, repeat: int) -> list[Row]:
     return rows
 
 
-def extra_benches(s3: bool) -> list[str]:
-    """The service (wrk) and, with ``--s3``, the S3 (moto, ~30 min) benchmarks print their own
-    markdown tables."""
+def extra_benches(teams: bool) -> list[str]:
+    """The service (wrk) and, with ``--s3``/``--pg``, the team setup's (S3 on moto_server and
+    PostgreSQL on loopback, ~15 min) benchmarks print their own markdown tables."""
     out = []
     scripts = [HERE / "service_bench.py"]
-    if s3:
-        scripts.append(HERE.parent / "plugins" / "flowtime-sim-s3" / "bench_s3.py")
+    if teams:
+        scripts.append(HERE / "teams_bench.py")
     for script in scripts:
         args = [sys.executable, str(script)]
         result = subprocess.run(args, capture_output=True,
@@ -516,7 +516,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None,
                         help="sections: cli create sizes listing engine state yaml e2e preview "
                              "sweep compare packkit extra")
-    parser.add_argument("--s3", action="store_true", help="also the S3 benchmark (slow)")
+    parser.add_argument("--s3", action="store_true",
+                        help="also the team benchmark: S3 (moto_server) with PostgreSQL (slow)")
+    parser.add_argument("--pg", action="store_true", help="the same as --s3")
     parser.add_argument("--out", default=str(HERE / "results.md"))
     args = parser.parse_args()
     quick = args.quick
@@ -547,7 +549,7 @@ def main() -> None:
                 shutil.rmtree(work / sub, ignore_errors=True)
             print(f"running {name} ...", file=sys.stderr, flush=True)
             rows += sections[name]()
-    extras = extra_benches(args.s3) if "extra" in chosen else []
+    extras = extra_benches(args.s3 or args.pg) if "extra" in chosen else []
     header = (f"# Benchmark results\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)"
               f"{', quick sizes' if quick else ''}; the project's bytecode compiled first, "

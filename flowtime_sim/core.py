@@ -35,9 +35,11 @@ class Flowtime:
 
     def __init__(self, *, host: PluginHost | None = None, root: str | None = None,
                  template_paths: Iterable[Path] = (), owner: str | None = None,
-                 storage_options: Mapping[str, str] | None = None) -> None:
+                 storage_options: Mapping[str, str] | None = None,
+                 index: str | None = None) -> None:
         self._host = host
         self.root = root
+        self.index = index  # --index / FLOWTIME_SIM_INDEX; None: the embedded default
         self.owner = owner
         self.storage_options = dict(storage_options or {})
         self.template_paths = list(template_paths)
@@ -75,13 +77,20 @@ class Flowtime:
 
     def registry(self, root: str | None = None) -> Registry:
         """The registry of ``root`` (default: this façade's root, then the environment)."""
+        from flowtime_sim.indexes import open_index
         from flowtime_sim.registry import Registry
+        from flowtime_sim.registry.contracts import resolve_index
         from flowtime_sim.storage import open_storage, resolve_root
 
         url = resolve_root(root if root is not None else self.root)
         if url not in self._registries:
             storage = open_storage(self.host, url, self.storage_options)
-            self._registries[url] = Registry(storage)
+            index_url = resolve_index(self.index)
+            if index_url is None:  # the embedded index beside the root, opened on first use
+                self._registries[url] = Registry(storage)
+            else:
+                self._registries[url] = _team_registry(storage, open_index(
+                    self.host, index_url, storage))
         return self._registries[url]
 
     def close(self) -> None:
@@ -279,6 +288,17 @@ class Flowtime:
         created = registry.publish_run(catalog, files)
         warnings = self._announce(created)
         return replace(created, warnings=tuple(warnings)) if warnings else created
+
+
+def _team_registry(storage: Any, index: Any) -> Registry:
+    """The registry of ``storage`` with an index a plugin opened: a cache of the storage, or
+    the authority on versions and visibility (reserve → upload → visible)."""
+    from flowtime_sim.registry import Registry
+    from flowtime_sim.registry.publication import TeamRegistry
+
+    if getattr(index, "authoritative", False):
+        return TeamRegistry(storage, index)
+    return Registry(storage, open_index=lambda: index)
 
 
 def _seed(seed: int | None, model: Model, mode: str) -> int:

@@ -76,7 +76,8 @@ def _arguments(hook: str, template: Template | None,
                model: Model | None) -> list[dict[str, object]]:
     """What a hook is called with: nothing, the first template with its defaults, or the
     first model that rendered."""
-    if hook in {"flowtime_templates", "flowtime_template_packs", "flowtime_storage_backends"}:
+    if hook in {"flowtime_templates", "flowtime_template_packs", "flowtime_storage_backends",
+                "flowtime_index_backends"}:
         return [{}]
     if hook == "flowtime_render_preview":
         return [] if model is None else [{"model": model, "title": "doctor"}]

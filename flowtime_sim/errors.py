@@ -106,3 +106,9 @@ class InvalidModelError(TemplateError):
         self.rendered = rendered
         self.model_line = model_line
         self.template_line = template_line
+
+
+class UnavailableError(FlowtimeError):
+    """A service the root depends on (the index database, the object store) cannot be reached
+    or did not answer in time. Nothing was changed; the same command works once it is back.
+    The service answers 503."""

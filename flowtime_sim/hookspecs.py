@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from flowtime_sim.model.types import Model
     from flowtime_sim.registry import ModelArtifact, RunArtifact
     from flowtime_sim.types import (
+        IndexBackend,
         ParameterSources,
         Preview,
         ResolvedParameters,
@@ -127,6 +128,23 @@ def flowtime_storage_backends() -> Iterable[StorageBackend]:
         @hookimpl
         def flowtime_storage_backends():
             return [StorageBackend(scheme="s3", open=S3Storage.from_url)]
+    """
+    raise NotImplementedError  # pragma: no cover
+
+
+@hookspec
+def flowtime_index_backends() -> Iterable[IndexBackend]:
+    """Return the listing indexes this plugin provides, each for one or more URL schemes.
+
+    Every result is collected. ``--index URL`` (or ``FLOWTIME_SIM_INDEX``) picks the backend
+    whose ``schemes`` include the URL's scheme; without one, the backend marked ``default``
+    (the built-in SQLite index beside the root) is used. An index that is
+    ``authoritative`` (PostgreSQL) allocates versions and decides visibility itself, so every
+    machine sharing it sees every write at once::
+
+        @hookimpl
+        def flowtime_index_backends():
+            return [IndexBackend(schemes=("postgresql", "postgres"), open=open_postgres_index)]
     """
     raise NotImplementedError  # pragma: no cover
 

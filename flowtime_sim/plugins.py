@@ -41,6 +41,8 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("builtin-upstream", "flowtime_sim.builtin.upstream"),
     ("builtin-preview", "flowtime_sim.builtin.preview"),
     ("builtin-file-storage", "flowtime_sim.builtin.file_storage"),
+    ("builtin-sqlite-index", "flowtime_sim.builtin.sqlite_index"),
+    ("builtin-postgresql-index", "flowtime_sim.builtin.postgres_index"),
 )
 
 

@@ -20,6 +20,12 @@ A backend may also offer ``publish_streamed(key, streams, finish) -> bool``, whi
 produced (a run's CSV need never be held in memory), then ``finish`` gets their hashes and
 returns the remaining small files (the catalog, which records those hashes), and the folder is
 published as by ``publish``. Backends without it are given the streams' bytes in memory.
+
+A backend may also offer ``upload(key, files) -> bool`` for roots whose index decides
+visibility (PostgreSQL, :mod:`flowtime_sim.registry.publication`): create each file at its
+final key without overwriting anything, ``catalog.json`` last, ``False`` when one exists. Its
+values may be ``bytes``, a binary file object or an iterable of ``bytes`` chunks, which the
+backend streams (the s3 backend as a multipart upload). Without it, ``publish`` is used.
 """
 
 from __future__ import annotations

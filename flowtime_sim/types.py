@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from flowtime_sim.registry.contracts import Index
     from flowtime_sim.storage import Storage
 
 TEMPLATE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -165,3 +166,23 @@ class StorageBackend:
         if not re.match(r"^[a-z][a-z0-9+.-]*$", self.scheme):
             raise ValueError(f"storage scheme {self.scheme!r} is not a URL scheme")
 
+
+
+@dataclass(frozen=True, slots=True)
+class IndexBackend:
+    """An index plugin's offer: the URL ``schemes`` it serves and a factory.
+
+    ``open(url, storage)`` returns an object implementing
+    :class:`flowtime_sim.registry.contracts.Index` for the root ``storage``; ``url`` is
+    ``None`` for the default index (the embedded one beside the root).
+    """
+
+    schemes: tuple[str, ...]
+    open: Callable[[str | None, Storage], Index]
+    description: str = ""
+    default: bool = False  # used when no --index is given
+
+    def __post_init__(self) -> None:
+        for scheme in self.schemes:
+            if not re.match(r"^[a-z][a-z0-9+.-]*$", scheme):
+                raise ValueError(f"index scheme {scheme!r} is not a URL scheme")

@@ -8,6 +8,7 @@ test depends on another or on the developer's shell, and none writes into the wo
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -31,6 +32,36 @@ def _isolated_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_plugin_host.cache_clear()
     yield
     get_plugin_host.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_index_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLOWTIME_SIM_INDEX", raising=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database for the PostgreSQL index: ``FLOWTIME_SIM_TEST_PG_DSN`` when set,
+    else a server started here from the machine's binaries (Debian's ``postgresql``). Without
+    either the tests skip, except under CI, where they fail. Tests share the database: each
+    uses its own root, and the index keeps every root's rows apart."""
+    import os
+
+    from flowtime_sim.testing.postgres import DSN_ENV, LoopbackPostgres, server_binaries
+
+    if os.environ.get(DSN_ENV):
+        yield os.environ[DSN_ENV]
+        return
+    if server_binaries() is None or importlib.util.find_spec("psycopg_pool") is None:
+        missing = ("the PostgreSQL index tests need PostgreSQL's server binaries "
+                   "(apt-get install postgresql) or FLOWTIME_SIM_TEST_PG_DSN, and "
+                   "pip install -e '.[postgresql]'")
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {missing}")
+        pytest.skip(missing)
+    server = LoopbackPostgres().start()
+    yield server.url
+    server.close()
 
 
 @pytest.fixture(autouse=True)

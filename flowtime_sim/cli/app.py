@@ -86,6 +86,24 @@ def storage_option(f: F) -> F:
                              "Repeatable.")(f)
 
 
+INDEX = "flowtime.index"
+
+
+def _remember_index(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[INDEX] = value
+
+
+def index_option(f: F) -> F:
+    """``--index URL`` beside ``--root``: the listing index (default: the SQLite file beside
+    the root; ``postgresql://…`` shares versions and listings between machines)."""
+    return click.option("--index", metavar="URL", expose_value=False, callback=_remember_index,
+                        envvar="FLOWTIME_SIM_INDEX",
+                        help="Listing index: postgresql://user@host/db for a team's shared "
+                             "index (also FLOWTIME_SIM_INDEX; default: SQLite beside the "
+                             "root).")(f)
+
+
 def make_flowtime(template_dirs: tuple[Path, ...] = (),
                   template_files: tuple[Path, ...] = ()) -> Flowtime:
     from flowtime_sim.core import Flowtime
@@ -98,7 +116,8 @@ def make_flowtime(template_dirs: tuple[Path, ...] = (),
         host = create_plugin_host(strict=True)
     options = ctx.meta.get(STORAGE_OPTIONS) if ctx is not None else None
     ft = Flowtime(host=host, template_paths=[*template_dirs, *template_files],
-                  storage_options=options)
+                  storage_options=options,
+                  index=ctx.meta.get(INDEX) if ctx is not None else None)
     if ctx is not None:
         ctx.call_on_close(ft.close)
     return ft

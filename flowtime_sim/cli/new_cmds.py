@@ -9,6 +9,7 @@ import click
 
 from flowtime_sim.cli import terminal
 from flowtime_sim.cli.app import (
+    index_option,
     json_option,
     make_flowtime,
     template_source_options,
@@ -80,6 +81,7 @@ def _write_model_file(path: Path, text: str) -> None:
               type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the rendered model text to FILE, even when it is invalid "
                    "(to see what a template made).")
+@index_option
 @template_source_options
 @json_option
 def new(template_ref: str | None, name: str | None, sets: tuple[str, ...],

@@ -11,6 +11,7 @@ from flowtime_sim.cli import terminal
 from flowtime_sim.cli.app import (
     EXIT_INTEGRITY,
     exit_with,
+    index_option,
     json_option,
     make_flowtime,
     template_source_options,
@@ -18,9 +19,12 @@ from flowtime_sim.cli.app import (
 )
 from flowtime_sim.cli.new_cmds import not_blank
 
-root_option = click.option(
-    "--root", "root", metavar="DIR|URL",
-    help="Artifacts root (default: $FLOWTIME_ARTIFACTS_ROOT or ./artifacts).")
+
+def root_option(f: Any) -> Any:
+    """``--root`` and, beside it, ``--index``."""
+    return index_option(click.option(
+        "--root", "root", metavar="DIR|URL",
+        help="Artifacts root (default: $FLOWTIME_ARTIFACTS_ROOT or ./artifacts).")(f))
 
 
 @click.command("list")
@@ -143,6 +147,7 @@ def versions(model_id: str, root: str | None, as_json: bool) -> None:
               help="Who may see the new model in the service (default: the source's).")
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
 @template_source_options
+@index_option
 @json_option
 def derive(source: str, name: str | None, sets: tuple[str, ...], params_file: Path | None,
            version: str | None, tags: tuple[str, ...], visibility: str | None,

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import json_option, make_flowtime
+from flowtime_sim.cli.app import index_option, json_option, make_flowtime
 from flowtime_sim.errors import UserError
 
 
@@ -47,6 +47,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--flowtime-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("flowtime-runs"), show_default=True,
               help="Where --format flowtime writes its run folder (e.g. FlowTime's data/runs).")
+@index_option
 @json_option
 def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample: bool,
         root: str | None, formats: tuple[str, ...], flowtime_dir: Path, as_json: bool) -> None:
@@ -99,6 +100,7 @@ def _read(path: Path) -> str:
               help="Write the preview here (default: standard output).")
 @click.option("--root", metavar="DIR|URL", help="Artifacts root.")
 @json_option
+@index_option
 def preview(ref: str | None, model_file: Path | None, out: Path | None,
             root: str | None, as_json: bool) -> None:
     """Render the dependency-graph preview (SVG) of a stored model or a model file.

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import make_flowtime
+from flowtime_sim.cli.app import index_option, make_flowtime
 
 
 def check_listenable(host: str, port: int) -> None:
@@ -51,6 +51,7 @@ def is_loopback(host: str) -> bool:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--root", metavar="DIR|URL", help="Artifacts root (default: "
               "$FLOWTIME_ARTIFACTS_ROOT or ./artifacts).")
+@index_option
 @click.option("--tokens", "tokens_file", type=click.Path(dir_okay=False, path_type=Path),
               envvar="FLOWTIME_SIM_TOKENS",
               help="Tokens file (YAML or JSON: token -> {identity, teams}); also "

@@ -137,6 +137,8 @@ def decode_cursor(cursor: str) -> list[Any]:
 
 
 class Index:
+    authoritative = False  # a cache of the storage (registry.contracts.Index)
+
     """The SQLite listing index at ``path``.
 
     :attr:`found` says how the file was when this process opened it: ``"ready"`` (built from

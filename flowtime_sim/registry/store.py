@@ -6,7 +6,7 @@ import builtins
 import json
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -41,19 +41,23 @@ class Registry:
     """Everything stored under one root. Correctness comes from the storage's atomic,
     no-clobber publication — never from locks; the index is a rebuildable cache."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage,
+                 open_index: Callable[[], Index] | None = None) -> None:
         self.storage = storage
         self._versions_seen: dict[str, dict[str, Any]] = {}
+        # teams: the index comes from its plugin (registry.contracts.open_index)
+        self._open_index = open_index  # None: the embedded index, healed as it opens
 
     @cached_property
     def index(self) -> Index:
         """The listing index, rebuilt first when it is missing, empty, corrupt or out of date
-        (:mod:`flowtime_sim.registry.heal`). A root where it cannot be written is a user
+        (:mod:`flowtime_sim.registry.heal`); an index a plugin opened (``open_index``) is used
+        as it comes. A root where it cannot be written is a user
         error naming it."""
         import sqlite3
 
         try:
-            index = heal.open_index(self)
+            index = self._open_index() if self._open_index else heal.open_index(self)
         except (OSError, sqlite3.Error) as exc:
             from flowtime_sim.errors import UserError
             from flowtime_sim.filesystem import reason

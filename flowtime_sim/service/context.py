@@ -49,7 +49,7 @@ class ServiceContext:
             from flowtime_sim.core import Flowtime
 
             ft = Flowtime(host=self.base.host, root=self.root, owner=self.base.owner,
-                          storage_options=self.base.storage_options)
+                          storage_options=self.base.storage_options, index=self.base.index)
             self._local.flowtime = ft
         return ft
 

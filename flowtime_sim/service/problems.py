@@ -26,6 +26,7 @@ from flowtime_sim.errors import (
     ParameterError,
     PluginError,
     TemplateError,
+    UnavailableError,
     UserError,
 )
 from flowtime_sim.limits import LimitError
@@ -173,6 +174,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _flowtime_error(request: Request, exc: Exception) -> JSONResponse:
     """A plugin that misbehaved, or stored data that does not match its hashes."""
+    if isinstance(exc, UnavailableError):  # the index database is down: try again later
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return problem_response(503, str(exc), instance=request.url.path,
+                                headers={"Retry-After": "5"})
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     detail = f"a plugin failed: {exc}" if isinstance(exc, PluginError) else str(exc)
     return problem_response(500, detail, instance=request.url.path)

@@ -6,6 +6,7 @@ Usage: python worker.py ROOT MODE ARG
   loop SEED     create models with increasing levels until killed
   list 0        list the root (opening its listing index) and print {"total"}
   slow S        create the tiny model, pausing S seconds while writing its staging folder
+  both I        "same 7", then "version I" (from one process: one spawn for both races)
 Prints one JSON line per created model: {"id", "version", "unchanged"}.
 With START_AT (a time.time() value) in the environment, it waits until then once everything
 is loaded and rendered, so that many workers publish at the same moment; with HOLD=publish
@@ -118,6 +119,14 @@ def main() -> None:
         r = ft.create_model("tiny")
         print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
                           "unchanged": r.unchanged}), flush=True)
+    elif mode == "both":
+        ft = make(root, many_versions=True)
+        ft.render("tiny", version=f"1.{arg}.0")
+        _wait_for_start()
+        for version in ("1.40.0", f"1.{arg}.0"):
+            r = ft.create_model("tiny", ParameterSources(sets={"level": 7}), version=version)
+            print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
+                              "unchanged": r.unchanged}), flush=True)
     elif mode == "loop":
         ft = make(root)
         level = arg * 100_000

@@ -40,10 +40,16 @@ def s3_env(loopback_s3: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     return loopback_s3
 
 
-@pytest.fixture(params=["file", "s3"])
+PAIRINGS = ["file-sqlite", "file-postgresql", "s3-sqlite", "s3-postgresql"]
+
+
+@pytest.fixture(params=PAIRINGS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    if request.param == "file":
-        return Backend("file", str(tmp_path / "root"), tmp_path / "cache")
+    """Every blob store × index pairing: the contract holds for each."""
+    store, _, index_kind = str(request.param).partition("-")
+    index = request.getfixturevalue("pg_url") if index_kind == "postgresql" else None
+    if store == "file":
+        return Backend("file", str(tmp_path / "root"), tmp_path / "cache", index=index)
     server = request.getfixturevalue("s3_env")
     bucket = server.create_bucket(f"contract-{secrets.token_hex(6)}")
-    return Backend("s3", f"s3://{bucket}/root", tmp_path / "cache", server, bucket)
+    return Backend("s3", f"s3://{bucket}/root", tmp_path / "cache", server, bucket, index=index)

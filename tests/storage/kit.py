@@ -27,8 +27,10 @@ S3_MISSING = ("the S3 backend needs moto[server] and flowtime-sim-s3: "
               "pip install -e 'plugins/flowtime-sim-s3[test]'")
 
 
-def make(root: str, options: Mapping[str, str] | None = None) -> Flowtime:
-    """A façade with only the built-ins, the tiny pack and (when installed) the s3 backend."""
+def make(root: str, options: Mapping[str, str] | None = None,
+         index: str | None = None) -> Flowtime:
+    """A façade with only the built-ins, the tiny pack and (when installed) the s3 backend;
+    ``index`` is an ``--index`` URL (``None``: the embedded SQLite index)."""
     host = create_plugin_host(load_entry_points=False)
     data = tomllib.loads((PACK / "flowtime_pack.toml").read_text())
     host.register(StaticPack(PACK, data, "tinypack"), "tinypack",
@@ -37,7 +39,7 @@ def make(root: str, options: Mapping[str, str] | None = None) -> Flowtime:
         import flowtime_sim_s3
 
         host.register(flowtime_sim_s3, "s3", PackInfo("flowtime-sim-s3", "0.1.0"))
-    return Flowtime(host=host, root=root, owner="tester", storage_options=options)
+    return Flowtime(host=host, root=root, owner="tester", storage_options=options, index=index)
 
 
 @dataclass
@@ -49,10 +51,11 @@ class Backend:
     cache_dir: Path
     server: Any = None  # LoopbackS3 for s3
     bucket: str = ""
+    index: str | None = None  # a postgresql:// URL, or None for SQLite
 
     def flowtime(self, cache_dir: Path | None = None) -> Flowtime:
         options = {"cache_dir": str(cache_dir or self.cache_dir)} if self.name == "s3" else {}
-        return make(self.root, options)
+        return make(self.root, options, self.index)
 
     def overwrite(self, key: str, data: bytes) -> None:
         """Change stored bytes behind the backend's back (tampering)."""

@@ -1,4 +1,5 @@
-"""Two machines sharing one bucket: each with its own listing cache, no reindex between them.
+"""Two machines sharing one bucket and one PostgreSQL index: every write seen at once, no local
+cache, no reindex between them.
 
 The end-to-end test runs the real CLI in separate processes (installed packs and plugins, as a
 user has them); the other tests use two façades in this process.
@@ -23,12 +24,13 @@ from flowtime_sim.types import ParameterSources
 
 
 @pytest.fixture
-def bucket_root(s3_env: Any) -> str:
+def bucket_root(s3_env: Any, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("FLOWTIME_SIM_INDEX", pg_url)  # every machine below shares the index
     return f"s3://{s3_env.create_bucket(f'machines-{secrets.token_hex(6)}')}/team"
 
 
 def _machine(root: str, cache: Path) -> Any:
-    return make(root, {"cache_dir": str(cache), "refresh_interval": "0"})
+    return make(root, {"cache_dir": str(cache)})
 
 
 def test_what_one_machine_creates_the_other_lists_shows_and_runs(bucket_root: str,
@@ -92,30 +94,33 @@ def _cli(env: dict[str, str], *args: str) -> Any:
 
 @pytest.mark.slow
 def test_two_processes_share_one_bucket_through_the_cli(s3_env: Any, bucket_root: str,
-                                                        tmp_path: Path) -> None:
+                                                        pg_url: str, tmp_path: Path) -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FLOWTIME_"))}
     base["FLOWTIME_OWNER"] = "tester"
-    # machine A finds the endpoint in the environment, machine B is told on the command line
-    env_a = {**base, **s3_env.env, "FLOWTIME_SIM_CACHE_DIR": str(tmp_path / "a")}
+    # machine A finds the endpoint and the index in the environment, machine B is told on the
+    # command line
+    env_a = {**base, **s3_env.env, "FLOWTIME_SIM_CACHE_DIR": str(tmp_path / "a"),
+             "FLOWTIME_SIM_INDEX": pg_url}
     env_b = {**base, **{k: v for k, v in s3_env.env.items() if k != "AWS_ENDPOINT_URL"},
              "FLOWTIME_SIM_CACHE_DIR": str(tmp_path / "b")}
     b_opts = ("--storage-option", f"endpoint_url={s3_env.endpoint}")
     root = ("--root", bucket_root)
+    b_root = ("--root", bucket_root, "--index", pg_url)
 
     created = _cli(env_a, "new", "--template", "checkout", "--name", "shop", *root, "--json")
     model_id = created["model_id"]
     assert created["status"] == "created" and created["path"] == \
         f"{bucket_root}/models/{model_id}/v1"
 
-    listed = _cli(env_b, *b_opts, "list", *root, "--json")
+    listed = _cli(env_b, *b_opts, "list", *b_root, "--json")
     assert [a["id"] for a in listed["artifacts"]] == [model_id]
-    shown = _cli(env_b, *b_opts, "show", model_id, *root, "--json")
+    shown = _cli(env_b, *b_opts, "show", model_id, *b_root, "--json")
     assert shown["template_id"] == "checkout" and shown["runs"] == []
-    assert [v["version"] for v in _cli(env_b, *b_opts, "versions", model_id, *root, "--json")] \
+    assert [v["version"] for v in _cli(env_b, *b_opts, "versions", model_id, *b_root, "--json")] \
         == [1]
-    run = _cli(env_b, *b_opts, "run", "--model", model_id, *root, "--json")
+    run = _cli(env_b, *b_opts, "run", "--model", model_id, *b_root, "--json")
     derived = _cli(env_b, *b_opts, "derive", "--from", model_id, "--name", "shop-copy",
-                   "--out", bucket_root, "--json")
+                   "--out", bucket_root, "--index", pg_url, "--json")
 
     listed = _cli(env_a, "list", *root, "--json")
     assert {a["id"] for a in listed["artifacts"]} == {model_id, run["run_id"],
@@ -124,11 +129,12 @@ def test_two_processes_share_one_bucket_through_the_cli(s3_env: Any, bucket_root
     assert _cli(env_a, "verify", *root, "--json") == {"checked": 3, "problems": []}
     assert _cli(env_a, "reindex", *root, "--json") == {"indexed": 3, "refused": []}
     assert _cli(env_a, "gc", *root, "--json") == {"removed": []}
-    assert "indexed 3 artifact(s) from " + bucket_root in _cli(env_b, *b_opts, "reindex", *root)
-    _serve_and_list(env_b, b_opts, bucket_root, {model_id, run["run_id"], derived["model_id"]})
+    assert "indexed 3 artifact(s) from " + bucket_root in _cli(env_b, *b_opts, "reindex", *b_root)
+    _serve_and_list(env_b, b_opts, bucket_root, pg_url,
+                    {model_id, run["run_id"], derived["model_id"]})
 
 
-def _serve_and_list(env: dict[str, str], options: tuple[str, ...], root: str,
+def _serve_and_list(env: dict[str, str], options: tuple[str, ...], root: str, index: str,
                     expected: set[str]) -> None:
     import socket
     import time
@@ -139,7 +145,8 @@ def _serve_and_list(env: dict[str, str], options: tuple[str, ...], root: str,
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-c", "from flowtime_sim.cli import main; main()",
-                               *options, "serve", "--root", root, "--port", str(port)],
+                               *options, "serve", "--root", root, "--index", index,
+                               "--port", str(port)],
                               env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

@@ -50,5 +50,5 @@ def test_an_unknown_s3_option_names_the_known_ones() -> None:
                                        "--root", "s3://some-bucket/p"])
     assert result.exit_code == 1
     assert "unknown storage option 'endpoint' for s3:// roots; known: access_key_id, " \
-           "addressing_style, cache_dir, endpoint_url, journal_lag, profile, refresh_interval, " \
-           "region, secret_access_key, session_token" in result.output
+           "addressing_style, cache_dir, endpoint_url, profile, region, secret_access_key, " \
+           "session_token" in result.output

@@ -51,11 +51,9 @@ def test_options_win_over_the_environment_which_wins_over_defaults(tmp_path: Pat
     s = settings_from({}, env)
     assert (s.endpoint_url, s.region, s.cache_dir) == ("http://s3only:2", "eu-central-1", tmp_path)
     s = settings_from({"endpoint_url": "http://option:3", "region": "us-west-2",
-                       "cache_dir": str(tmp_path / "c"), "journal_lag": "30",
-                       "refresh_interval": "0"}, env)
+                       "cache_dir": str(tmp_path / "c")}, env)
     assert (s.endpoint_url, s.region, s.cache_dir) == ("http://option:3", "us-west-2",
                                                        tmp_path / "c")
-    assert (s.journal_lag_s, s.refresh_interval_s) == (30.0, 0.0)
     s = settings_from({}, {"AWS_ENDPOINT_URL": "http://generic:1",
                            "AWS_DEFAULT_REGION": "eu-west-1"})
     assert (s.endpoint_url, s.region) == ("http://generic:1", "eu-west-1")
@@ -66,11 +64,9 @@ def test_unknown_and_malformed_options_are_refused() -> None:
     with pytest.raises(UserError, match="unknown storage option 'endpoint' for s3:// roots; "
                                         "known: access_key_id, addressing_style, cache_dir, "):
         settings_from({"endpoint": "x"}, {})
-    with pytest.raises(UserError, match="storage option journal_lag='soon' must be a number of "
-                                        "seconds from 0 to 86400"):
-        settings_from({"journal_lag": "soon"}, {})
-    with pytest.raises(UserError, match="storage option refresh_interval='-1' must be a number"):
-        settings_from({"refresh_interval": "-1"}, {})
+    # the journal is gone, and so are its options
+    with pytest.raises(UserError, match="unknown storage option 'journal_lag' for s3:// roots"):
+        settings_from({"journal_lag": "30"}, {})
     with pytest.raises(UserError, match="storage option addressing_style='sideways' must be "
                                         "path, virtual or auto"):
         settings_from({"addressing_style": "sideways"}, {})

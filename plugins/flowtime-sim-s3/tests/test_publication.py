@@ -22,11 +22,10 @@ def _keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
 
 
 def _other_machine(storage: S3Storage, tmp_path: Path) -> S3Storage:
-    return S3Storage(storage.url, {"cache_dir": str(tmp_path / "other"),
-                                   "refresh_interval": "0"})
+    return S3Storage(storage.url, {"cache_dir": str(tmp_path / "other")})
 
 
-def test_publish_lays_out_files_marker_and_journal(storage: S3Storage, s3: Any,
+def test_publish_lays_out_files_and_marker(storage: S3Storage, s3: Any,
                                                    bucket: str) -> None:
     assert storage.publish("models/m/v1", FILES)
     keys = _keys(s3, bucket)
@@ -34,7 +33,7 @@ def test_publish_lays_out_files_marker_and_journal(storage: S3Storage, s3: Any,
         f"team/flowtime/models/m/v1/{MARKER}", "team/flowtime/models/m/v1/catalog.json",
         "team/flowtime/models/m/v1/model.yaml"]
     assert [k for k in keys if "/_staging/" in k] == []
-    assert len([k for k in keys if "/_journal/" in k]) == 1
+    assert [k for k in keys if "/_journal/" in k] == []
 
 
 def test_a_lost_commit_response_is_retried_without_a_duplicate(storage: S3Storage, s3: Any,
@@ -99,14 +98,13 @@ def test_a_writer_that_dies_after_its_commit_is_finished_by_gc(
     assert storage.read("models/m/v1/model.yaml") == FILES["model.yaml"]
     assert list(storage.walk_catalogs()) == [("models/m/v1/catalog.json", FILES["catalog.json"])]
     assert not storage.publish("models/m/v1", {"model.yaml": b"late\n"})
-    other = _other_machine(storage, tmp_path)
-    assert other.changes_since(None)[0] == []  # not journalled until finished
     [name] = storage.abandoned_staging(0)
     storage.remove_staging(name)
     assert [k.rsplit("/", 1)[1] for k in _keys(s3, bucket, "team/flowtime/models/")] == [
         MARKER, "catalog.json", "model.yaml"]
     assert _keys(s3, bucket, "team/flowtime/_staging/") == []
-    assert other.changes_since(None)[0] == [("models/m/v1/catalog.json", FILES["catalog.json"])]
+    other = _other_machine(storage, tmp_path)
+    assert list(other.walk_catalogs()) == [("models/m/v1/catalog.json", FILES["catalog.json"])]
 
 
 def test_a_bundle_that_lost_the_race_is_simply_removed(storage: S3Storage, s3: Any,
@@ -173,3 +171,33 @@ def test_other_service_errors_name_the_key_and_the_code(storage: S3Storage) -> N
                                             r"model\.yaml in s3://plugin-\w+/team/flowtime: "
                                             "InvalidRequest injected"):
         storage.read("models/m/v1/model.yaml")
+
+
+def test_upload_creates_each_file_at_its_final_key_once(storage: S3Storage, s3: Any,
+                                                        bucket: str) -> None:
+    assert storage.upload("models/m/v1", FILES)
+    assert _keys(s3, bucket, "team/flowtime/models/") == [
+        "team/flowtime/models/m/v1/catalog.json", "team/flowtime/models/m/v1/model.yaml"]
+    assert storage.read("models/m/v1/model.yaml") == FILES["model.yaml"]
+    assert list(storage.walk_catalogs()) == [("models/m/v1/catalog.json", FILES["catalog.json"])]
+    # create-only: a second upload to the same key changes nothing
+    assert not storage.upload("models/m/v1", {"model.yaml": b"late\n", "catalog.json": b"{}"})
+    assert storage.read("models/m/v1/model.yaml") == FILES["model.yaml"]
+
+
+def test_a_stream_larger_than_a_part_is_uploaded_in_parts_create_only(
+        storage: S3Storage, s3: Any, bucket: str) -> None:
+    import io
+
+    from flowtime_sim_s3.objects import _parts
+
+    assert [len(p) for p in _parts([b"ab", b"cde", b"f"], 4)] == [4, 2]
+    size = 11 * 1024 * 1024  # two parts of 8 MiB and 3 MiB
+    data = bytes(range(256)) * (size // 256)
+    assert storage.upload("runs/r1", {"binned_v0.csv": io.BytesIO(data),
+                                      "catalog.json": iter([b"{", b"}"])})
+    assert storage.read("runs/r1/binned_v0.csv") == data
+    assert storage.read("runs/r1/catalog.json") == b"{}"
+    assert not storage.upload("runs/r1", {"binned_v0.csv": io.BytesIO(data)})
+    uploads = s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert uploads == []  # the refused one was aborted

@@ -27,10 +27,8 @@ OPTIONS: dict[str, str] = {
     "secret_access_key": "secret key (default: AWS_SECRET_ACCESS_KEY or the profile)",
     "session_token": "session token (default: AWS_SESSION_TOKEN)",
     "addressing_style": "path, virtual or auto (path suits most self-hosted services)",
-    "cache_dir": "where the local listing index lives (default: FLOWTIME_SIM_CACHE_DIR, "
-                 "then the user cache folder)",
-    "journal_lag": "seconds a change may take to show up in the bucket's journal (default 120)",
-    "refresh_interval": "least seconds between two looks at the journal (default 1)",
+    "cache_dir": "where this machine keeps the SQLite index of the root when no --index is "
+                 "given (default: FLOWTIME_SIM_CACHE_DIR, then the user cache folder)",
 }
 
 
@@ -81,8 +79,6 @@ class S3Settings:
     session_token: str | None = None
     addressing_style: str | None = None
     cache_dir: Path = Path(".")
-    journal_lag_s: float = 120.0
-    refresh_interval_s: float = 1.0
 
     def client(self) -> Any:
         """A thread-safe boto3 S3 client for these settings."""
@@ -138,20 +134,4 @@ def settings_from(options: Mapping[str, str], environ: Mapping[str, str] = os.en
         session_token=options.get("session_token") or None,
         addressing_style=style,
         cache_dir=Path(cache).expanduser(),
-        journal_lag_s=_seconds(options, "journal_lag", 120.0),
-        refresh_interval_s=_seconds(options, "refresh_interval", 1.0),
     )
-
-
-def _seconds(options: Mapping[str, str], name: str, default: float) -> float:
-    text = options.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 86400:
-        raise UserError(f"storage option {name}={text!r} must be a number of seconds from 0 "
-                        "to 86400", field="storage_options")
-    return value

@@ -9,8 +9,9 @@ names the root and what to do.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -21,6 +22,8 @@ from flowtime_sim.errors import FlowtimeError, NotFoundError, UserError
 
 from flowtime_sim_s3.location import S3Root, S3Settings
 
+#: multipart uploads: S3 wants parts of at least 5 MiB (but the last)
+PART_SIZE = 8 * 1024 * 1024
 #: S3 answers 409 while another conditional write to the same key is in flight: try again
 CONFLICT_RETRIES = 8
 
@@ -177,6 +180,46 @@ class Bucket:
         raise FlowtimeError(f"S3 kept reporting a conflicting write to {key} in "
                             f"{self.root.url}; try again")
 
+    def create_stream(self, key: str, chunks: Iterable[bytes],
+                      part_size: int = PART_SIZE) -> float | None:
+        """Like :meth:`create` for bytes of any size, read from ``chunks`` once: small ones in
+        one request, large ones as a multipart upload completed with ``If-None-Match: *``.
+        At most two parts are held in memory whatever the size."""
+        from botocore.exceptions import ClientError
+
+        parts = _parts(chunks, part_size)
+        first = next(parts, b"")
+        second = next(parts, None)
+        if second is None:
+            return self.create(key, first)
+        with self.errors("create", key):
+            upload = self.client.create_multipart_upload(Bucket=self.name, Key=key)["UploadId"]
+        try:
+            done = []
+            with self.errors("write", key):
+                for number, part in enumerate(itertools.chain([first, second], parts), 1):
+                    etag = self.client.upload_part(Bucket=self.name, Key=key, UploadId=upload,
+                                                   PartNumber=number, Body=part)["ETag"]
+                    done.append({"ETag": etag, "PartNumber": number})
+                    first = second = b""  # let the first two parts go
+            with self.errors("create", key):
+                try:
+                    return response_time(self.client.complete_multipart_upload(
+                        Bucket=self.name, Key=key, UploadId=upload, IfNoneMatch="*",
+                        MultipartUpload={"Parts": done}))
+                except ClientError as exc:
+                    if error_code(exc) == "PreconditionFailed" or error_status(exc) == 412:
+                        self._abort(key, upload)
+                        return None
+                    raise
+        except BaseException:
+            self._abort(key, upload)
+            raise
+
+    def _abort(self, key: str, upload: str) -> None:
+        with contextlib.suppress(Exception):
+            self.client.abort_multipart_upload(Bucket=self.name, Key=key, UploadId=upload)
+
     def delete(self, key: str) -> None:
         with self.errors("delete", key):
             self.client.delete_object(Bucket=self.name, Key=key)
@@ -187,6 +230,18 @@ class Bucket:
             with self.errors("delete", batch[0]["Key"]):
                 self.client.delete_objects(Bucket=self.name,
                                            Delete={"Objects": batch, "Quiet": True})
+
+
+def _parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """``chunks`` regrouped into parts of exactly ``size`` bytes (the last one shorter)."""
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
 
 
 def error_code(exc: Any) -> str:

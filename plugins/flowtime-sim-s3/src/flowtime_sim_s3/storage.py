@@ -8,12 +8,19 @@ S3 has no rename, so publication is built on create-only writes (``If-None-Match
    visible and that no other writer can overwrite: a second writer gets 412 and returns
    ``False``. A request whose response was lost and that is retried also gets 412, reads the
    marker back and recognises its own bundle: no duplicate version;
-3. the files are written to their final keys, the change is journalled (see
-   :mod:`flowtime_sim_s3.journal`) and the bundle is deleted.
+3. the files are written to their final keys and the bundle is deleted.
 
 Until step 3 finishes, reads of a committed folder are served from the bundle, so readers never
 see a partial folder. A writer that dies before step 2 leaves only a bundle; one that dies after
 it leaves a committed folder whose bundle ``gc`` uses to finish the job.
+
+With an authoritative index (``--index postgresql://…``) the database allocates versions and
+decides visibility, so :meth:`S3Storage.upload` skips the bundle and the marker: each file is
+*created* at its final key (``If-None-Match: *``; large ones as a multipart upload whose
+completion carries the condition), ``catalog.json`` last.
+
+Listings are the index's job: earlier versions kept a journal of changes in ``_journal/``;
+nothing reads it any more (``reindex`` walks the objects themselves) and it may be deleted.
 """
 
 from __future__ import annotations
@@ -21,20 +28,21 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Union
 
 from flowtime_sim.errors import UserError
 
 from flowtime_sim_s3.bundle import decode_bundle, encode_bundle
-from flowtime_sim_s3.journal import PREFIX as JOURNAL
-from flowtime_sim_s3.journal import Journal
 from flowtime_sim_s3.location import parse_root, settings_from
 from flowtime_sim_s3.objects import Bucket
 
+#: a file's bytes: in memory, a binary stream, or an iterable of chunks
+Blob = Union[bytes, IO[bytes], Iterable[bytes]]  # noqa: UP007 - a runtime alias
+READ_SIZE = 1024 * 1024
 MARKER = ".flowtime-commit.json"
 STAGING = "_staging"
 PROBE = "_probe"
@@ -55,11 +63,6 @@ class S3Storage:
     @cached_property
     def pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=16, thread_name_prefix="flowtime-s3")
-
-    @cached_property
-    def journal(self) -> Journal:
-        return Journal(self.bucket, self.root.object_key, lag_s=self.settings.journal_lag_s,
-                       refresh_interval_s=self.settings.refresh_interval_s, pool=self.pool)
 
     def close(self) -> None:
         if "pool" in self.__dict__:
@@ -124,12 +127,15 @@ class S3Storage:
         return sorted(n for n in names if n and not n.startswith("."))
 
     def walk_catalogs(self) -> Iterator[tuple[str, bytes]]:
-        folders: list[str] = []
+        """Committed folders (a marker) and folders uploaded for an authoritative index (a
+        ``catalog.json``, written last)."""
+        folders: set[str] = set()
         for top in CATALOG_TOPS:
             base = self._obj(top) + "/"
             for obj in self.bucket.list_objects(base).objects:
-                if obj.key.endswith("/" + MARKER):
-                    folders.append(self.root.storage_key(obj.key)[: -len(MARKER) - 1])
+                for name in (MARKER, "catalog.json"):
+                    if obj.key.endswith("/" + name):
+                        folders.add(self.root.storage_key(obj.key)[: -len(name) - 1])
         keys = [f"{folder}/catalog.json" for folder in sorted(folders)]
         for key, data in zip(keys, self.pool.map(self._read_or_none, keys), strict=True):
             if data is not None:
@@ -149,6 +155,8 @@ class S3Storage:
             if "/" in name or name in {"", ".", "..", MARKER}:
                 raise UserError(f"refusing the file name {name!r} in {key!r}")
         self._check_conditional_writes()
+        if self.bucket.head(self._obj(f"{key}/catalog.json")):
+            return False  # uploaded without a marker (for an index that decides visibility)
         staging = f"{int(time.time()):011d}-{secrets.token_hex(8)}"
         self.bucket.put(self._obj(f"{STAGING}/{staging}"), encode_bundle(key, files))
         if not self._commit(key, staging, sorted(files)):
@@ -168,24 +176,38 @@ class S3Storage:
         return existing is not None and existing.get("staging") == staging
 
     def _finish(self, key: str, files: Mapping[str, bytes], staging: str) -> None:
-        """Write a committed folder's files, journal it and drop its bundle (idempotent: a
-        writer and ``gc`` may both do it)."""
+        """Write a committed folder's files and drop its bundle (idempotent: a writer and
+        ``gc`` may both do it)."""
         writes = [self.pool.submit(self.bucket.put, self._obj(f"{key}/{name}"), data)
                   for name, data in files.items()]
-        # named by the service's clock right before the entry is written: see journal.py
-        when = max([w.result() for w in writes], default=time.time())
-        if "catalog.json" in files:
-            self.journal.record(f"{key}/catalog.json", files["catalog.json"], when)
+        for write in writes:
+            write.result()
         self.bucket.delete(self._obj(f"{STAGING}/{staging}"))
+
+    def upload(self, key: str, files: Mapping[str, Blob]) -> bool:
+        """Create every file at its final key, ``catalog.json`` last; ``False`` (nothing
+        overwritten) when one exists. For an index that decides visibility itself: the folder
+        is not a version until the index says so. Streams are uploaded part by part."""
+        self._obj(key)
+        for name in files:
+            if "/" in name or name in {"", ".", "..", MARKER}:
+                raise UserError(f"refusing the file name {name!r} in {key!r}")
+        self._check_conditional_writes()
+        first = [n for n in files if n != "catalog.json"]
+        writes = [self.pool.submit(self.bucket.create_stream, self._obj(f"{key}/{name}"),
+                                   _chunks(files[name])) for name in first]
+        created = [w.result() is not None for w in writes]
+        if not all(created):
+            return False
+        if "catalog.json" in files:
+            return self.bucket.create_stream(self._obj(f"{key}/catalog.json"),
+                                             _chunks(files["catalog.json"])) is not None
+        return True
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         obj = self._obj(key)
         self._check_conditional_writes()
-        when = self.bucket.create(obj, data)
-        if when is None:
-            return False
-        self.journal.record(key, data, when)
-        return True
+        return self.bucket.create(obj, data) is not None
 
     def _check_conditional_writes(self) -> None:
         """Refuse to write through a service that ignores ``If-None-Match`` (it would let two
@@ -244,12 +266,18 @@ class S3Storage:
         else:
             self.bucket.delete(obj)
 
-    def changes_since(self, cursor: str | None) -> tuple[list[tuple[str, bytes]], str]:
-        """What was published or put since ``cursor``, for the registry's listing index."""
-        return self.journal.changes_since(cursor)
-
     def index_path(self) -> Path:
         return self.settings.cache_folder(self.root) / "registry.sqlite"
 
 
-__all__ = ["JOURNAL", "MARKER", "STAGING", "S3Storage"]
+def _chunks(data: Blob) -> Iterable[bytes]:
+    """A file's bytes as chunks, read lazily from a stream."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return [bytes(data)]
+    read = getattr(data, "read", None)
+    if read is not None:
+        return iter(lambda: bytes(read(READ_SIZE)), b"")
+    return data
+
+
+__all__ = ["MARKER", "STAGING", "S3Storage"]
