@@ -311,7 +311,7 @@ class _HashingSpool:
         import hashlib
         import tempfile
 
-        self.spool = tempfile.TemporaryFile()
+        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed once uploaded
         self.digest = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
