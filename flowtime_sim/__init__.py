@@ -30,6 +30,7 @@ __all__ = [
     "Template",
     "TemplateError",
     "TemplateManifest",
+    "UnavailableError",
     "UserError",
     "__version__",
     "hookimpl",
@@ -41,7 +42,7 @@ _LAZY = {
     **{name: "flowtime_sim.errors" for name in (
         "ConflictError", "DamagedArtifactError", "FlowtimeError", "IntegrityError",
         "InvalidModelError", "ModelError", "NotFoundError",
-        "ParameterError", "PluginError", "TemplateError", "UserError")},
+        "ParameterError", "PluginError", "TemplateError", "UnavailableError", "UserError")},
     "ParameterSources": "flowtime_sim.types",
     "PackInfo": "flowtime_sim.types",
     "Preview": "flowtime_sim.types",
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
         ParameterError,
         PluginError,
         TemplateError,
+        UnavailableError,
         UserError,
     )
     from flowtime_sim.manifests import templates_from_package
