@@ -169,7 +169,12 @@ def own_change(registry: Registry) -> Iterator[None]:
 
 
 def fingerprint_of(registry: Registry) -> str | None:
-    """The storage's listing fingerprint, when it offers one."""
+    """The storage's listing fingerprint, when it offers one and the index is a cache of the
+    storage (an authoritative index, such as PostgreSQL's, is never healed from the files)."""
+    if getattr(registry.index if "index" in registry.__dict__ else None, "authoritative", False):
+        return None
+    if registry._open_index is not None:  # an index a plugin opened: not this module's cache
+        return None
     method = getattr(registry.storage, "listing_fingerprint", None)
     if method is None:
         return None

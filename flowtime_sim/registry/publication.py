@@ -114,9 +114,17 @@ class TeamRegistry(Registry):
         File values may be streams, or writers (as :func:`flowtime_sim.runs.execute` gives
         them) that are spooled to a temporary file while their hash is taken: large run files
         are uploaded without being held in memory."""
+        spooled = _spooled(catalog, files)
+        try:
+            return self._publish_run(catalog, spooled)
+        finally:
+            for value in spooled.values():
+                if hasattr(value, "close"):
+                    value.close()  # the temporary files of writers, once uploaded
+
+    def _publish_run(self, catalog: dict[str, Any], files: Mapping[str, Blob]) -> Created:
         run_id = str(catalog["id"])
         key = f"runs/{run_id}"
-        files = _spooled(catalog, files)
         validate_catalog(catalog)
         waited = _Backoff()
         while True:

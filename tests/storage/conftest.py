@@ -46,7 +46,17 @@ PAIRINGS = ["file-sqlite", "file-postgresql", "s3-sqlite", "s3-postgresql"]
 @pytest.fixture(params=PAIRINGS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """Every blob store × index pairing: the contract holds for each."""
-    store, _, index_kind = str(request.param).partition("-")
+    return _backend(request, tmp_path, str(request.param))
+
+
+@pytest.fixture(params=[p for p in PAIRINGS if p.endswith("-sqlite")])
+def sqlite_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """Every blob store with the embedded index (a cache of the stored catalogs)."""
+    return _backend(request, tmp_path, str(request.param))
+
+
+def _backend(request: pytest.FixtureRequest, tmp_path: Path, pairing: str) -> Backend:
+    store, _, index_kind = pairing.partition("-")
     index = request.getfixturevalue("pg_url") if index_kind == "postgresql" else None
     if store == "file":
         return Backend("file", str(tmp_path / "root"), tmp_path / "cache", index=index)
