@@ -16,7 +16,7 @@ tombstone, a record outlives the files that ``gc`` purges.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from flowtime_sim.canonical import file_hash
@@ -77,3 +77,20 @@ def recorded(storage: Storage) -> Iterator[str]:
             yield f"models/{model_id}/{version}"
     for run_id in storage.children(f"{LEDGER}/runs"):
         yield f"runs/{run_id}"
+
+
+def adopting(
+    storage: Storage, stored: Iterable[tuple[str, bytes | None]]
+) -> Iterator[tuple[str, bytes | None]]:
+    """``stored`` as it is, except in a root written before catalogs were recorded (no
+    ``ledger/`` at all, e.g. one from an older flowtime-sim or a bucket of the journal
+    design): there each catalog is recorded as found, once, so that ``reindex`` adopts the
+    root instead of refusing everything in it. A root that has a ledger never adopts: a
+    catalog without its record there is refused."""
+    if storage.children(LEDGER):
+        yield from stored
+        return
+    for key, raw in stored:
+        if raw is not None:
+            record(storage, key, raw)
+        yield key, raw

@@ -38,7 +38,14 @@ from flowtime_sim.registry.catalog import (
     utc_now,
     validate_catalog,
 )
-from flowtime_sim.registry.contracts import PENDING, VISIBLE, AuthoritativeIndex, VersionRow
+from flowtime_sim.registry.contracts import (
+    DELETED,
+    PENDING,
+    PURGED,
+    VISIBLE,
+    AuthoritativeIndex,
+    VersionRow,
+)
 from flowtime_sim.registry.index import Index, Page, Query
 from flowtime_sim.registry.store import Registry, _identity, _same_model
 
@@ -268,19 +275,37 @@ class TeamRegistry(Registry):
         tombstoned = set(self._tombstones())
         deleted = [ident for key in tombstoned if (ident := _identity(key))]
         left_out: dict[str, str] = {}
-        stored = ((key.removesuffix("/catalog.json"), raw)
-                  for key, raw in self.storage.walk_catalogs()
-                  if key.removesuffix("/catalog.json") not in tombstoned)
+        every = ((key.removesuffix("/catalog.json"), raw)
+                 for key, raw in self.storage.walk_catalogs())
+        stored = ((key, raw) for key, raw in ledger.adopting(self.storage, every)
+                  if key not in tombstoned)
         count = self.team_index.rebuild_from(
             integrity.indexable(self.storage, stored, left_out), deleted)
         if refused is not None:
             refused += sorted(left_out.values())
         return count
 
+    def _unpublished(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` whose row is pending or failed (never visible)."""
+        out: set[str] = set()
+        for key in keys:
+            ident = _identity(key)
+            if ident is None:
+                continue
+            kind, artifact_id, version = ident
+            for row in self.team_index.rows(kind, artifact_id):
+                if row.version == version and row.state not in (VISIBLE, DELETED, PURGED):
+                    out.add(key)
+        return out
+
     def verify(self) -> tuple[int, builtins.list[str]]:
         """The stored files against their catalogs, and every listed version against the
         blob store: nothing visible may have missing bytes."""
         checked, problems = super().verify()
+        # a folder of a writer still publishing, or of one that failed (gc removes its bytes),
+        # was never published: what the files and the ledger say of it is no problem
+        unpublished = self._unpublished({_folder_of(p) for p in problems})
+        problems = [p for p in problems if _folder_of(p) not in unpublished]
         stored = {key.removesuffix("/catalog.json") for key, _ in self.storage.walk_catalogs()}
         for kind, artifact_id, version, *_ in self.index.listing_snapshot():
             key = VersionRow(kind, artifact_id, version, VISIBLE, None, None).key
@@ -290,6 +315,12 @@ class TeamRegistry(Registry):
                     f"from {self.storage.url}"
                 )
         return checked, problems
+
+
+def _folder_of(problem: str) -> str:
+    """The folder key a problem line of ``verify`` is about (``models/ID/vN`` or ``runs/ID``)."""
+    parts = problem.split(":", 1)[0].removeprefix("ledger/").split("/")
+    return "/".join(parts[:3] if parts[0] == "models" else parts[:2])
 
 
 def _spooled(

@@ -315,9 +315,10 @@ class Registry:
 
         def catalogs() -> Iterator[dict[str, Any]]:
             left_out.clear()
-            stored = ((key.removesuffix("/catalog.json"), raw)
-                      for key, raw in self.storage.walk_catalogs()
-                      if key.removesuffix("/catalog.json") not in deleted)
+            every = ((key.removesuffix("/catalog.json"), raw)
+                     for key, raw in self.storage.walk_catalogs())
+            stored = ((key, raw) for key, raw in ledger.adopting(self.storage, every)
+                      if key not in deleted)
             return integrity.indexable(self.storage, stored, left_out)
 
         count = heal.rebuild_patiently(self.index, catalogs, fingerprint=heal.fingerprint_of(self),

@@ -157,3 +157,23 @@ def test_verify_names_an_unreadable_catalog(ft, root: Path, text: str) -> None:
     _, problems = ft.registry().verify()
     assert len(problems) == 1
     assert problems[0].startswith(f"{art.key}/catalog.json: unreadable (")
+
+
+def test_a_root_from_before_the_ledger_is_adopted_by_reindex(ft, root: Path) -> None:
+    a = ft.create_model("tiny").artifact
+    b = ft.create_model("tiny", ParameterSources(sets={"level": 3})).artifact
+    ft.delete(b.id)
+    shutil.rmtree(root / "ledger")  # as an older flowtime-sim left it: no ledger at all
+    registry = ft.registry()
+    _, problems = registry.verify()
+    assert sorted(problems) == sorted(
+        f"{k}/catalog.json: not recorded at publication (ledger/{k} is missing)"
+        for k in (a.key, b.key))
+    refused: list[str] = []
+    assert registry.reindex(refused=refused) == 1 and refused == []
+    assert registry.verify() == (2, [])  # every catalog recorded as found, the deleted too
+    # once a root has a ledger, a catalog without its record is refused, never adopted
+    (root / "ledger" / a.key).unlink()
+    assert registry.reindex(refused=refused) == 0
+    assert refused == [
+        f"{a.key}/catalog.json: not recorded at publication (ledger/{a.key} is missing)"]

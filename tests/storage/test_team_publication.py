@@ -205,10 +205,14 @@ def test_reindex_migrates_a_bucket_written_with_the_journal_design(
             ).encode()
         },
     )
+    # the journal design recorded no catalog hashes: no ledger/ at all
+    for key in [k for k, _ in before.registry().storage.walk_catalogs()]:
+        before.registry().storage.remove(f"ledger/{key.removesuffix('/catalog.json')}")
+    before.close()
     team = Backend("s3", old.root, tmp_path / "other-cache", s3_env, bucket, index=pg_url)
     ft, registry = _registry(team)
     assert ft.list(Query()).total == 0
-    assert registry.reindex() == 2
+    assert registry.reindex() == 2  # the root is adopted: its catalogs recorded as found
     assert {c["id"] for c in ft.list(Query()).items} == {model.id, "old-run_00000001"}
     assert ft.artifact(model.ref).catalog == model.catalog
     assert registry.verify() == (3, [])  # the deleted version's files are still stored
