@@ -81,8 +81,9 @@ def parse(folder: Path, **overrides: Any) -> Any:
 
 
 def run(folder: Path, **overrides: Any) -> dict[str, np.ndarray]:
-    series = run_template(HOST, manifest(folder)["id"], overrides,
-                          version=manifest(folder)["version"])
+    series = run_template(
+        HOST, manifest(folder)["id"], overrides, version=manifest(folder)["version"]
+    )
     return {name: np.asarray(values, dtype=float) for name, values in series.items()}
 
 
@@ -91,8 +92,9 @@ def test_the_pack_passes_the_flowtime_checks() -> None:
     as an artifact, run, previewed, and probed with hostile strings (check_pack)."""
     report = check_pack(host=HOST)
     assert report.ok, report.summary()
-    assert report.templates == sorted(f"{manifest(f)['id']} {manifest(f)['version']}"
-                                      for f in TEMPLATES)
+    assert report.templates == sorted(
+        f"{manifest(f)['id']} {manifest(f)['version']}" for f in TEMPLATES
+    )
 
 
 # --- Pack and manifests -------------------------------------------------------------------
