@@ -230,11 +230,11 @@ class _Builder:
                 for named in (sem.arrivals, sem.served, sem.errors, sem.capacity):
                     if named is not None and named in producer:
                         self._link(producer[named], tnode.id, 0)
-        last = (len(self.plan.steps) + 1, 0)
+        last = len(self.plan.steps)  # vertices without a step of their own (a sink) come last
         links: dict[tuple[str, str], Link] = {}
         for key, link in self.links.items():
-            source_rank = self.rank.get(link.source, (last[0], order[link.source]))
-            target_rank = self.rank.get(link.target, (last[0], order[link.target]))
+            source_rank = self.rank.get(link.source, (last, order[link.source]))
+            target_rank = self.rank.get(link.target, (last, order[link.target]))
             if source_rank >= target_rank:
                 link = Link(link.source, link.target, link.lag, True, link.label)
             links[key] = link
