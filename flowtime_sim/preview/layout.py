@@ -13,6 +13,11 @@ The classic Sugiyama pipeline, written out small:
    are pulled toward the median of the neighbours' positions by an exact ordered least-squares
    fit (pool-adjacent-violators) that keeps the minimum spacing.
 
+The graph laid out is :func:`~flowtime_sim.preview.graph.preview_graph`'s without its feedback
+links, which is acyclic; feedback links (loops closed through ``SHIFT`` or a queue's series)
+are then routed as back-edges: arcs from the top of the box read to the top of the box
+reading it, above every box and lane of the columns they span, wider arcs above narrower ones.
+
 Only IEEE-754 +, -, *, / and comparisons are used on floats, so the numbers are the same on
 every machine.
 """
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from flowtime_sim.model.types import Model
+from flowtime_sim.preview.graph import PreviewGraph, preview_graph
 
 #: Labels are set in a monospace font at this size; 0.6 em is the advance of the common
 #: monospace faces (DejaVu Sans Mono, Menlo, Consolas), rounded up so a label never overflows.
@@ -40,6 +46,19 @@ LANE_GAP = 9.0
 #: How far apart the ends of several edges meeting one side of a box are.
 PORT_SPACING = 7.0
 PORT_MARGIN = 7.0
+#: A router's box is pointed at both ends (a split); each point is this deep.
+ROUTER_POINT = 12.0
+#: Back-edges run this far above the boxes they pass over, one above the other.
+ARC_CLEARANCE = 18.0
+ARC_STEP = 16.0
+#: A back-edge leaves and enters a box this far below its top, above the other edges' ports.
+BACK_PORT = 5.0
+#: Where in a gap between columns back-edges rise and fall, and how far apart.
+BACK_LANE_OFFSET = 12.0
+BACK_LANE_GAP = 6.0
+#: Room above a back-edge for its ``t−k`` label, and beside the outermost lanes.
+ARC_LABEL_ROOM = 14.0
+SIDE_ROOM = 4.0
 
 _ORDER_SWEEPS = 24
 _PLACE_ROUNDS = 4
@@ -76,33 +95,53 @@ class EdgeRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class BackEdge:
+    """A feedback link: ``points`` are the corners of a path of horizontal and vertical runs,
+    from ``source``'s right side up into the gap after its column, left above the boxes, down
+    the gap before ``target``'s column into its left side (the same box for a node reading its
+    own past). Drawn with rounded corners."""
+
+    source: str
+    target: str
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Layout:
-    """Boxes in file order, routes in ``Model.edges`` order, and the extent of the drawing."""
+    """Boxes in vertex order, routes and back-edges in link order, the drawing's extent."""
 
     nodes: tuple[NodeBox, ...]
     edges: tuple[EdgeRoute, ...]
     width: float
     height: float
+    back_edges: tuple[BackEdge, ...] = ()
 
 
-def node_width(node_id: str) -> float:
-    """The width of the box that fits ``node_id`` set as a label."""
-    return max(NODE_MIN_WIDTH, len(node_id) * LABEL_CHAR_WIDTH + 2 * NODE_PADDING_X)
+def node_width(node_id: str, kind: str = "") -> float:
+    """The width of the box that fits ``node_id`` set as a label (in a ``kind`` box)."""
+    width = max(NODE_MIN_WIDTH, len(node_id) * LABEL_CHAR_WIDTH + 2 * NODE_PADDING_X)
+    return width + 2 * ROUTER_POINT if kind == "router" else width
 
 
 def layout_model(model: Model) -> Layout:
-    """Lay out ``model``'s dependency graph from inputs (left) to outputs (right).
+    """Lay out ``model``'s preview graph from inputs (left) to outputs (right)."""
+    return layout_graph(preview_graph(model))
 
-    Relies on what a validated :class:`Model` promises: ``order`` lists every node after the
-    nodes it reads, and the graph is acyclic. The result depends only on the graph — node ids
-    and kinds in file order, dependencies, evaluation order — so models that differ only in
-    their numbers (one template, other parameters) share one layout, computed once.
+
+def layout_graph(graph: PreviewGraph) -> Layout:
+    """Lay out ``graph`` (see :mod:`flowtime_sim.preview.graph`).
+
+    The result depends only on the graph's shape — vertex ids and kinds in order, links and
+    which of them are feedback — so models that differ only in their numbers (one template,
+    other parameters) share one layout, computed once.
     """
-    shape = (tuple((node.id, node.kind) for node in model.nodes), model.order,
-             tuple(sorted(model.dependencies.items())))
+    shape = (
+        tuple((vertex.id, vertex.kind) for vertex in graph.vertices),
+        tuple((link.source, link.target, link.feedback) for link in graph.links),
+    )
     layout = _LAYOUTS.get(shape)
     if layout is None:
-        layout = _layout(model)
+        layout = _layout(graph)
         if len(_LAYOUTS) >= _LAYOUT_CACHE_SIZE:
             del _LAYOUTS[next(iter(_LAYOUTS))]  # the oldest entry
         _LAYOUTS[shape] = layout
@@ -113,14 +152,17 @@ _LAYOUT_CACHE_SIZE = 128
 _LAYOUTS: dict[tuple[object, ...], Layout] = {}
 
 
-def _layout(model: Model) -> Layout:
-    ids = [node.id for node in model.nodes]
+def _layout(preview: PreviewGraph) -> Layout:
+    ids = [vertex.id for vertex in preview.vertices]
     if not ids:
         return Layout(nodes=(), edges=(), width=0.0, height=0.0)
-    graph = _Graph.build(model, ids)
+    kinds = [vertex.kind for vertex in preview.vertices]
+    forward = [(link.source, link.target) for link in preview.links if not link.feedback]
+    back = [(link.source, link.target) for link in preview.links if link.feedback]
+    graph = _Graph.build(ids, forward)
     layers = _order_layers(graph)
     ys = _place_vertically(graph, layers)
-    return _assemble(model, ids, graph, layers, ys)
+    return _assemble(ids, kinds, forward, back, graph, layers, ys)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,17 +179,27 @@ class _Graph:
     n_layers: int
 
     @classmethod
-    def build(cls, model: Model, ids: list[str]) -> _Graph:
+    def build(cls, ids: list[str], edges: list[tuple[str, str]]) -> _Graph:
+        """``edges`` (acyclic) as ``(source, target)`` ids."""
         index = {node_id: i for i, node_id in enumerate(ids)}
         layer = [0] * len(ids)
-        for node_id in model.order:
-            deps = model.dependencies.get(node_id, ())
-            if deps:
-                layer[index[node_id]] = 1 + max(layer[index[dep]] for dep in deps)
+        readers: list[list[int]] = [[] for _ in ids]
+        waiting = [0] * len(ids)
+        for source, target in edges:
+            readers[index[source]].append(index[target])
+            waiting[index[target]] += 1
+        ready = [i for i in range(len(ids)) if waiting[i] == 0]
+        while ready:  # longest path, in a topological order
+            item = ready.pop()
+            for reader in readers[item]:
+                layer[reader] = max(layer[reader], layer[item] + 1)
+                waiting[reader] -= 1
+                if waiting[reader] == 0:
+                    ready.append(reader)
         preds: list[list[int]] = [[] for _ in ids]
         succs: list[list[int]] = [[] for _ in ids]
         chains: list[list[int]] = []
-        for source, target in model.edges:
+        for source, target in edges:
             chain = [index[source]]
             for column in range(layer[index[source]] + 1, layer[index[target]]):
                 layer.append(column)
@@ -351,9 +403,15 @@ def _fit_ordered(desired: list[float], seps: list[float]) -> list[float]:
 
 
 def _assemble(
-    model: Model, ids: list[str], graph: _Graph, layers: list[list[int]], ys: list[float]
+    ids: list[str],
+    kinds: list[str],
+    forward: list[tuple[str, str]],
+    back: list[tuple[str, str]],
+    graph: _Graph,
+    layers: list[list[int]],
+    ys: list[float],
 ) -> Layout:
-    widths = [node_width(node_id) for node_id in ids]
+    widths = [node_width(node_id, kind) for node_id, kind in zip(ids, kinds, strict=True)]
     column_width = [max(widths[item] for item in layer if item < graph.n_real) for layer in layers]
     column_left: list[float] = []
     x = 0.0
@@ -365,18 +423,37 @@ def _assemble(
 
     top = min(ys[item] - _half_height(item, graph) for item in range(len(ys)))
     bottom = max(ys[item] + _half_height(item, graph) for item in range(len(ys)))
+    lefts = [
+        column_left[graph.layer[i]] + (column_width[graph.layer[i]] - widths[i]) / 2
+        for i in range(len(ids))
+    ]
+    sides = [(left, left + width) for left, width in zip(lefts, widths, strict=True)]
+    index = {node_id: i for i, node_id in enumerate(ids)}
+    arcs = _back_edges(back, index, graph, layers, ys, column_left, column_right, sides)
+    shift_x = 0.0
+    if arcs:
+        xs = [x for arc in arcs for x, _ in arc.points]
+        top = min(top, min(y for arc in arcs for _, y in arc.points) - ARC_LABEL_ROOM)
+        shift_x = max(0.0, SIDE_ROOM - min(xs))
+        total_width = max(total_width, max(xs) + SIDE_ROOM) + shift_x
+        arcs = [
+            BackEdge(arc.source, arc.target, tuple((x + shift_x, y - top) for x, y in arc.points))
+            for arc in arcs
+        ]
+        column_left = [x + shift_x for x in column_left]
+        column_right = [x + shift_x for x in column_right]
+        lefts = [x + shift_x for x in lefts]
     ys = [y - top for y in ys]
 
     boxes: list[NodeBox] = []
-    for i, node in enumerate(model.nodes):
+    for i, (node_id, kind) in enumerate(zip(ids, kinds, strict=True)):
         column = graph.layer[i]
-        left = column_left[column] + (column_width[column] - widths[i]) / 2
         boxes.append(
             NodeBox(
-                id=node.id,
-                kind=node.kind,
+                id=node_id,
+                kind=kind,
                 layer=column,
-                x=left,
+                x=lefts[i],
                 y=ys[i] - NODE_HEIGHT / 2,
                 width=widths[i],
                 height=NODE_HEIGHT,
@@ -385,7 +462,7 @@ def _assemble(
 
     out_port, in_port = _ports(graph, ys)
     routes: list[EdgeRoute] = []
-    for (source, target), chain in zip(model.edges, graph.chains, strict=True):
+    for (source, target), chain in zip(forward, graph.chains, strict=True):
         start, end = boxes[chain[0]], boxes[chain[-1]]
         leave = out_port[chain[0], chain[1]]
         points = [(start.x + start.width, leave), (column_right[start.layer], leave)]
@@ -397,7 +474,69 @@ def _assemble(
         points.append((column_left[end.layer], arrive))
         points.append((end.x, arrive))
         routes.append(EdgeRoute(source=source, target=target, points=tuple(points)))
-    return Layout(nodes=tuple(boxes), edges=tuple(routes), width=total_width, height=bottom - top)
+    return Layout(
+        nodes=tuple(boxes),
+        edges=tuple(routes),
+        width=total_width,
+        height=bottom - top,
+        back_edges=tuple(arcs),
+    )
+
+
+def _back_edges(
+    back: list[tuple[str, str]],
+    index: dict[str, int],
+    graph: _Graph,
+    layers: list[list[int]],
+    ys: list[float],
+    column_left: list[float],
+    column_right: list[float],
+    boxes: list[tuple[float, float]],
+) -> list[BackEdge]:
+    """Routes for the feedback links, in their order, before the drawing is moved.
+
+    ``boxes`` are each vertex's left and right x. A route leaves the source's right side near
+    its top, rises in the gap after the source's column, runs left above every box and lane
+    of the columns it spans, and comes down in the gap before the target's column to enter
+    the target's left side near its top; routes sharing a gap or spanning the same columns
+    keep apart.
+    """
+    column_top = [min(ys[item] - _half_height(item, graph) for item in layer) for layer in layers]
+    order = sorted(
+        range(len(back)),
+        key=lambda k: (abs(graph.layer[index[back[k][0]]] - graph.layer[index[back[k][1]]]), k),
+    )
+    up_lanes: dict[int, int] = {}
+    down_lanes: dict[int, int] = {}
+    over: list[tuple[int, int, float]] = []  # columns spanned and the height run at
+    routes: dict[int, BackEdge] = {}
+    for k in order:
+        source, target = index[back[k][0]], index[back[k][1]]
+        source_column, target_column = graph.layer[source], graph.layer[target]
+        low, high = sorted((source_column, target_column))
+        clear = min(column_top[low : high + 1]) - ARC_CLEARANCE
+        for other_low, other_high, height in over:
+            if other_low <= high and low <= other_high:
+                clear = min(clear, height - ARC_STEP)
+        over.append((low, high, clear))
+        up = up_lanes.get(source_column, 0)
+        up_lanes[source_column] = up + 1
+        down = down_lanes.get(target_column, 0)
+        down_lanes[target_column] = down + 1
+        x_up = column_right[source_column] + BACK_LANE_OFFSET + up * BACK_LANE_GAP
+        x_down = column_left[target_column] - BACK_LANE_OFFSET - down * BACK_LANE_GAP
+        y_out = ys[source] - NODE_HEIGHT / 2 + BACK_PORT
+        y_in = ys[target] - NODE_HEIGHT / 2 + BACK_PORT
+        points = (
+            (boxes[source][1], y_out),
+            (x_up, y_out),
+            (x_up, clear),
+            (x_down, clear),
+            (x_down, y_in),
+            (boxes[target][0], y_in),
+        )
+        routes[k] = BackEdge(back[k][0], back[k][1], points)
+    return [routes[k] for k in range(len(back))]
 
 
 def _ports(

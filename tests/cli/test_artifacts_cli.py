@@ -63,7 +63,7 @@ def test_new_list_show_versions_run(cli, tmp_path: Path) -> None:
     assert "No artifacts match." in cli("list", "--tag", "nope").stdout
 
     versions = _json(cli("versions", model_id, "--json"))
-    assert [(v["version"], v["template_version"]) for v in versions] == [(1, "1.1.0"),
+    assert [(v["version"], v["template_version"]) for v in versions] == [(1, "1.2.0"),
                                                                          (2, "1.0.0")]
     shown = _json(cli("show", f"{model_id}@v1", "--json"))
     assert shown["owner"] == "ada" and shown["runs"] == []
@@ -117,8 +117,9 @@ def test_model_ids_are_fixed_forever(cli) -> None:
     # The README's example id: the same template and parameters give it on every machine.
     made = _json(cli("new", "--template", "checkout", "--name", "checkout-baseline", "--json"))
     assert made["model_id"] == "checkout-baseline_1c15d257"
-    assert made["inputs_hash"] == ("sha256:1614d69d69242cbd375f4afc50cb7126f705e95851852dc8"
-                                   "558b55a72a8c3988")
+    # the inputs hash names the template version, so it follows the newest checkout (1.2.0)
+    assert made["inputs_hash"] == ("sha256:43462cf240d8562dba0b3b06c0ecca1d48b00a4173f26abff"
+                                   "5f0c976056b6949")
 
 
 def test_reindex_gc_delete(cli) -> None:
@@ -134,7 +135,7 @@ def test_reindex_gc_delete(cli) -> None:
     (("show", "nope_00000000"), "error: no model 'nope_00000000' in "),
     (("new", "--template", "nope"), "error: unknown template 'nope'; available: checkout, "),
     (("new", "--template", "checkout", "--set", "peak_factor=-2"),
-     "error: parameter 'peak_factor' = -2 is below the minimum 0 (template checkout 1.1.0)"),
+     "error: parameter 'peak_factor' = -2 is below the minimum 0 (template checkout 1.2.0)"),
     (("new", "--template", "checkout", "--set", "nonsense"),
      "error: --set expects key=value, got 'nonsense'"),
     (("run",), "error: give exactly one of --model ID and --file model.yaml"),
@@ -193,7 +194,7 @@ def test_derive_from_a_template_version_no_longer_installed(cli, tmp_path: Path)
     result = cli("derive", "--from", model_id, "--name", "again", code=1)
     assert result.stderr == (
         f"error: template checkout:checkout 0.9.0, which {model_id} was made from, is not "
-        "installed (installed versions: 1.1.0, 1.0.0); install the pack that provides it\n")
+        "installed (installed versions: 1.2.0, 1.1.0, 1.0.0); install the pack that provides it\n")
 
 
 def test_usage_errors_exit_2(cli) -> None:

@@ -16,6 +16,7 @@ import pytest
 from flowtime_sim.model import load_model_file
 from flowtime_sim.model.types import ConstNode, Model, Output
 from flowtime_sim.preview import render_svg
+from flowtime_sim.preview.graph import preview_graph
 from flowtime_sim.preview.layout import LABEL_CHAR_WIDTH, NODE_PADDING_X
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -41,9 +42,14 @@ def node_groups(root: ET.Element) -> dict[str, ET.Element]:
 
 
 def rect_of(group: ET.Element) -> Rect:
-    rect = group.find(f"{SVG}rect")
-    assert rect is not None
-    return tuple(float(rect.attrib[k]) for k in ("x", "y", "width", "height"))  # type: ignore[return-value]
+    """The box of a node's shape: a ``rect``, or the bounds of a router's ``polygon``."""
+    shape = group.find(f"{SVG}*[@class='shape']")
+    assert shape is not None
+    if shape.tag == f"{SVG}polygon":
+        corners = [tuple(map(float, p.split(","))) for p in shape.attrib["points"].split()]
+        xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+        return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+    return tuple(float(shape.attrib[k]) for k in ("x", "y", "width", "height"))  # type: ignore[return-value]
 
 
 def path_points(d: str) -> list[tuple[float, float]]:
@@ -65,14 +71,16 @@ def check_drawing(model: Model, svg: str) -> None:
     assert view[:2] == [0, 0]
     assert view[2:] == [float(root.attrib["width"]), float(root.attrib["height"])]
 
+    graph = preview_graph(model)
     groups = node_groups(root)
-    assert list(groups) == [node.id for node in model.nodes]
+    assert list(groups) == [vertex.id for vertex in graph.vertices]
     rects = {node_id: rect_of(g) for node_id, g in groups.items()}
     for node_id, group in groups.items():
         label = group.find(f"{SVG}text")
         assert label is not None and label.text == node_id
         x, y, w, h = rects[node_id]
         assert w >= len(node_id) * LABEL_CHAR_WIDTH + 2 * NODE_PADDING_X - 0.05
+        assert group.attrib["data-kind"] == next(v.kind for v in graph.vertices if v.id == node_id)
         assert x >= 0 and y >= 0 and x + w <= view[2] and y + h <= view[3]
 
     boxes = list(rects.items())
@@ -81,9 +89,22 @@ def check_drawing(model: Model, svg: str) -> None:
             apart = ax + aw < bx or bx + bw < ax or ay + ah < by or by + bh < ay
             assert apart, f"boxes of {a} and {b} overlap"
 
-    paths = root.findall(f".//{SVG}path[@class='edge']")
+    every = [p for p in root.iter(f"{SVG}path") if "edge" in p.attrib.get("class", "").split()]
+    paths = [p for p in every if "feedback" not in p.attrib["class"].split()]
     drawn = sorted((p.attrib["data-from"], p.attrib["data-to"]) for p in paths)
-    assert drawn == list(model.edges)
+    assert drawn == [(k.source, k.target) for k in graph.links if not k.feedback]
+    back = sorted((p.attrib["data-from"], p.attrib["data-to"]) for p in every if p not in paths)
+    assert back == [(k.source, k.target) for k in graph.links if k.feedback]
+    for path in every:
+        link = next(
+            k
+            for k in graph.links
+            if (k.source, k.target) == (path.attrib["data-from"], path.attrib["data-to"])
+        )
+        classes = path.attrib["class"].split()
+        assert ("lagged" in classes) == (link.lag > 0) == ("stroke-dasharray" in path.attrib)
+        if link.lag:
+            assert path.attrib["data-lag"] == str(link.lag)
     for path in paths:
         source, target = rects[path.attrib["data-from"]], rects[path.attrib["data-to"]]
         assert source[0] + source[2] < target[0], "edges run left to right"
@@ -233,6 +254,10 @@ def test_node_kinds_from_plugins_get_a_neutral_style(make_model: Callable[..., M
 
 def test_synthetic_60_node_model(synthetic_60: Model) -> None:
     assert len(synthetic_60.nodes) == 60
+    # without state, the drawn edges are exactly the model's dependencies
+    graph = preview_graph(synthetic_60)
+    assert [(link.source, link.target) for link in graph.links] == list(synthetic_60.edges)
+    assert not any(link.feedback or link.lag for link in graph.links)
     check_drawing(synthetic_60, render_svg(synthetic_60, title="sixty"))
 
 

@@ -13,6 +13,7 @@ import jsonschema
 import numpy as np
 import pytest
 import yaml
+from flowtime_sim.errors import ParameterError
 from flowtime_sim.testing import check_pack, pack_host, render_template, run_template
 from packaging.specifiers import SpecifierSet
 
@@ -49,8 +50,12 @@ def examples(folder: Path) -> list[tuple[str, Any]]:
     return [(name, ex) for name, prop in props.items() for ex in prop["examples"]]
 
 
-BY_ID = {manifest(folder)["id"]: folder for folder in TEMPLATES}
-STOREFRONT, FULFILMENT, RETURNS = BY_ID["storefront"], BY_ID["order-fulfilment"], BY_ID["returns"]
+BY_VERSION = {(manifest(folder)["id"], manifest(folder)["version"]): folder for folder in TEMPLATES}
+STOREFRONT = BY_VERSION["storefront", "1.0.0"]
+FULFILMENT, RETURNS = BY_VERSION["order-fulfilment", "1.0.0"], BY_VERSION["returns", "1.0.0"]
+# 1.1.0: the same flows with real queues (SPEC §5a) instead of closed forms
+FULFILMENT_QUEUES = BY_VERSION["order-fulfilment", "1.1.0"]
+RETURNS_QUEUES = BY_VERSION["returns", "1.1.0"]
 EXAMPLE_CASES = [
     pytest.param(folder, name, value, id=f"{folder.name}-{name}={value!r}"[:80])
     for folder in TEMPLATES
@@ -79,8 +84,9 @@ def parse(folder: Path, **overrides: Any) -> Any:
 
 
 def run(folder: Path, **overrides: Any) -> dict[str, np.ndarray]:
-    series = run_template(HOST, manifest(folder)["id"], overrides,
-                          version=manifest(folder)["version"])
+    series = run_template(
+        HOST, manifest(folder)["id"], overrides, version=manifest(folder)["version"]
+    )
     return {name: np.asarray(values, dtype=float) for name, values in series.items()}
 
 
@@ -89,8 +95,9 @@ def test_the_pack_passes_the_flowtime_checks() -> None:
     as an artifact, run, previewed, and probed with hostile strings (check_pack)."""
     report = check_pack(host=HOST)
     assert report.ok, report.summary()
-    assert report.templates == sorted(f"{manifest(f)['id']} {manifest(f)['version']}"
-                                      for f in TEMPLATES)
+    assert report.templates == sorted(
+        f"{manifest(f)['id']} {manifest(f)['version']}" for f in TEMPLATES
+    )
 
 
 # --- Pack and manifests -------------------------------------------------------------------
@@ -107,7 +114,9 @@ def test_the_pack_ships_storefront_fulfilment_and_returns() -> None:
     assert {(manifest(f)["id"], manifest(f)["version"]) for f in TEMPLATES} == {
         ("storefront", "1.0.0"),
         ("order-fulfilment", "1.0.0"),
+        ("order-fulfilment", "1.1.0"),
         ("returns", "1.0.0"),
+        ("returns", "1.1.0"),
     }
 
 
@@ -184,16 +193,17 @@ def test_default_models_stay_small(folder: Path) -> None:
     assert {n.kind for n in model.nodes} == {"const", "pmf", "expr"}
 
 
-def lindley(arrivals: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    """The reference queue: backlog[t] = max(0, backlog[t-1] + arrivals[t] - capacity[t])."""
-    backlog, out = 0.0, []
+def lindley(arrivals: np.ndarray, capacity: np.ndarray, initial: float = 0.0) -> np.ndarray:
+    """The reference queue: backlog[t] = max(0, backlog[t-1] + arrivals[t] - capacity[t]),
+    backlog[-1] = initial."""
+    backlog, out = initial, []
     for a, c in zip(arrivals, capacity, strict=True):
         backlog = max(0.0, backlog + a - c)
         out.append(backlog)
     return np.array(out)
 
 
-def check_storefront(s: dict[str, np.ndarray]) -> None:
+def check_storefront(s: dict[str, np.ndarray], initial: float = 0.0) -> None:
     for name in (
         "sessions",
         "turned_away",
@@ -212,7 +222,7 @@ def check_storefront(s: dict[str, np.ndarray]) -> None:
     assert np.all(s["items_sold"] >= s["orders"] - TOL)
 
 
-def check_fulfilment(s: dict[str, np.ndarray]) -> None:
+def check_fulfilment(s: dict[str, np.ndarray], initial: float = 0.0) -> None:
     for name in (
         "orders",
         "pick_capacity",
@@ -225,12 +235,12 @@ def check_fulfilment(s: dict[str, np.ndarray]) -> None:
     ):
         assert s[name].min() >= -TOL, name
     np.testing.assert_allclose(
-        s["pick_backlog"], lindley(s["orders"], s["pick_capacity"]), atol=1e-6
+        s["pick_backlog"], lindley(s["orders"], s["pick_capacity"], initial), atol=1e-6
     )
     assert np.all(s["picked"] <= s["pick_capacity"] + TOL)
     # Every order is picked or waiting; every packed parcel shipped or waiting for the carrier.
     np.testing.assert_allclose(
-        np.cumsum(s["orders"]), np.cumsum(s["picked"]) + s["pick_backlog"], atol=1e-6
+        initial + np.cumsum(s["orders"]), np.cumsum(s["picked"]) + s["pick_backlog"], atol=1e-6
     )
     np.testing.assert_allclose(
         np.cumsum(s["packed"]), np.cumsum(s["shipped"]) + s["awaiting_carrier"], atol=1e-6
@@ -238,7 +248,7 @@ def check_fulfilment(s: dict[str, np.ndarray]) -> None:
     assert np.all(np.cumsum(s["delivered"]) <= np.cumsum(s["shipped"]) + TOL)
 
 
-def check_returns(s: dict[str, np.ndarray]) -> None:
+def check_returns(s: dict[str, np.ndarray], initial: float = 0.0) -> None:
     for name in (
         "delivered",
         "returns",
@@ -250,10 +260,14 @@ def check_returns(s: dict[str, np.ndarray]) -> None:
     ):
         assert s[name].min() >= -TOL, name
     np.testing.assert_allclose(
-        s["inspection_backlog"], lindley(s["returns"], s["inspection_capacity"]), atol=1e-6
+        s["inspection_backlog"],
+        lindley(s["returns"], s["inspection_capacity"], initial),
+        atol=1e-6,
     )
     np.testing.assert_allclose(
-        np.cumsum(s["returns"]), np.cumsum(s["inspected"]) + s["inspection_backlog"], atol=1e-6
+        initial + np.cumsum(s["returns"]),
+        np.cumsum(s["inspected"]) + s["inspection_backlog"],
+        atol=1e-6,
     )
     assert np.all(
         np.cumsum(s["restocked"]) + np.cumsum(s["written_off"]) <= np.cumsum(s["inspected"]) + TOL
@@ -269,7 +283,8 @@ CHECKS = {
 
 @pytest.mark.parametrize(("folder", "name", "value"), EXAMPLE_CASES)
 def test_every_example_conserves_its_flows(folder: Path, name: str, value: Any) -> None:
-    CHECKS[manifest(folder)["id"]](run(folder, **{name: value}))
+    initial = value if name == "initial_backlog" else 0.0
+    CHECKS[manifest(folder)["id"]](run(folder, **{name: value}), initial)
 
 
 # --- storefront
@@ -351,9 +366,12 @@ def test_fulfilment_pick_lines_follow_the_lines_distribution() -> None:
 
 
 @pytest.mark.parametrize("bins", [1, 2, 8, 9, 64, 65, 600])
-def test_backlogs_are_exact_for_any_horizon(bins: int) -> None:
-    check_fulfilment(run(FULFILMENT, bins=bins, shift_start_hour=0, shift_hours=1))
-    check_returns(run(RETURNS, bins=bins, sale_start_day=0, sale_days=2, sale_factor=4.0))
+@pytest.mark.parametrize("version", ["1.0.0", "1.1.0"])
+def test_backlogs_are_exact_for_any_horizon(bins: int, version: str) -> None:
+    fulfilment = BY_VERSION["order-fulfilment", version]
+    returns = BY_VERSION["returns", version]
+    check_fulfilment(run(fulfilment, bins=bins, shift_start_hour=0, shift_hours=1))
+    check_returns(run(returns, bins=bins, sale_start_day=0, sale_days=2, sale_factor=4.0))
 
 
 # --- returns
@@ -392,3 +410,91 @@ def test_returns_refunds_restock_and_write_offs_split_the_inspected_returns() ->
     np.testing.assert_allclose(s["refunds_paid"], 50 * s["inspected"])
     np.testing.assert_allclose(s["written_off"], 0.2 * s["inspected"])
     np.testing.assert_allclose(s["restocked"][2:], 0.8 * s["inspected"][:-2])
+
+
+# --- 1.1.0: real queues
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [(FULFILMENT, FULFILMENT_QUEUES), (RETURNS, RETURNS_QUEUES)],
+    ids=lambda f: f.name,
+)
+def test_1_1_0_queues_give_the_series_the_closed_forms_gave(old: Path, new: Path) -> None:
+    before, after = run(old, bins=168), run(new, bins=168)
+    shown = [o["series"] for o in yaml.safe_load(render(new))["outputs"]]
+    assert shown == [o["series"] for o in yaml.safe_load(render(old))["outputs"]]
+    for name in shown:
+        np.testing.assert_allclose(after[name], before[name], atol=1e-6, err_msg=name)
+    assert not any("excess" in name for name in after)  # no closed form left
+
+
+def test_1_1_0_fulfilment_declares_its_queues_in_the_topology() -> None:
+    model = parse(FULFILMENT_QUEUES)
+    assert model.topology is not None
+    picking, carrier = model.topology.nodes
+    assert (picking.id, picking.kind, picking.semantics.queue_depth) == (
+        "Picking",
+        "serviceWithBuffer",
+        "pick_backlog",
+    )
+    assert (carrier.id, carrier.kind, carrier.semantics.queue_depth) == (
+        "Carrier",
+        "queue",
+        "awaiting_carrier",
+    )
+    assert carrier.dispatch is not None
+    assert (carrier.dispatch.period, carrier.dispatch.phase) == (24, 18)
+    assert model.plan is not None
+    synthesized = dict(model.plan.synthesized)
+    assert synthesized["pick_backlog"] == "topology node 'Picking'"
+    assert synthesized["carrier_gated_outflow"] == "topology node 'Carrier'"
+
+
+def test_1_1_0_returns_declares_its_inspection_queue() -> None:
+    model = parse(RETURNS_QUEUES)
+    assert model.topology is not None
+    (inspection,) = model.topology.nodes
+    assert (inspection.id, inspection.semantics.queue_depth) == ("Inspection", "inspection_backlog")
+
+
+def test_1_1_0_backlog_grows_while_orders_exceed_capacity_and_drains_after() -> None:
+    s = run(FULFILMENT_QUEUES, bins=192)
+    backlog, excess = s["pick_backlog"], s["orders"] - s["pick_capacity"]
+    assert backlog.min() >= 0
+    sunday = slice(144, 168)  # no shift: the backlog only grows
+    assert np.all(np.diff(backlog[sunday]) > 0) and np.all(excess[sunday] > 0)
+    # whenever the pickers can do more than arrives, the backlog shrinks, never below 0
+    draining = np.flatnonzero((excess[1:] < 0) & (backlog[:-1] > 0)) + 1
+    assert draining.size > 20
+    assert np.all(backlog[draining] < backlog[draining - 1])
+    np.testing.assert_allclose(
+        backlog[draining], np.maximum(0, backlog[draining - 1] + excess[draining]), atol=1e-9
+    )
+    assert backlog[168 + 20] < backlog[167] - 1000  # Monday's shift works it down
+
+
+@pytest.mark.parametrize("folder", [FULFILMENT_QUEUES, RETURNS_QUEUES], ids=lambda f: f.name)
+def test_1_1_0_initial_backlog_is_worked_off_first(folder: Path) -> None:
+    backlog = "pick_backlog" if folder == FULFILMENT_QUEUES else "inspection_backlog"
+    capacity, done = (
+        ("pick_capacity", "picked")
+        if folder == FULFILMENT_QUEUES
+        else ("inspection_capacity", "inspected")
+    )
+    s = run(folder, initial_backlog=400)
+    fresh = run(folder)
+    assert s[backlog][0] > fresh[backlog][0] or s[done][0] > fresh[done][0]
+    CHECKS[manifest(folder)["id"]](s, 400)
+    assert np.all(s[done] <= s[capacity] + TOL)
+    assert s[backlog][-1] == pytest.approx(fresh[backlog][-1])  # worked off in the end
+
+
+@pytest.mark.parametrize("folder", [FULFILMENT_QUEUES, RETURNS_QUEUES], ids=lambda f: f.name)
+def test_1_1_0_refuses_a_negative_initial_backlog(folder: Path) -> None:
+    template = f"{manifest(folder)['id']} 1.1.0"
+    with pytest.raises(ParameterError) as err:
+        _rendered(folder, {"initial_backlog": -1})
+    assert str(err.value) == (
+        f"parameter 'initial_backlog' = -1 is below the minimum 0 (template {template})"
+    )
