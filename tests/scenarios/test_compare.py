@@ -86,11 +86,11 @@ def test_plot_writes_one_svg_per_series(sim: Cli, swept: dict[str, Any], tmp_pat
         "--series",
         "arrivals",
         "--series",
-        "backlog",
+        "checkout_queue",
         "--plot",
         str(tmp_path / "cmp.svg"),
     ).stdout
-    written = [tmp_path / "cmp-arrivals.svg", tmp_path / "cmp-backlog.svg"]
+    written = [tmp_path / "cmp-arrivals.svg", tmp_path / "cmp-checkout_queue.svg"]
     assert out.splitlines()[-2:] == [f"wrote {p}" for p in written]
     svg = written[0].read_text()
     assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" class="ft-chart"')
@@ -133,8 +133,8 @@ def test_diff_two_models_with_runs(sim: Cli, sim_json: Any, swept: dict[str, Any
     assert arrivals["differs"] == "6-8"
     text = sim("diff", a, b).stdout.splitlines()
     assert text[:5] == [
-        f"a: {a} (checkout 1.1.0)",
-        f"b: {b} (checkout 1.1.0)",
+        f"a: {a} (checkout 1.2.0)",
+        f"b: {b} (checkout 1.2.0)",
         "# parameters",
         "name\ta\tb",
         "peak_factor\t1\t3",
@@ -146,7 +146,7 @@ def test_diff_across_template_versions_and_without_runs(sim: Cli, sim_json: Any)
     old = sim_json("new", "-t", "checkout", "--version", "1.0.0", "--name", "Shop")
     new = sim_json("new", "-t", "checkout", "--name", "Shop", "--set", "peak_factor=2")
     doc = sim_json("diff", f"{old['model_id']}@v1", new["model_id"])
-    assert doc["template"] == {"a": "checkout 1.0.0", "b": "checkout 1.1.0"}
+    assert doc["template"] == {"a": "checkout 1.0.0", "b": "checkout 1.2.0"}
     assert {p["name"]: p["only_in"] for p in doc["parameters"]}["decline_rate"] == "b"
     assert {n["id"] for n in doc["nodes"]["added"]} >= {"declined", "retries"}
     assert doc["series"] is None

@@ -172,8 +172,8 @@ def test_seed_mode_and_fixed_values_make_another_sweep(sim_json) -> None:
         (
             ("-t", "checkout", "--grid", "peak_factor=1,-1,-2"),
             "error: the grid has invalid values: parameter 'peak_factor' = -1 is below the "
-            "minimum 0 (template checkout 1.1.0); parameter 'peak_factor' = -2 is below the "
-            "minimum 0 (template checkout 1.1.0)\n",
+            "minimum 0 (template checkout 1.2.0); parameter 'peak_factor' = -2 is below the "
+            "minimum 0 (template checkout 1.2.0)\n",
         ),
         (
             ("-t", "checkout", "--set", "peak_factor=2", "--grid", "peak_factor=1"),

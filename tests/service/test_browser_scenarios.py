@@ -62,8 +62,8 @@ def test_a_runs_chart_has_axes_hover_values_and_zoom(
     zoomed = chart.evaluate("el => [el.uplot.scales.x.min, el.uplot.scales.x.max]")
     assert full[0] < zoomed[0] < zoomed[1] < full[1]
 
-    page.select_option("[data-chart] select[data-series]", "backlog")
-    assert chart.get_attribute("data-series") == "backlog"
+    page.select_option("[data-chart] select[data-series]", "checkout_queue")
+    assert chart.get_attribute("data-series") == "checkout_queue"
     assert chart.locator(".u-axis").count() == 2
 
 
@@ -88,9 +88,9 @@ def test_compare_overlays_three_runs_from_a_sweep_or_a_list(
     assert page.locator("#matrix tbody tr").count() == 3
     assert page.locator("#scenarios th").nth(2).text_content() == "orders total"
     shot(page, images, "sweep")
-    page.select_option("select[name=series]", "backlog")
-    page.wait_for_url("**series=backlog*")
-    assert page.locator("#scenarios th").nth(2).text_content() == "backlog total"
+    page.select_option("select[name=series]", "checkout_queue")
+    page.wait_for_url("**series=checkout_queue*")
+    assert page.locator("#scenarios th").nth(2).text_content() == "checkout_queue total"
 
     page.click("#compare-all")
     page.wait_for_url("**/compare?sweep=*")
@@ -109,12 +109,12 @@ def test_compare_overlays_three_runs_from_a_sweep_or_a_list(
     assert chart.get_attribute("data-lines") == "3"
     labels = chart.locator(".u-legend .u-series .u-label").all_inner_texts()
     assert labels[0] == "time (UTC)" and sorted(labels[1:]) == sorted(swept["runs"][:3])
-    page.select_option("[data-chart] select[data-series]", "backlog")
+    page.select_option("[data-chart] select[data-series]", "checkout_queue")
     box = chart.locator(".u-over").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2)
     values = chart.locator(".u-legend .u-series .u-value").all_inner_texts()
     assert all(NUMBER.match(v) for v in values[1:]), values
-    assert page.locator("#figures tr[data-series='backlog']").count() == 3
+    assert page.locator("#figures tr[data-series='checkout_queue']").count() == 3
     shot(page, images, "compare")
 
 
@@ -139,11 +139,11 @@ def test_the_form_creates_a_model_shows_bounds_and_derives(
     error = field.locator(".field-error")
     error.wait_for()
     assert error.inner_text() == (
-        "parameter 'peak_factor' = -2 is below the minimum 0 (template checkout 1.1.0)"
+        "parameter 'peak_factor' = -2 is below the minimum 0 (template checkout 1.2.0)"
     )
     hour = page.locator(".field[data-field='peak_start_hour'] .field-error")
     assert hour.inner_text() == (
-        "parameter 'peak_start_hour' = 30 is above the maximum 23 (template checkout 1.1.0)"
+        "parameter 'peak_start_hour' = 30 is above the maximum 23 (template checkout 1.2.0)"
     )
     assert "invalid" in (field.get_attribute("class") or "")
     shot(page, images, "new-model-errors")

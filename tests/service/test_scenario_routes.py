@@ -65,7 +65,7 @@ def test_sweep_and_compare_problems(client: Client) -> None:
         "parameters.peak_factor",
     )
     assert doc["errors"][0]["message"] == (
-        "parameter 'peak_factor' = -1 is below the minimum 0 (template checkout 1.1.0)"
+        "parameter 'peak_factor' = -1 is below the minimum 0 (template checkout 1.2.0)"
     )
     doc = problem(
         client.post("/sim/sweeps", json={"template": "checkout", "grid": {"x": 1}}), 422, "grid.x"
@@ -145,7 +145,7 @@ def test_the_sweep_and_compare_pages(client: Client) -> None:
     assert html.count('<tr data-run-id="') == 4 and 'id="matrix"' in html
     assert f'href="/compare?sweep={doc["sweep_id"]}"' in html
     assert "orders total" in html  # the headline: the last series by default
-    assert "backlog total" in client.get(f"/sweeps/{doc['sweep_id']}?series=backlog").text
+    assert "checkout_queue total" in client.get(f"/sweeps/{doc['sweep_id']}?series=checkout_queue").text
     cmp = client.get(f"/compare?sweep={doc['sweep_id']}")
     assert cmp.status_code == 200 and "4 runs overlaid" in cmp.text
     assert cmp.text.count('type="checkbox" name="run"') == 4
