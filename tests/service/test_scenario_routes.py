@@ -145,7 +145,8 @@ def test_the_sweep_and_compare_pages(client: Client) -> None:
     assert html.count('<tr data-run-id="') == 4 and 'id="matrix"' in html
     assert f'href="/compare?sweep={doc["sweep_id"]}"' in html
     assert "orders total" in html  # the headline: the last series by default
-    assert "checkout_queue total" in client.get(f"/sweeps/{doc['sweep_id']}?series=checkout_queue").text
+    by_queue = client.get(f"/sweeps/{doc['sweep_id']}?series=checkout_queue").text
+    assert "checkout_queue total" in by_queue
     cmp = client.get(f"/compare?sweep={doc['sweep_id']}")
     assert cmp.status_code == 200 and "4 runs overlaid" in cmp.text
     assert cmp.text.count('type="checkbox" name="run"') == 4
