@@ -32,7 +32,7 @@ def _spawn(root: Path, mode: str, arg: int, *, quiet: bool = False,
 
 def _together(count: int) -> float:
     """A start time late enough for ``count`` workers to load (about 0.4 s each on 2 cores)."""
-    return time.time() + 3.0 + 0.12 * count
+    return time.time() + 8.0 + 0.3 * count
 
 
 def _listing(root: Path) -> list[tuple[str, int]]:
