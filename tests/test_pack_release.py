@@ -182,7 +182,8 @@ def test_editing_a_released_version_fails_the_packs_tests(
     pytester.chdir()  # the cli fixture works in another folder
     # a process of its own: modules first imported in an in-process run (numpy) are dropped
     # after it, and cannot be imported again
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    # -rN: no short summary, which repeats the message when the terminal is wide enough
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rN")
     result.assert_outcomes(failed=1, passed=3)
     out = result.stdout.str()
     failure = re.search(
