@@ -53,8 +53,15 @@ def serve(kind: str, port: int, root: str | None) -> None:
         async def healthz() -> dict[str, str]:
             return {"status": "ok"}
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                lifespan="off", ws="none")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ws="none",
+    )
 
 
 def _free_port() -> int:
@@ -79,9 +86,11 @@ def server(kind: str, root: str | None = None) -> Iterator[str]:
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{kind} server did not start: {proc.stderr.read()}"
-                                       if proc.stderr else f"{kind} server did not start"
-                                       ) from None
+                    raise RuntimeError(
+                        f"{kind} server did not start: {proc.stderr.read()}"
+                        if proc.stderr
+                        else f"{kind} server did not start"
+                    ) from None
                 time.sleep(0.1)
         yield base
     finally:
@@ -91,9 +100,19 @@ def server(kind: str, root: str | None = None) -> Iterator[str]:
 
 def wrk(url: str, connections: int, duration: float) -> dict[str, float]:
     """Requests per second and latency percentiles (ms) of one wrk run."""
-    out = subprocess.run(["wrk", f"-t{min(WRK_THREADS, connections)}", f"-c{connections}",
-                          f"-d{max(1, round(duration))}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{min(WRK_THREADS, connections)}",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
@@ -103,8 +122,11 @@ def wrk(url: str, connections: int, duration: float) -> dict[str, float]:
         m = re.search(rf"^\s+{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         if m:
             value = float(m.group(1))
-            result[f"p{pct}"] = value / 1000 if m.group(2) == "us" else (
-                value * 1000 if m.group(2) == "s" else value)
+            result[f"p{pct}"] = (
+                value / 1000
+                if m.group(2) == "us"
+                else (value * 1000 if m.group(2) == "s" else value)
+            )
     return result
 
 
@@ -115,14 +137,18 @@ def post_new_latencies(base: str, count: int) -> list[float]:
     times = []
     with httpx.Client(base_url=base, timeout=30) as client:
         for i in range(count + 5):
-            body = {"template": "checkout", "name": f"bench {i}",
-                    "parameters": {"peak_factor": 1 + i / 1000}}
+            body = {
+                "template": "checkout",
+                "name": f"bench {i}",
+                "parameters": {"peak_factor": 1 + i / 1000},
+            }
             start = time.perf_counter()
             response = client.post("/sim/new", json=body)
             elapsed = (time.perf_counter() - start) * 1000
             if response.status_code != 201:
-                raise RuntimeError(f"POST /sim/new answered {response.status_code}: "
-                                   f"{response.text}")
+                raise RuntimeError(
+                    f"POST /sim/new answered {response.status_code}: {response.text}"
+                )
             if i >= 5:  # the first few warm the template caches
                 times.append(elapsed)
     return times
@@ -172,10 +198,18 @@ def main() -> int:
         ("GET /sim/models/{id} / trivial route", f"{ratio:.2f}x", ">= 0.5x", ratio >= 0.5),
         ("GET /sim/models/{id} p99, 16 connections", f"{p99:.1f} ms", "< 20 ms", p99 < 20),
         ("GET /sim/models/{id} p50, 16 connections", f"{got16['p50']:.1f} ms", "", ""),
-        ("trivial route p99 / p50, 16 connections",
-         f"{base16['p99']:.1f} / {base16['p50']:.1f} ms", "", ""),
-        (f"POST /sim/new p50 ({len(posts)} new models)", f"{p50_new:.1f} ms", "< 30 ms",
-         p50_new < 30),
+        (
+            "trivial route p99 / p50, 16 connections",
+            f"{base16['p99']:.1f} / {base16['p50']:.1f} ms",
+            "",
+            "",
+        ),
+        (
+            f"POST /sim/new p50 ({len(posts)} new models)",
+            f"{p50_new:.1f} ms",
+            "< 30 ms",
+            p50_new < 30,
+        ),
         ("POST /sim/new p90", f"{statistics.quantiles(posts, n=10)[-1]:.1f} ms", "", ""),
     ]
     print("| measure | result | target | met |")
@@ -184,8 +218,10 @@ def main() -> int:
         met = "" if target == "" else ("yes" if ok else "**no**")
         print(f"| {name} | {value} | {target} | {met} |")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\n{os.cpu_count()} CPUs, load average {load}; one uvicorn worker per server, "
-          f"wrk with {WRK_THREADS} threads, {round(args.duration)} s per run.")
+    print(
+        f"\n{os.cpu_count()} CPUs, load average {load}; one uvicorn worker per server, "
+        f"wrk with {WRK_THREADS} threads, {round(args.duration)} s per run."
+    )
     missed = [name for name, _, target, ok in rows if target and not ok]
     return 1 if args.strict and missed else 0
 

@@ -41,7 +41,9 @@ root, index, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 ft = Flowtime(root=root, index=index, owner="bench")
 """
 
-LIST_CHILD = CHILD + r"""
+LIST_CHILD = (
+    CHILD
+    + r"""
 ft.registry()  # the plugin host, the storage and the index's driver: imports, no request
 t1 = time.perf_counter()
 page = ft.list(Query(limit=50))
@@ -52,8 +54,11 @@ touched = "client" in ft.registry().storage.bucket.__dict__
 print(json.dumps({"open": t1 - t0, "first": t2 - t1, "next": t3 - t2, "items": len(page.items),
                   "total": page.total, "s3_client": touched}))
 """
+)
 
-CREATE_CHILD = CHILD + r"""
+CREATE_CHILD = (
+    CHILD
+    + r"""
 from flowtime_sim.types import ParameterSources
 writer, count, start_at = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 ft.create_model("checkout", ParameterSources(sets={"arrivals_per_day": 10 + writer}),
@@ -69,8 +74,11 @@ for i in range(count):
 end = time.time()
 print(json.dumps({"begin": begin, "end": end, "requests": len(requests)}))
 """
+)
 
-RUN_CHILD = CHILD + r"""
+RUN_CHILD = (
+    CHILD
+    + r"""
 import hashlib, resource
 from flowtime_sim.registry.catalog import utc_now
 size = int(sys.argv[4])
@@ -106,11 +114,18 @@ after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 ok = registry.verify()[1] == []
 print(json.dumps({"sent": sum(sent), "extra_kib": after - before, "verified": ok}))
 """
+)
 
 
 def child(script: str, *args: str, env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
-                          env=env, timeout=3600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -142,9 +157,14 @@ def seed_listing(index_url: str, root: str, count: int) -> None:
         start = time.time() - count
         for i in range(count):
             created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + i))
-            yield {**base, "id": f"bench-{i}_{i:08x}", "name": f"bench {i}",
-                   "created_utc": created, "owner": f"user{i % 17}",
-                   "tags": [*base["tags"], f"batch-{i % 100}"]}
+            yield {
+                **base,
+                "id": f"bench-{i}_{i:08x}",
+                "name": f"bench {i}",
+                "created_utc": created,
+                "owner": f"user{i % 17}",
+                "tags": [*base["tags"], f"batch-{i % 100}"],
+            }
 
     PostgresIndex(index_url, root).rebuild_from(catalogs(), [])
 
@@ -164,21 +184,47 @@ def bench_listing(index_url: str, env: dict[str, str], count: int, processes: in
     times = []
     for _ in range(10):
         t = time.perf_counter()
-        subprocess.run([cli, "list", "--limit", "50", "--root", root, "--index", index_url,
-                        "--json"], check=True, stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(
+            [cli, "list", "--limit", "50", "--root", root, "--index", index_url, "--json"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
         times.append(time.perf_counter() - t)
     return [
-        (f"index {count:,} artifacts (rows written in one transaction)", f"{seeded:.1f} s",
-         "report", ""),
-        (f"start of a brand-new process: imports, plugins, opening the root (p95 of "
-         f"{processes})", ms(opening), "report", ""),
-        (f"first `list --limit 50` in that process, {count:,} artifacts, connecting included "
-         f"(p95 of {processes})", ms(first), "≤ 100 ms", verdict(first <= 0.1)),
-        (f"next `list --limit 50` page in that process (p95 of {processes})", ms(following),
-         "≤ 25 ms", verdict(following <= 0.025)),
+        (
+            f"index {count:,} artifacts (rows written in one transaction)",
+            f"{seeded:.1f} s",
+            "report",
+            "",
+        ),
+        (
+            f"start of a brand-new process: imports, plugins, opening the root (p95 of "
+            f"{processes})",
+            ms(opening),
+            "report",
+            "",
+        ),
+        (
+            f"first `list --limit 50` in that process, {count:,} artifacts, connecting included "
+            f"(p95 of {processes})",
+            ms(first),
+            "≤ 100 ms",
+            verdict(first <= 0.1),
+        ),
+        (
+            f"next `list --limit 50` page in that process (p95 of {processes})",
+            ms(following),
+            "≤ 25 ms",
+            verdict(following <= 0.025),
+        ),
         ("S3 requests per list", f"{touched}", "0", verdict(touched == 0)),
-        ("`flowtime-sim list --limit 50` as a whole CLI process (median of 10)",
-         ms(sorted(times)[5]), "report", ""),
+        (
+            "`flowtime-sim list --limit 50` as a whole CLI process (median of 10)",
+            ms(sorted(times)[5]),
+            "report",
+            "",
+        ),
     ]
 
 
@@ -192,10 +238,26 @@ def bench_create(index_url: str, env: dict[str, str], endpoint: str, count: int)
         root = f"s3://{bucket}/team"
         per = count // writers
         start_at = time.time() + 4 + writers
-        procs = [subprocess.Popen([sys.executable, "-c", CREATE_CHILD, root, index_url, "create",
-                                   str(w), str(per), str(start_at)], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=env)
-                 for w in range(writers)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    CREATE_CHILD,
+                    root,
+                    index_url,
+                    "create",
+                    str(w),
+                    str(per),
+                    str(start_at),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for w in range(writers)
+        ]
         results = []
         for proc in procs:
             out, err = proc.communicate(timeout=3600)
@@ -205,13 +267,20 @@ def bench_create(index_url: str, env: dict[str, str], endpoint: str, count: int)
         wall = max(r["end"] for r in results) - min(r["begin"] for r in results)
         rate = per * writers / wall
         target = 25 if writers == 1 else 75
-        rows.append((f"create checkout models, s3 × PostgreSQL, {writers} writer process(es), "
-                     f"{per * writers} models", f"{rate:.1f} models/s", f"≥ {target}/s",
-                     verdict(rate >= target)))
+        rows.append(
+            (
+                f"create checkout models, s3 × PostgreSQL, {writers} writer process(es), "
+                f"{per * writers} models",
+                f"{rate:.1f} models/s",
+                f"≥ {target}/s",
+                verdict(rate >= target),
+            )
+        )
         if writers == 1:
             per_create = results[0]["requests"] / per
-            rows.append(("S3 requests per create", f"{per_create:.2f}", "≤ 4",
-                         verdict(per_create <= 4)))
+            rows.append(
+                ("S3 requests per create", f"{per_create:.2f}", "≤ 4", verdict(per_create <= 4))
+            )
     return rows
 
 
@@ -222,15 +291,29 @@ def bench_run_upload(index_url: str, env: dict[str, str], endpoint: str, mb: int
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
     size = mb * 1000 * 1000
     with tempfile.TemporaryDirectory() as folder:
-        result = child(RUN_CHILD, f"s3://{bucket}/team", index_url, "run", str(size),
-                       str(Path(folder) / "binned_v0.csv"), env=env)
+        result = child(
+            RUN_CHILD,
+            f"s3://{bucket}/team",
+            index_url,
+            "run",
+            str(size),
+            str(Path(folder) / "binned_v0.csv"),
+            env=env,
+        )
     ratio = result["sent"] / size
     return [
-        (f"bytes sent to S3 for a {mb} MB run file (multipart, streamed)",
-         f"{result['sent'] / 1e6:.1f} MB ({ratio:.4f}× its size)", "≤ 1.01×",
-         verdict(ratio <= 1.01 and result["verified"])),
-        ("extra peak memory while publishing it", f"{result['extra_kib'] / 1024:.0f} MiB",
-         "bounded (independent of size)", ""),
+        (
+            f"bytes sent to S3 for a {mb} MB run file (multipart, streamed)",
+            f"{result['sent'] / 1e6:.1f} MB ({ratio:.4f}× its size)",
+            "≤ 1.01×",
+            verdict(ratio <= 1.01 and result["verified"]),
+        ),
+        (
+            "extra peak memory while publishing it",
+            f"{result['extra_kib'] / 1024:.0f} MiB",
+            "bounded (independent of size)",
+            "",
+        ),
     ]
 
 
@@ -261,8 +344,12 @@ def main() -> None:
     parser.add_argument("--run-mb", type=int, default=350)
     parser.add_argument("--processes", type=int, default=30)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="*", default=["listing", "create", "run"],
-                        help="sections: listing create run")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=["listing", "create", "run"],
+        help="sections: listing create run",
+    )
     args = parser.parse_args()
     if args.quick:
         args.artifacts, args.creates, args.run_mb, args.processes = 5_000, 40, 40, 10
@@ -276,13 +363,19 @@ def main() -> None:
     # moto's own server, answering requests from several threads: versions are allocated by
     # the index, so the bucket's conditional writes never race here
     port = free_port()
-    moto = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H",
-                             "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    moto = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     wait_for(endpoint)
-    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}
+    aws = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
     os.environ.update(aws)
     env = {**os.environ, "FLOWTIME_SIM_CACHE_DIR": tempfile.mkdtemp()}
     rows: list[Row] = []
@@ -302,8 +395,10 @@ def main() -> None:
     for row in rows:
         print("| " + " | ".join(row) + " |")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"\nmoto_server on loopback (Python, far slower than S3); largest child process "
-          f"{peak / 1024:.0f} MiB.")
+    print(
+        f"\nmoto_server on loopback (Python, far slower than S3); largest child process "
+        f"{peak / 1024:.0f} MiB."
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ def hookspec_functions() -> list[Callable[..., Any]]:
     """Every hookspec function, in the order the contract module defines them."""
     from flowtime_sim import hookspecs
 
-    return [fn for name, fn in vars(hookspecs).items()
-            if name.startswith("flowtime_") and callable(fn)]
+    return [
+        fn for name, fn in vars(hookspecs).items() if name.startswith("flowtime_") and callable(fn)
+    ]
 
 
 def hookspec_options(fn: Callable[..., Any]) -> dict[str, Any]:
@@ -95,16 +96,32 @@ def hookspecs_markdown() -> str:
     functions.sort(key=lambda fn: hookspec_options(fn).get("warn_on_impl") is not None)
     for fn in functions:
         opts = hookspec_options(fn)
-        parts += [f"## `{fn.__name__}`", "", "```python", signature(fn), "```", "",
-                  f"*Kind:* {_kind(opts)}.", "", rst_to_markdown(fn.__doc__ or "")]
+        parts += [
+            f"## `{fn.__name__}`",
+            "",
+            "```python",
+            signature(fn),
+            "```",
+            "",
+            f"*Kind:* {_kind(opts)}.",
+            "",
+            rst_to_markdown(fn.__doc__ or ""),
+        ]
     return "\n".join(parts)
 
 
 def types_markdown() -> str:
     from flowtime_sim import types
 
-    names = ("TemplateManifest", "Template", "PackInfo", "ParameterSources",
-             "ResolvedParameters", "Preview", "StorageBackend")
+    names = (
+        "TemplateManifest",
+        "Template",
+        "PackInfo",
+        "ParameterSources",
+        "ResolvedParameters",
+        "Preview",
+        "StorageBackend",
+    )
     parts = []
     for name in names:
         cls = getattr(types, name)
@@ -126,10 +143,15 @@ def deprecations_markdown() -> str:
 
     if not DEPRECATIONS:
         return "Nothing is deprecated in this plugin API.\n"
-    rows = ["| deprecated | use instead | since plugin API | removed in | note |",
-            "|---|---|---|---|---|"]
-    rows += [f"| `{d.name.removeprefix('hook ')}` | `{d.replacement}` | {d.since} | {d.removal} "
-             f"| {d.note} |" for d in DEPRECATIONS]
+    rows = [
+        "| deprecated | use instead | since plugin API | removed in | note |",
+        "|---|---|---|---|---|",
+    ]
+    rows += [
+        f"| `{d.name.removeprefix('hook ')}` | `{d.replacement}` | {d.since} | {d.removal} "
+        f"| {d.note} |"
+        for d in DEPRECATIONS
+    ]
     return "\n".join(rows) + "\n"
 
 
@@ -147,8 +169,9 @@ def expand(markdown: str) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in generated:
-            raise ValueError(f"unknown generated section {name!r}; known: "
-                             f"{', '.join(sorted(generated))}")
+            raise ValueError(
+                f"unknown generated section {name!r}; known: {', '.join(sorted(generated))}"
+            )
         return generated[name]()
 
     return re.sub(r"<!-- flowtime:([a-z-]+) -->", replace, markdown)

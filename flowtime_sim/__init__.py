@@ -39,10 +39,23 @@ __all__ = [
 ]
 
 _LAZY = {
-    **{name: "flowtime_sim.errors" for name in (
-        "ConflictError", "DamagedArtifactError", "FlowtimeError", "IntegrityError",
-        "InvalidModelError", "ModelError", "NotFoundError",
-        "ParameterError", "PluginError", "TemplateError", "UnavailableError", "UserError")},
+    **{
+        name: "flowtime_sim.errors"
+        for name in (
+            "ConflictError",
+            "DamagedArtifactError",
+            "FlowtimeError",
+            "IntegrityError",
+            "InvalidModelError",
+            "ModelError",
+            "NotFoundError",
+            "ParameterError",
+            "PluginError",
+            "TemplateError",
+            "UnavailableError",
+            "UserError",
+        )
+    },
     "ParameterSources": "flowtime_sim.types",
     "PackInfo": "flowtime_sim.types",
     "Preview": "flowtime_sim.types",

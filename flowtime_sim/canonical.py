@@ -101,8 +101,7 @@ def _number_list_json(values: list[Any] | tuple[Any, ...]) -> bytes | None:
     exact = (magnitude < 2.0**53) & ((magnitude >= 1e-4) | (array == 0))
     if not bool(exact.all()) or bool((np.signbit(array) & (array == 0)).any()):
         return None
-    text = json.dumps(values if isinstance(values, list) else list(values),
-                      separators=(",", ":"))
+    text = json.dumps(values if isinstance(values, list) else list(values), separators=(",", ":"))
     return _TRAILING_POINT_ZERO.sub(b"", text.encode("ascii"))
 
 

@@ -34,13 +34,16 @@ class ModelDraft:
     visibility: str | None = None
 
 
-def changed_parameters(parameters: Mapping[str, Any],
-                       defaults: Mapping[str, Any]) -> dict[str, Any]:
+def changed_parameters(
+    parameters: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
     """The parameters whose resolved value differs from the template version's default."""
     missing = object()
-    return {k: v for k, v in parameters.items()
-            if (d := defaults.get(k, missing)) is missing
-            or canonical_json(d) != canonical_json(v)}
+    return {
+        k: v
+        for k, v in parameters.items()
+        if (d := defaults.get(k, missing)) is missing or canonical_json(d) != canonical_json(v)
+    }
 
 
 def model_identity(template: Template, parameters: Mapping[str, Any]) -> str:
@@ -63,8 +66,9 @@ def model_id_for(name: str, identity: str) -> str:
 
 
 def inputs_hash(template_id: str, template_version: str, parameters: Mapping[str, Any]) -> str:
-    return canonical_hash({"template_id": template_id, "template_version": template_version,
-                           "parameters": parameters})
+    return canonical_hash(
+        {"template_id": template_id, "template_version": template_version, "parameters": parameters}
+    )
 
 
 def pack_of(template: Template) -> dict[str, str]:
@@ -74,13 +78,22 @@ def pack_of(template: Template) -> dict[str, str]:
 
 
 def topology_of(model: Model) -> dict[str, list[dict[str, str]]]:
-    return {"nodes": [{"id": n.id, "kind": n.kind} for n in model.nodes],
-            "edges": [{"from": a, "to": b} for a, b in model.edges]}
+    return {
+        "nodes": [{"id": n.id, "kind": n.kind} for n in model.nodes],
+        "edges": [{"from": a, "to": b} for a, b in model.edges],
+    }
 
 
-def model_draft(rendered: RenderedModel, *, name: str | None, tags: Iterable[str],
-                visibility: str | None, owner: str, preview: Preview | None,
-                derived_from: str | None = None) -> ModelDraft:
+def model_draft(
+    rendered: RenderedModel,
+    *,
+    name: str | None,
+    tags: Iterable[str],
+    visibility: str | None,
+    owner: str,
+    preview: Preview | None,
+    derived_from: str | None = None,
+) -> ModelDraft:
     tpl = rendered.template
     params = dict(rendered.parameters.values)
     display = name or tpl.id
@@ -91,14 +104,23 @@ def model_draft(rendered: RenderedModel, *, name: str | None, tags: Iterable[str
         files[preview.filename] = preview.content
     model_id = model_id_for(display, identity)
     catalog: dict[str, Any] = {
-        "kind": "model", "id": model_id, "version": 0, "name": display, "created_utc": "",
-        "schema_version": SCHEMA_VERSION, "template_id": tpl.id,
-        "template_version": tpl.version, "pack": pack_of(tpl), "parameters": params,
+        "kind": "model",
+        "id": model_id,
+        "version": 0,
+        "name": display,
+        "created_utc": "",
+        "schema_version": SCHEMA_VERSION,
+        "template_id": tpl.id,
+        "template_version": tpl.version,
+        "pack": pack_of(tpl),
+        "parameters": params,
         "topology": topology_of(rendered.model),
         "capabilities": list(tpl.manifest.capabilities),
         "tags": list(dict.fromkeys([*tpl.manifest.tags, *tags])),
-        "source": "sim", "inputs_hash": wanted,
-        "model_hash": canonical_hash(rendered.document), "identity": identity,
+        "source": "sim",
+        "inputs_hash": wanted,
+        "model_hash": canonical_hash(rendered.document),
+        "identity": identity,
         "files": {k: file_hash(v) for k, v in sorted(files.items())},
     }
     if derived_from:
@@ -107,22 +129,43 @@ def model_draft(rendered: RenderedModel, *, name: str | None, tags: Iterable[str
     return ModelDraft(model_id, identity, wanted, catalog, files, visibility)
 
 
-def run_catalog(request: RunRequest, *, run_id: str, inputs: str, engine_version: str,
-                owner: str, visibility: str) -> dict[str, Any]:
+def run_catalog(
+    request: RunRequest,
+    *,
+    run_id: str,
+    inputs: str,
+    engine_version: str,
+    owner: str,
+    visibility: str,
+) -> dict[str, Any]:
     """A run's catalog; ``files`` is left empty for the registry to fill in with each file's
     hash as it stores the file."""
     grid = request.model.grid
-    grid_doc: dict[str, Any] = {"bins": grid.bins, "binSize": grid.bin_size,
-                                "binUnit": grid.bin_unit}
+    grid_doc: dict[str, Any] = {
+        "bins": grid.bins,
+        "binSize": grid.bin_size,
+        "binUnit": grid.bin_unit,
+    }
     if grid.start is not None:
         grid_doc["start"] = grid.start.strftime("%Y-%m-%dT%H:%M:%SZ")
     catalog: dict[str, Any] = {
-        "kind": "run", "id": run_id, "model_id": request.model_id,
-        "model_version": request.model_version, "model_hash": request.model_hash,
-        "created_utc": utc_now(), "schema_version": SCHEMA_VERSION, "seed": request.seed,
-        "mode": request.mode, "engine_version": engine_version, "grid": grid_doc,
-        "series": [o.series for o in request.model.outputs], "inputs_hash": inputs,
-        "files": {}, "owner": owner, "visibility": visibility, "source": "engine",
+        "kind": "run",
+        "id": run_id,
+        "model_id": request.model_id,
+        "model_version": request.model_version,
+        "model_hash": request.model_hash,
+        "created_utc": utc_now(),
+        "schema_version": SCHEMA_VERSION,
+        "seed": request.seed,
+        "mode": request.mode,
+        "engine_version": engine_version,
+        "grid": grid_doc,
+        "series": [o.series for o in request.model.outputs],
+        "inputs_hash": inputs,
+        "files": {},
+        "owner": owner,
+        "visibility": visibility,
+        "source": "engine",
         "generator": generator(),
     }
     if request.model.warnings:

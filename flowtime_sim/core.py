@@ -33,10 +33,16 @@ class Flowtime:
     ``template_paths`` adds FlowTime-Sim templates in the upstream format (files or folders).
     """
 
-    def __init__(self, *, host: PluginHost | None = None, root: str | None = None,
-                 template_paths: Iterable[Path] = (), owner: str | None = None,
-                 storage_options: Mapping[str, str] | None = None,
-                 index: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: PluginHost | None = None,
+        root: str | None = None,
+        template_paths: Iterable[Path] = (),
+        owner: str | None = None,
+        storage_options: Mapping[str, str] | None = None,
+        index: str | None = None,
+    ) -> None:
         self._host = host
         self.root = root
         self.index = index  # --index / FLOWTIME_SIM_INDEX; None: the embedded default
@@ -64,8 +70,9 @@ class Flowtime:
     def template(self, ref: str, version: str | None = None) -> Template:
         return self.templates.get(ref, version)
 
-    def render(self, ref: str, sources: ParameterSources | None = None, *,
-               version: str | None = None) -> RenderedModel:
+    def render(
+        self, ref: str, sources: ParameterSources | None = None, *, version: str | None = None
+    ) -> RenderedModel:
         """Resolve parameters for template ``ref`` and render a validated model."""
         from flowtime_sim.rendering import render, resolve_parameters
 
@@ -89,8 +96,9 @@ class Flowtime:
             if index_url is None:  # the embedded index beside the root, opened on first use
                 self._registries[url] = Registry(storage)
             else:
-                self._registries[url] = _team_registry(storage, open_index(
-                    self.host, index_url, storage))
+                self._registries[url] = _team_registry(
+                    storage, open_index(self.host, index_url, storage)
+                )
         return self._registries[url]
 
     def close(self) -> None:
@@ -103,11 +111,19 @@ class Flowtime:
 
         return owner or self.owner or default_owner()
 
-    def create_model(self, template_ref: str, sources: ParameterSources | None = None, *,
-                     name: str | None = None, tags: Iterable[str] = (),
-                     version: str | None = None, visibility: str | None = None,
-                     root: str | None = None, owner: str | None = None,
-                     admit: Admit | None = None) -> Created:
+    def create_model(
+        self,
+        template_ref: str,
+        sources: ParameterSources | None = None,
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        version: str | None = None,
+        visibility: str | None = None,
+        root: str | None = None,
+        owner: str | None = None,
+        admit: Admit | None = None,
+    ) -> Created:
         """Render ``template_ref`` and store it as a model version (idempotent).
 
         ``owner`` overrides the façade's owner (the service passes the caller's identity).
@@ -116,16 +132,30 @@ class Flowtime:
         """
         rendered = self.render(template_ref, sources, version=version)
         # no visibility: the registry carries the model's own forward (private for a new one)
-        return self._store_model(rendered, name=name, tags=_check_tags(tags),
-                                 visibility=None if visibility is None else _visibility(visibility),
-                                 root=root, owner=owner, admit=admit)
+        return self._store_model(
+            rendered,
+            name=name,
+            tags=_check_tags(tags),
+            visibility=None if visibility is None else _visibility(visibility),
+            root=root,
+            owner=owner,
+            admit=admit,
+        )
 
-    def derive(self, source_ref: str, *, name: str | None = None,
-               sets: Mapping[str, object] | None = None, tags: Iterable[str] = (),
-               visibility: str | None = None, root: str | None = None,
-               owner: str | None = None, admit: Admit | None = None,
-               params: Mapping[str, object] | None = None,
-               version: str | None = None) -> Created:
+    def derive(
+        self,
+        source_ref: str,
+        *,
+        name: str | None = None,
+        sets: Mapping[str, object] | None = None,
+        tags: Iterable[str] = (),
+        visibility: str | None = None,
+        root: str | None = None,
+        owner: str | None = None,
+        admit: Admit | None = None,
+        params: Mapping[str, object] | None = None,
+        version: str | None = None,
+    ) -> Created:
         """A new model from an existing version with some parameters changed: ``params``
         (a parameters file's values) over the source's, ``sets`` over both. It is rendered by
         the same pack's template; ``version`` picks another version of it (moving a model to a
@@ -134,19 +164,34 @@ class Flowtime:
 
         source = self.registry(root).model(parse_ref(source_ref, what="model id"))
         cat = source.catalog
-        sources = ParameterSources(file={**cat["parameters"], **(params or {})},
-                                   sets=dict(sets or {}))
+        sources = ParameterSources(
+            file={**cat["parameters"], **(params or {})}, sets=dict(sets or {})
+        )
         template = self._installed(cat, version)
         rendered = render(self.host, template, resolve_parameters(self.host, template, sources))
         return self._store_model(
-            rendered, name=name or str(cat["name"]),
+            rendered,
+            name=name or str(cat["name"]),
             tags=_check_tags([*cat.get("tags", []), *tags]),
             visibility=_visibility(visibility or str(cat.get("visibility", "private"))),
-            root=root, owner=owner, admit=admit, derived_from=source.ref)
+            root=root,
+            owner=owner,
+            admit=admit,
+            derived_from=source.ref,
+        )
 
-    def _store_model(self, rendered: RenderedModel, *, name: str | None, tags: list[str],
-                     visibility: str | None, root: str | None, owner: str | None,
-                     admit: Admit | None, derived_from: str | None = None) -> Created:
+    def _store_model(
+        self,
+        rendered: RenderedModel,
+        *,
+        name: str | None,
+        tags: list[str],
+        visibility: str | None,
+        root: str | None,
+        owner: str | None,
+        admit: Admit | None,
+        derived_from: str | None = None,
+    ) -> Created:
         """Preview, catalog, publish, announce. A failing preview renderer costs only the
         preview: the version is stored without one, with a warning naming the plugin."""
         from flowtime_sim.catalogs import model_draft
@@ -160,9 +205,15 @@ class Flowtime:
         except PluginError as exc:
             preview = None
             warnings.append(f"{exc}; the model is stored without a preview")
-        draft = model_draft(rendered, name=display, tags=tags, visibility=visibility,
-                            owner=self._owner(owner), preview=preview,
-                            derived_from=derived_from)
+        draft = model_draft(
+            rendered,
+            name=display,
+            tags=tags,
+            visibility=visibility,
+            owner=self._owner(owner),
+            preview=preview,
+            derived_from=derived_from,
+        )
         if admit is not None:
             admit(draft.model_id)
         created = self.registry(root).create_model(draft)
@@ -193,15 +244,22 @@ class Flowtime:
         have = ", ".join(t.version for t in offered) or "none"
         where = f"{plugin}:{tid}" if plugin else tid
         if version is not None:
-            raise NotFoundError(f"template {where} has no version {version} (installed "
-                                f"versions: {have})", field="version")
+            raise NotFoundError(
+                f"template {where} has no version {version} (installed versions: {have})",
+                field="version",
+            )
         hint = "install the pack that provides it"
-        if plugin == "templates-dir" or (isinstance(pack, Mapping)
-                                         and pack.get("name") == "templates-dir"):
-            hint = ("it is a FlowTime-Sim template file: pass its folder or file with "
-                    "--templates-dir or --template-file")
-        raise UserError(f"template {where} {tversion}, which {catalog['id']} was made from, "
-                        f"is not installed (installed versions: {have}); {hint}")
+        if plugin == "templates-dir" or (
+            isinstance(pack, Mapping) and pack.get("name") == "templates-dir"
+        ):
+            hint = (
+                "it is a FlowTime-Sim template file: pass its folder or file with "
+                "--templates-dir or --template-file"
+            )
+        raise UserError(
+            f"template {where} {tversion}, which {catalog['id']} was made from, "
+            f"is not installed (installed versions: {have}); {hint}"
+        )
 
     def model(self, ref: str, root: str | None = None) -> ModelArtifact:
         return self.registry(root).model(parse_ref(ref, what="model id"))
@@ -209,8 +267,9 @@ class Flowtime:
     def artifact(self, ref: str, root: str | None = None) -> ModelArtifact | RunArtifact:
         return self.registry(root).artifact(parse_ref(ref))
 
-    def read_file(self, artifact: ModelArtifact | RunArtifact, name: str,
-                  root: str | None = None) -> bytes:
+    def read_file(
+        self, artifact: ModelArtifact | RunArtifact, name: str, root: str | None = None
+    ) -> bytes:
         """One file of a stored artifact (``catalog.json`` or a name in its ``files``)."""
         return self.registry(root).read_file(artifact, name)
 
@@ -227,20 +286,31 @@ class Flowtime:
 
         result = render_preview(self.host, model, title)
         if result is None:
-            raise PluginError("no plugin rendered a preview (is builtin-preview disabled?)",
-                              pack="builtin-preview", hook="flowtime_render_preview")
+            raise PluginError(
+                "no plugin rendered a preview (is builtin-preview disabled?)",
+                pack="builtin-preview",
+                hook="flowtime_render_preview",
+            )
         return result
 
-    def delete(self, ref: str, *, force: bool = False, root: str | None = None,
-               owner: str | None = None) -> builtins.list[str]:
+    def delete(
+        self, ref: str, *, force: bool = False, root: str | None = None, owner: str | None = None
+    ) -> builtins.list[str]:
         """Soft-delete a run, a model version, or every version of a model."""
         return self.registry(root).delete(parse_ref(ref), force=force, by=self._owner(owner))
 
     # -- runs -----------------------------------------------------------------------------
 
-    def run_model(self, ref: str, *, seed: int | None = None, mode: str = "expected",
-                  root: str | None = None, progress: Progress | None = None,
-                  owner: str | None = None) -> Created:
+    def run_model(
+        self,
+        ref: str,
+        *,
+        seed: int | None = None,
+        mode: str = "expected",
+        root: str | None = None,
+        progress: Progress | None = None,
+        owner: str | None = None,
+    ) -> Created:
         """Run a stored model version (newest by default) into a run artifact."""
         from flowtime_sim.model import parse_model
         from flowtime_sim.runs import RunRequest, model_slug
@@ -249,16 +319,31 @@ class Flowtime:
         art = registry.model(parse_ref(ref, what="model id"))
         text = registry.read_file(art, "model.yaml").decode("utf-8")
         model = parse_model(text, origin=f"model {art.ref}")
-        request = RunRequest(model=model, model_hash=str(art.catalog["model_hash"]),
-                             slug=model_slug(art.id), seed=_seed(seed, model, mode),
-                             mode=_mode(mode), model_id=art.id, model_version=art.version)
-        return self._store_run(request, str(art.catalog.get("visibility", "private")), root,
-                               progress, owner)
+        request = RunRequest(
+            model=model,
+            model_hash=str(art.catalog["model_hash"]),
+            slug=model_slug(art.id),
+            seed=_seed(seed, model, mode),
+            mode=_mode(mode),
+            model_id=art.id,
+            model_version=art.version,
+        )
+        return self._store_run(
+            request, str(art.catalog.get("visibility", "private")), root, progress, owner
+        )
 
-    def run_text(self, text: str, *, name: str, seed: int | None = None,
-                 mode: str = "expected", root: str | None = None,
-                 progress: Progress | None = None, visibility: str | None = None,
-                 owner: str | None = None) -> Created:
+    def run_text(
+        self,
+        text: str,
+        *,
+        name: str,
+        seed: int | None = None,
+        mode: str = "expected",
+        root: str | None = None,
+        progress: Progress | None = None,
+        visibility: str | None = None,
+        owner: str | None = None,
+    ) -> Created:
         """Run a model given as YAML text (``run --file``; ``POST /sim/run`` with ``model``)."""
         from flowtime_sim.canonical import canonical_hash
         from flowtime_sim.model import load_model_document, parse_model
@@ -266,12 +351,23 @@ class Flowtime:
 
         document = load_model_document(text, origin=name)  # parsed once, hashed once
         model = parse_model(document, origin=name)
-        request = RunRequest(model=model, model_hash=canonical_hash(document),
-                             slug=file_slug(name), seed=_seed(seed, model, mode), mode=_mode(mode))
+        request = RunRequest(
+            model=model,
+            model_hash=canonical_hash(document),
+            slug=file_slug(name),
+            seed=_seed(seed, model, mode),
+            mode=_mode(mode),
+        )
         return self._store_run(request, _visibility(visibility), root, progress, owner)
 
-    def _store_run(self, request: RunRequest, visibility: str, root: str | None,
-                   progress: Progress | None, owner: str | None) -> Created:
+    def _store_run(
+        self,
+        request: RunRequest,
+        visibility: str,
+        root: str | None,
+        progress: Progress | None,
+        owner: str | None,
+    ) -> Created:
         from flowtime_sim.engine import ENGINE_VERSION
         from flowtime_sim.registry import Created
         from flowtime_sim.runs import execute, run_id_for
@@ -282,9 +378,14 @@ class Flowtime:
             return Created(registry.run(run_id), unchanged=True, root=registry.storage.url)
         except NotFoundError:
             pass
-        catalog, files = execute(request, run_id=run_id, inputs=inputs,
-                                 owner=self._owner(owner), visibility=visibility,
-                                 progress=progress)
+        catalog, files = execute(
+            request,
+            run_id=run_id,
+            inputs=inputs,
+            owner=self._owner(owner),
+            visibility=visibility,
+            progress=progress,
+        )
         created = registry.publish_run(catalog, files)
         warnings = self._announce(created)
         return replace(created, warnings=tuple(warnings)) if warnings else created
@@ -324,8 +425,9 @@ def _visibility(value: str | None) -> str:
 
     value = value or "private"
     if value not in VISIBILITIES:
-        raise UserError(f"visibility {value!r} must be one of {', '.join(VISIBILITIES)}",
-                        field="visibility")
+        raise UserError(
+            f"visibility {value!r} must be one of {', '.join(VISIBILITIES)}", field="visibility"
+        )
     return value
 
 

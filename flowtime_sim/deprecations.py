@@ -33,8 +33,10 @@ class Deprecation:
     note: str = ""
 
     def message(self) -> str:
-        text = (f"{self.name} is deprecated since plugin API {self.since} and will be removed "
-                f"in plugin API {self.removal}; use {self.replacement} instead")
+        text = (
+            f"{self.name} is deprecated since plugin API {self.since} and will be removed "
+            f"in plugin API {self.removal}; use {self.replacement} instead"
+        )
         return f"{text} ({self.note})" if self.note else text
 
     def warning(self) -> FlowtimeSimDeprecationWarning:

@@ -182,8 +182,11 @@ class GuardedPluginManager(pluggy.PluginManager):
         return call.failures[0] if call.failures else value
 
     def _wrappers(self, hook: str) -> list[str]:
-        return [i.plugin_name for i in getattr(self.hook, hook).get_hookimpls()
-                if i.wrapper or i.hookwrapper]
+        return [
+            i.plugin_name
+            for i in getattr(self.hook, hook).get_hookimpls()
+            if i.wrapper or i.hookwrapper
+        ]
 
     def _attribute(self, hook: str, call: _Call, value: object) -> str:
         for plugin, returned in call.returned:
@@ -194,5 +197,6 @@ class GuardedPluginManager(pluggy.PluginManager):
 
     def _wrapper_failure(self, hook: str, exc: BaseException) -> PluginError:
         plugin = ", ".join(self._wrappers(hook)) or "?"
-        return PluginError(f"plugin {plugin!r}: {hook} failed: {describe(exc)}",
-                           pack=plugin, hook=hook)
+        return PluginError(
+            f"plugin {plugin!r}: {hook} failed: {describe(exc)}", pack=plugin, hook=hook
+        )

@@ -46,8 +46,9 @@ def diagnose(ft: Flowtime) -> Diagnosis:
         for tpl in versions:  # every version: a mistake in an old one matters as much
             invalid = template_schema_problems(tpl)
             if invalid:  # rendering would only repeat the first of them
-                report.problems += [f"template {tpl.plugin}:{tpl.id} {tpl.version}: {p}"
-                                    for p in invalid]
+                report.problems += [
+                    f"template {tpl.plugin}:{tpl.id} {tpl.version}: {p}" for p in invalid
+                ]
                 continue
             usable.append(tpl)
             try:
@@ -72,12 +73,17 @@ def diagnose(ft: Flowtime) -> Diagnosis:
     return report
 
 
-def _arguments(hook: str, template: Template | None,
-               model: Model | None) -> list[dict[str, object]]:
+def _arguments(
+    hook: str, template: Template | None, model: Model | None
+) -> list[dict[str, object]]:
     """What a hook is called with: nothing, the first template with its defaults, or the
     first model that rendered."""
-    if hook in {"flowtime_templates", "flowtime_template_packs", "flowtime_storage_backends",
-                "flowtime_index_backends"}:
+    if hook in {
+        "flowtime_templates",
+        "flowtime_template_packs",
+        "flowtime_storage_backends",
+        "flowtime_index_backends",
+    }:
         return [{}]
     if hook == "flowtime_render_preview":
         return [] if model is None else [{"model": model, "title": "doctor"}]

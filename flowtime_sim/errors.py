@@ -21,7 +21,6 @@ class UserError(FlowtimeError):
     service can point at it in its problem document.
     """
 
-
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -33,7 +32,6 @@ class UserError(FlowtimeError):
 
 class NotFoundError(UserError):
     """An id (template, model, version, run, file) that does not exist or is not visible."""
-
 
 
 class DamagedArtifactError(NotFoundError):
@@ -52,10 +50,8 @@ class ConflictError(UserError):
     """The request contradicts what is stored, e.g. a hash-prefix collision of model ids."""
 
 
-
 class ModelError(UserError):
     """A model that fails validation (SPEC §5). The message names the node and offending text."""
-
 
     def __init__(self, message: str, *, node: str | None = None, field: str | None = None) -> None:
         super().__init__(message, field=field)
@@ -65,7 +61,6 @@ class ModelError(UserError):
 class ParameterError(UserError):
     """One or more template parameters are invalid; ``problems`` lists every one."""
 
-
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or [message]
@@ -73,7 +68,6 @@ class ParameterError(UserError):
 
 class TemplateError(UserError):
     """A template that cannot be rendered (a bug in the template, reported with its id and line)."""
-
 
 
 class PluginError(FlowtimeError):
@@ -100,8 +94,14 @@ class InvalidModelError(TemplateError):
     ``template_line`` the line of the template body that wrote it, when known.
     """
 
-    def __init__(self, message: str, *, rendered: str, model_line: int | None = None,
-                 template_line: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        rendered: str,
+        model_line: int | None = None,
+        template_line: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.rendered = rendered
         self.model_line = model_line

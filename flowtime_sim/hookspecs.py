@@ -65,6 +65,7 @@ def flowtime_template_packs() -> Iterable[Template]:
     """
     raise NotImplementedError  # pragma: no cover
 
+
 @hookspec(firstresult=True)
 def flowtime_resolve_parameters(
     template: Template, sources: ParameterSources

@@ -29,9 +29,12 @@ def parse_ref(text: str, *, what: str = "artifact id", allow_version: bool = Tru
     if m is None or (m.group("version") and not allow_version):
         shown = text if isinstance(text, str) and len(text) <= 140 else f"{str(text)[:137]}..."
         suffix = "[@vN]" if allow_version else ""
-        raise UserError(f"invalid {what} {shown!r}: ids are lower-case letters, digits, '.', '_' "
-                        f"and '-', start with a letter or digit, at most 128 characters, "
-                        f"optionally followed by @vN (expected ID{suffix})", field="id")
+        raise UserError(
+            f"invalid {what} {shown!r}: ids are lower-case letters, digits, '.', '_' "
+            f"and '-', start with a letter or digit, at most 128 characters, "
+            f"optionally followed by @vN (expected ID{suffix})",
+            field="id",
+        )
     version = m.group("version")
     return ArtifactRef(m.group("id"), int(version) if version else None)
 
@@ -45,6 +48,8 @@ def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:SLUG_MAX].strip("-")
     if not slug:
-        raise UserError(f"name {name!r} has no letters or digits to build an id from; "
-                        "pass --name with some", field="name")
+        raise UserError(
+            f"name {name!r} has no letters or digits to build an id from; pass --name with some",
+            field="name",
+        )
     return slug

@@ -25,12 +25,13 @@ def load_manifest_file(path: Path) -> Template:
         raise ValueError(f"{path}: template manifest is not valid YAML: {exc}") from None
     if not isinstance(data, Mapping):
         raise ValueError(f"{path}: a template manifest must be a mapping")
-    known = {"id", "version", "title", "description", "tags", "capabilities", "parameters",
-             "body"}
+    known = {"id", "version", "title", "description", "tags", "capabilities", "parameters", "body"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"{path}: unknown manifest key(s) {', '.join(unknown)}; "
-                         f"allowed: {', '.join(sorted(known))}")
+        raise ValueError(
+            f"{path}: unknown manifest key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(known))}"
+        )
     try:
         manifest = TemplateManifest(
             id=str(data["id"]),
@@ -48,8 +49,12 @@ def load_manifest_file(path: Path) -> Template:
     body = path.parent / str(data.get("body", "model.yaml.j2"))
     if not body.is_file():
         raise ValueError(f"{path}: body file {body.name!r} not found beside the manifest")
-    return Template(manifest=manifest, read_body=lambda: body.read_text(encoding="utf-8"),
-                    format="jinja2", origin=str(body))
+    return Template(
+        manifest=manifest,
+        read_body=lambda: body.read_text(encoding="utf-8"),
+        format="jinja2",
+        origin=str(body),
+    )
 
 
 def templates_in_folder(folder: Path) -> list[Template]:

@@ -110,14 +110,20 @@ class PluginHost:
 
         self.register(UpstreamTemplates(list(paths)), TEMPLATE_PATHS_PLUGIN)
 
-    def register(self, plugin: object, name: str, dist: PackInfo | None = None,
-                 *, static: bool = False) -> None:
+    def register(
+        self, plugin: object, name: str, dist: PackInfo | None = None, *, static: bool = False
+    ) -> None:
         """Register ``plugin`` and check its hooks; a bad plugin is unregistered and recorded."""
         if self.pm.has_plugin(name):
             other = self.dists.get(name)
             by = f"{other.name} {other.version}" if other else "a built-in plugin"
-            self._fail(name, dist, "failed", f"plugin name {name!r} is already taken by {by}; "
-                       "uninstall one of the two distributions")
+            self._fail(
+                name,
+                dist,
+                "failed",
+                f"plugin name {name!r} is already taken by {by}; "
+                "uninstall one of the two distributions",
+            )
             return
         try:
             # pluggy warns while registering an implementation of a deprecated hook; capture
@@ -132,12 +138,18 @@ class PluginHost:
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError:
-            unknown = sorted(c.name for c in self.pm.get_hookcallers(plugin) or []
-                             if not c.has_spec())
+            unknown = sorted(
+                c.name for c in self.pm.get_hookcallers(plugin) or [] if not c.has_spec()
+            )
             self.pm.unregister(name=name)
             known = self.hook_names()
-            self._fail(name, dist, "failed", f"unknown hook(s) {', '.join(unknown)}; hook "
-                       f"names must be one of {', '.join(known)}")
+            self._fail(
+                name,
+                dist,
+                "failed",
+                f"unknown hook(s) {', '.join(unknown)}; hook "
+                f"names must be one of {', '.join(known)}",
+            )
             return
         self.dists[name] = dist
         notes = "; ".join(str(w.message) for w in caught)
@@ -146,8 +158,9 @@ class PluginHost:
             with contextlib.suppress(Warning):
                 warnings.warn(w.message, w.category, stacklevel=2)
 
-    def load_module(self, name: str, loader: Any, dist: PackInfo | None,
-                    api: object = None) -> None:
+    def load_module(
+        self, name: str, loader: Any, dist: PackInfo | None, api: object = None
+    ) -> None:
         """Import a plugin through ``loader()`` (an entry point or a module path) and register it.
 
         ``api`` is the plugin-API range from the pack's ``flowtime_pack.toml``: when given, it is
@@ -162,8 +175,9 @@ class PluginHost:
         except (Exception, SystemExit, KeyboardInterrupt) as exc:
             self._fail(name, dist, "failed", f"import failed: {describe(exc)}")
             return
-        if api is None and not self._api_ok(name, dist,
-                                            getattr(plugin, "FLOWTIME_SIM_PLUGIN_API", None)):
+        if api is None and not self._api_ok(
+            name, dist, getattr(plugin, "FLOWTIME_SIM_PLUGIN_API", None)
+        ):
             return
         self.register(plugin, name, dist)
 
@@ -172,20 +186,35 @@ class PluginHost:
 
         what = f"pack {name!r}" + (f" ({dist.name} {dist.version})" if dist else "")
         if not isinstance(api, str):
-            self._fail(name, dist, "refused", f"{what} declares no plugin-API range; add "
-                       "plugin_api = \">=1,<2\" to flowtime_pack.toml or "
-                       "FLOWTIME_SIM_PLUGIN_API = \">=1,<2\" to the module")
+            self._fail(
+                name,
+                dist,
+                "refused",
+                f"{what} declares no plugin-API range; add "
+                'plugin_api = ">=1,<2" to flowtime_pack.toml or '
+                'FLOWTIME_SIM_PLUGIN_API = ">=1,<2" to the module',
+            )
             return False
         try:
             ok = SpecifierSet(api).contains(PLUGIN_API_VERSION, prereleases=True)
         except InvalidSpecifier:
-            self._fail(name, dist, "refused", f"{what} declares an invalid plugin-API range "
-                       f"{api!r}; use a PEP 440 range such as \">=1,<2\"")
+            self._fail(
+                name,
+                dist,
+                "refused",
+                f"{what} declares an invalid plugin-API range "
+                f'{api!r}; use a PEP 440 range such as ">=1,<2"',
+            )
             return False
         if not ok:
-            self._fail(name, dist, "refused", f"{what} supports plugin API {api} but this host "
-                       f"provides {PLUGIN_API_VERSION}; install a version of the pack that "
-                       "supports it, or a matching flowtime-sim")
+            self._fail(
+                name,
+                dist,
+                "refused",
+                f"{what} supports plugin API {api} but this host "
+                f"provides {PLUGIN_API_VERSION}; install a version of the pack that "
+                "supports it, or a matching flowtime-sim",
+            )
         return ok
 
     def _record(self, record: PluginRecord) -> None:
@@ -202,8 +231,9 @@ class PluginHost:
     def load_entry_point(self, ep: EntryPoint, disabled: set[str]) -> None:
         dist = PackInfo(ep.dist.name, ep.dist.version) if ep.dist else None
         if ep.name in disabled:
-            self._record(PluginRecord(ep.name, dist, "disabled",
-                                      "listed in FLOWTIME_SIM_DISABLE_PLUGINS"))
+            self._record(
+                PluginRecord(ep.name, dist, "disabled", "listed in FLOWTIME_SIM_DISABLE_PLUGINS")
+            )
             return
         try:
             manifest = _pack_manifest(ep)
@@ -212,8 +242,9 @@ class PluginHost:
             return
         if manifest is None or manifest[1].get("python"):
             # The pack implements hooks in Python: import it.
-            self.load_module(ep.name, ep.load, dist,
-                             api=manifest[1].get("plugin_api") if manifest else None)
+            self.load_module(
+                ep.name, ep.load, dist, api=manifest[1].get("plugin_api") if manifest else None
+            )
             return
         path, data = manifest
         if not self._api_ok(ep.name, dist, data.get("plugin_api")):
@@ -254,8 +285,12 @@ def disabled_plugins() -> set[str]:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
-def create_plugin_host(*, strict: bool | None = None, load_entry_points: bool = True,
-                       plugins: Iterable[tuple[str, object]] = ()) -> PluginHost:
+def create_plugin_host(
+    *,
+    strict: bool | None = None,
+    load_entry_points: bool = True,
+    plugins: Iterable[tuple[str, object]] = (),
+) -> PluginHost:
     """Build a fresh host: built-ins, then installed packs, then ``plugins`` given here."""
     if strict is None:
         strict = os.environ.get("FLOWTIME_SIM_STRICT", "") not in {"", "0", "false"}
@@ -263,8 +298,9 @@ def create_plugin_host(*, strict: bool | None = None, load_entry_points: bool = 
     disabled = disabled_plugins()
     for name, module in BUILTIN_PLUGINS:
         if name in disabled:
-            host._record(PluginRecord(name, None, "disabled",
-                                      "listed in FLOWTIME_SIM_DISABLE_PLUGINS"))
+            host._record(
+                PluginRecord(name, None, "disabled", "listed in FLOWTIME_SIM_DISABLE_PLUGINS")
+            )
             continue
         host.load_module(name, lambda m=module: importlib.import_module(m), None)
     if load_entry_points:

@@ -24,17 +24,24 @@ class RenderedModel:
     document: Any  # the YAML document of ``text``, loaded once (for model_hash)
 
 
-def resolve_parameters(host: PluginHost, template: Template,
-                       sources: ParameterSources) -> ResolvedParameters:
+def resolve_parameters(
+    host: PluginHost, template: Template, sources: ParameterSources
+) -> ResolvedParameters:
     hook = "flowtime_resolve_parameters"
     result = host.first(hook, template=template, sources=sources)
     if result is None:
-        raise PluginError(f"no plugin resolved the parameters of template {template.id}",
-                          pack=template.plugin, hook=hook)
+        raise PluginError(
+            f"no plugin resolved the parameters of template {template.id}",
+            pack=template.plugin,
+            hook=hook,
+        )
     if not isinstance(result.value, ResolvedParameters):
-        raise PluginError(f"plugin {result.plugin!r}: {hook} returned a "
-                          f"{type(result.value).__name__}, not ResolvedParameters",
-                          pack=result.plugin, hook=hook)
+        raise PluginError(
+            f"plugin {result.plugin!r}: {hook} returned a "
+            f"{type(result.value).__name__}, not ResolvedParameters",
+            pack=result.plugin,
+            hook=hook,
+        )
     return result.value
 
 
@@ -47,13 +54,19 @@ def render(host: PluginHost, template: Template, parameters: ResolvedParameters)
     hook = "flowtime_render_template"
     result = host.first(hook, template=template, parameters=parameters)
     if result is None:
-        raise PluginError(f"no renderer for template format {template.format!r} "
-                          f"(template {template.id})", pack=template.plugin, hook=hook)
+        raise PluginError(
+            f"no renderer for template format {template.format!r} (template {template.id})",
+            pack=template.plugin,
+            hook=hook,
+        )
     text = result.value
     if not isinstance(text, str):
-        raise PluginError(f"plugin {result.plugin!r}: {hook} returned a "
-                          f"{type(text).__name__}, not the model text", pack=result.plugin,
-                          hook=hook)
+        raise PluginError(
+            f"plugin {result.plugin!r}: {hook} returned a "
+            f"{type(text).__name__}, not the model text",
+            pack=result.plugin,
+            hook=hook,
+        )
     from flowtime_sim.kept_models import keep
 
     kept = keep(template, text)
@@ -76,7 +89,10 @@ def render_preview(host: PluginHost, model: Model, title: str | None) -> Preview
     if result is None:
         return None
     if not isinstance(result.value, Preview):
-        raise PluginError(f"plugin {result.plugin!r}: {hook} returned a "
-                          f"{type(result.value).__name__}, not a Preview", pack=result.plugin,
-                          hook=hook)
+        raise PluginError(
+            f"plugin {result.plugin!r}: {hook} returned a "
+            f"{type(result.value).__name__}, not a Preview",
+            pack=result.plugin,
+            hook=hook,
+        )
     return result.value

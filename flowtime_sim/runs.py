@@ -44,17 +44,28 @@ def run_id_for(request: RunRequest, engine_version: str) -> tuple[str, str]:
     """``(run_id, inputs_hash)``: the same model, mode and engine (and, in sample mode, seed)
     give the same run. The seed changes nothing in expected mode, so it is no part of an
     expected-mode run's identity."""
-    identity: dict[str, Any] = {"model_hash": request.model_hash, "mode": request.mode,
-                                "engine_version": engine_version}
+    identity: dict[str, Any] = {
+        "model_hash": request.model_hash,
+        "mode": request.mode,
+        "engine_version": engine_version,
+    }
     if request.mode == "sample":
         identity["seed"] = request.seed
     inputs = canonical_hash(identity)
-    return check_id(f"{request.slug}-run_{inputs.removeprefix('sha256:')[:8]}",
-                    what="run id"), inputs
+    return check_id(
+        f"{request.slug}-run_{inputs.removeprefix('sha256:')[:8]}", what="run id"
+    ), inputs
 
 
-def execute(request: RunRequest, *, run_id: str, inputs: str, owner: str, visibility: str,
-            progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, FileWriter]]:
+def execute(
+    request: RunRequest,
+    *,
+    run_id: str,
+    inputs: str,
+    owner: str,
+    visibility: str,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], dict[str, FileWriter]]:
     """Evaluate the model; return the run's catalog (its ``files`` left empty for the
     registry to fill in as it stores them) and its files as writers, so that the CSV is written
     straight to storage rather than held in memory. Nothing is stored here."""
@@ -69,6 +80,12 @@ def execute(request: RunRequest, *, run_id: str, inputs: str, owner: str, visibi
     def write_csv(out: BinaryIO) -> None:
         write_binned_csv(request.model, series, out)
 
-    catalog = run_catalog(request, run_id=run_id, inputs=inputs, engine_version=ENGINE_VERSION,
-                          owner=owner, visibility=visibility)
+    catalog = run_catalog(
+        request,
+        run_id=run_id,
+        inputs=inputs,
+        engine_version=ENGINE_VERSION,
+        owner=owner,
+        visibility=visibility,
+    )
     return catalog, {"binned_v0.csv": write_csv}

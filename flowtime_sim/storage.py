@@ -88,8 +88,9 @@ class Storage(Protocol):
         """A local file path where the listing index for this root may live."""
 
 
-def publish_streamed(storage: Storage, key: str, streams: Mapping[str, FileWriter],
-                     finish: Finish) -> bool:
+def publish_streamed(
+    storage: Storage, key: str, streams: Mapping[str, FileWriter], finish: Finish
+) -> bool:
     """Publish the folder ``key`` made of ``streams`` (written as they are produced) and the
     files ``finish`` returns given the streams' hashes; ``False`` when the folder exists."""
     from flowtime_sim.canonical import file_hash
@@ -123,8 +124,9 @@ def scheme_of(root: str) -> str:
     return m.group(1).lower() if m else "file"
 
 
-def open_storage(host: PluginHost, root: str | None,
-                 options: Mapping[str, str] | None = None) -> Storage:
+def open_storage(
+    host: PluginHost, root: str | None, options: Mapping[str, str] | None = None
+) -> Storage:
     """Pick the backend whose scheme matches ``root`` and open it.
 
     A plugin whose storage hook fails costs only the schemes it would have offered: the
@@ -150,21 +152,29 @@ def open_storage(host: PluginHost, root: str | None,
         known = ", ".join(sorted(offers)) or "none"
         hint = " (install flowtime-sim-s3 for s3:// roots)" if scheme == "s3" else ""
         failed = "".join(f"; {failure}" for failure in failures)
-        raise NotFoundError(f"no storage backend for {scheme}:// roots{hint}; "
-                            f"available schemes: {known}{failed}", field="root")
+        raise NotFoundError(
+            f"no storage backend for {scheme}:// roots{hint}; available schemes: {known}{failed}",
+            field="root",
+        )
     if len(found) > 1:
         names = ", ".join(name for name, _ in found)
-        raise PluginError(f"several plugins offer storage for {scheme}:// ({names}); "
-                          "disable all but one with FLOWTIME_SIM_DISABLE_PLUGINS",
-                          pack=found[1][0], hook="flowtime_storage_backends")
+        raise PluginError(
+            f"several plugins offer storage for {scheme}:// ({names}); "
+            "disable all but one with FLOWTIME_SIM_DISABLE_PLUGINS",
+            pack=found[1][0],
+            hook="flowtime_storage_backends",
+        )
     plugin, backend = found[0]
     try:
         return backend.open(url, dict(options or {}))
     except FlowtimeError:
         raise
     except Exception as exc:
-        raise PluginError(f"plugin {plugin!r}: opening {url} failed: {describe(exc)}",
-                          pack=plugin, hook="flowtime_storage_backends") from exc
+        raise PluginError(
+            f"plugin {plugin!r}: opening {url} failed: {describe(exc)}",
+            pack=plugin,
+            hook="flowtime_storage_backends",
+        ) from exc
 
 
 def _backends(plugin: str, offered: object) -> list[StorageBackend]:
@@ -174,7 +184,10 @@ def _backends(plugin: str, offered: object) -> list[StorageBackend]:
     backends = [item for item in items if isinstance(item, StorageBackend)]
     if len(backends) != len(items):
         bad = next(item for item in items if not isinstance(item, StorageBackend))
-        raise PluginError(f"plugin {plugin!r}: flowtime_storage_backends returned a "
-                          f"{type(bad).__name__}, not a StorageBackend", pack=plugin,
-                          hook="flowtime_storage_backends")
+        raise PluginError(
+            f"plugin {plugin!r}: flowtime_storage_backends returned a "
+            f"{type(bad).__name__}, not a StorageBackend",
+            pack=plugin,
+            hook="flowtime_storage_backends",
+        )
     return backends

@@ -62,8 +62,10 @@ class TemplateIndex:
         versions = self.by_id.setdefault(tpl.id, [])
         for other in versions:
             if other.version == tpl.version and _pack_key(other) == _pack_key(tpl):
-                self.problems.append(f"template {tpl.id} {tpl.version} is offered twice by "
-                                     f"{_pack_key(tpl)}; the first one is used")
+                self.problems.append(
+                    f"template {tpl.id} {tpl.version} is offered twice by "
+                    f"{_pack_key(tpl)}; the first one is used"
+                )
                 return
         versions.append(tpl)
 
@@ -92,22 +94,27 @@ class TemplateIndex:
             candidates = [t for t in candidates if _pack_key(t) == pack]
         if not candidates:
             known = ", ".join(sorted(self.by_id)) or "none installed"
-            raise NotFoundError(f"unknown template {ref!r}; available: {known} "
-                                "(see 'flowtime-sim templates')", field="template")
+            raise NotFoundError(
+                f"unknown template {ref!r}; available: {known} (see 'flowtime-sim templates')",
+                field="template",
+            )
         providers = sorted({_pack_key(t) for t in candidates})
         if len(providers) > 1:
             choices = ", ".join(f"{p}:{tid}" for p in providers)
-            raise UserError(f"template id {tid!r} is provided by several packs "
-                            f"({', '.join(providers)}); choose one of: {choices}",
-                            field="template")
+            raise UserError(
+                f"template id {tid!r} is provided by several packs "
+                f"({', '.join(providers)}); choose one of: {choices}",
+                field="template",
+            )
         if version is None:
             return candidates[0]
         for tpl in candidates:
             if tpl.version == version:
                 return tpl
         have = ", ".join(t.version for t in candidates)
-        raise NotFoundError(f"template {ref!r} has no version {version!r}; available: {have}",
-                            field="version")
+        raise NotFoundError(
+            f"template {ref!r} has no version {version!r}; available: {have}", field="version"
+        )
 
 
 class _NotTemplates(TypeError):
@@ -121,8 +128,9 @@ def _offered(result: object) -> list[Template]:
     offered = list(result)
     for item in offered:
         if not isinstance(item, Template):
-            raise _NotTemplates(f"returned a {type(item).__name__} among its templates, "
-                                "not a Template")
+            raise _NotTemplates(
+                f"returned a {type(item).__name__} among its templates, not a Template"
+            )
     return offered
 
 

@@ -81,8 +81,11 @@ class TemplateManifest:
         import copy
 
         props = self.parameters.get("properties") or {}
-        return {k: copy.deepcopy(v["default"]) for k, v in props.items()
-                if isinstance(v, Mapping) and "default" in v}
+        return {
+            k: copy.deepcopy(v["default"])
+            for k, v in props.items()
+            if isinstance(v, Mapping) and "default" in v
+        }
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -165,7 +168,6 @@ class StorageBackend:
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z][a-z0-9+.-]*$", self.scheme):
             raise ValueError(f"storage scheme {self.scheme!r} is not a URL scheme")
-
 
 
 @dataclass(frozen=True, slots=True)

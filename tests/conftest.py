@@ -53,9 +53,11 @@ def pg_url() -> Iterator[str]:
         yield os.environ[DSN_ENV]
         return
     if server_binaries() is None or importlib.util.find_spec("psycopg_pool") is None:
-        missing = ("the PostgreSQL index tests need PostgreSQL's server binaries "
-                   "(apt-get install postgresql) or FLOWTIME_SIM_TEST_PG_DSN, and "
-                   "pip install -e '.[postgresql]'")
+        missing = (
+            "the PostgreSQL index tests need PostgreSQL's server binaries "
+            "(apt-get install postgresql) or FLOWTIME_SIM_TEST_PG_DSN, and "
+            "pip install -e '.[postgresql]'"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but {missing}")
         pytest.skip(missing)
@@ -87,8 +89,9 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def cli(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-        ) -> Callable[..., Result]:
+def cli(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
     """Run the CLI in ``tmp_path``: ``cli("templates", "--json")``; ``spelling="flowtime"``
     runs ``flowtime sim templates --json`` instead of ``flowtime-sim templates --json``."""
     from flowtime_sim.cli import flowtime, main
@@ -120,19 +123,25 @@ def fake_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeD
     monkeypatch.syspath_prepend(str(site))
     before = set(sys.modules)
 
-    def make(package: str, files: Mapping[str, str] | None = None, *,
-             entry_points: Mapping[str, str] | None = None, version: str = "1.0") -> Path:
+    def make(
+        package: str,
+        files: Mapping[str, str] | None = None,
+        *,
+        entry_points: Mapping[str, str] | None = None,
+        version: str = "1.0",
+    ) -> Path:
         if (FAKE_PACKS / package).is_dir():
             shutil.copytree(FAKE_PACKS / package, site / package)
         dist = "flowtime-pack-" + package.replace("_", "-")
         info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         info.joinpath("METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"
+        )
         eps = entry_points if entry_points is not None else {package: package}
         info.joinpath("entry_points.txt").write_text(
-            "[flowtime_sim]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()),
-            encoding="utf-8")
+            "[flowtime_sim]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()), encoding="utf-8"
+        )
         for rel, text in (files or {}).items():
             path = site / rel
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,10 +22,14 @@ from flowtime_sim.parameter_input import parse_params_text
 def test_golden_vectors() -> None:
     assert canonical_json({"b": 1, "a": [1.0, "x"]}) == b'{"a":[1,"x"],"b":1}'
     assert canonical_hash({}) == (
-        "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+        "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+    )
     assert canonical_hash({"template_id": "checkout", "parameters": {"peak_factor": 1.5}}) == (
-        "sha256:" + __import__("hashlib").sha256(
-            b'{"parameters":{"peak_factor":1.5},"template_id":"checkout"}').hexdigest())
+        "sha256:"
+        + __import__("hashlib")
+        .sha256(b'{"parameters":{"peak_factor":1.5},"template_id":"checkout"}')
+        .hexdigest()
+    )
 
 
 def test_key_order_does_not_matter() -> None:
@@ -46,8 +50,9 @@ def test_nfc_and_nfd_strings_hash_the_same() -> None:
 
 def test_yaml_and_json_spellings_hash_the_same() -> None:
     from_yaml = parse_params_text("peak: 2\nname: caf\u00e9\nlist: [1, 2.5]\n", "p.yaml")
-    from_json = parse_params_text('{"list": [1.0, 2.5], "name": "cafe\\u0301", "peak": 2.0}',
-                                  "p.json")
+    from_json = parse_params_text(
+        '{"list": [1.0, 2.5], "name": "cafe\\u0301", "peak": 2.0}', "p.json"
+    )
     assert canonical_hash(from_yaml) == canonical_hash(from_json)
 
 
@@ -58,27 +63,36 @@ def test_nan_and_infinity_are_rejected(bad: float) -> None:
 
 
 def test_the_same_id_in_processes_with_different_hash_seeds() -> None:
-    code = ("from flowtime_sim.catalogs import identity_hash, model_id_for;"
-            "print(model_id_for('Checkout Baseline', identity_hash('checkout', 'checkout', "
-            "{'b': [1, 2.0], 'a': {'y': 'caf\\u00e9', 'x': None}})))")
+    code = (
+        "from flowtime_sim.catalogs import identity_hash, model_id_for;"
+        "print(model_id_for('Checkout Baseline', identity_hash('checkout', 'checkout', "
+        "{'b': [1, 2.0], 'a': {'y': 'caf\\u00e9', 'x': None}})))"
+    )
     ids = set()
     for seed in ("0", "1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
         ids.add(out.stdout.strip())
-    identity = identity_hash("checkout", "checkout",
-                             {"a": {"x": None, "y": "cafe\u0301"}, "b": [1.0, 2]})
+    identity = identity_hash(
+        "checkout", "checkout", {"a": {"x": None, "y": "cafe\u0301"}, "b": [1.0, 2]}
+    )
     assert ids == {model_id_for("Checkout Baseline", identity)}
     assert next(iter(ids)).startswith("checkout-baseline_")
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),
-    max_leaves=20)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 @given(json_values)
@@ -112,8 +126,9 @@ numbers = st.one_of(
 
 @settings(deadline=None)  # the first example imports NumPy
 @given(st.lists(numbers, min_size=64, max_size=200), st.booleans())
-def test_long_number_lists_take_a_fast_path_with_the_same_bytes(values: list[float],
-                                                                 as_tuple: bool) -> None:
+def test_long_number_lists_take_a_fast_path_with_the_same_bytes(
+    values: list[float], as_tuple: bool
+) -> None:
     import rfc8785
 
     from flowtime_sim.canonical import _ints_to_float, normalise
@@ -131,5 +146,5 @@ def test_a_document_string_cannot_pose_as_a_fast_list() -> None:
     values = list(range(100))
     lookalike = "\x00" + "0" * 16 + ":0"
     assert canonical_json({"a": values, "b": lookalike}) == (
-        b'{"a":[' + ",".join(map(str, values)).encode() + b'],"b":"\\u0000' + b"0" * 16
-        + b':0"}')
+        b'{"a":[' + ",".join(map(str, values)).encode() + b'],"b":"\\u0000' + b"0" * 16 + b':0"}'
+    )

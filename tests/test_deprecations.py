@@ -17,9 +17,11 @@ from flowtime_sim.plugins import create_plugin_host
 from flowtime_sim.templates import TemplateIndex
 from flowtime_sim.types import Template, TemplateManifest
 
-MESSAGE = ("hook flowtime_template_packs is deprecated since plugin API 1.0 and will be removed "
-           "in plugin API 2.0; use flowtime_templates instead (same arguments and return value: "
-           "rename the function)")
+MESSAGE = (
+    "hook flowtime_template_packs is deprecated since plugin API 1.0 and will be removed "
+    "in plugin API 2.0; use flowtime_templates instead (same arguments and return value: "
+    "rename the function)"
+)
 BODY = """\
 schemaVersion: 1
 grid: {bins: 2, binSize: 1, binUnit: hours}
@@ -56,8 +58,8 @@ def test_the_deprecation_message() -> None:
     assert isinstance(warning, DeprecationWarning)
     assert str(warning) == MESSAGE
     assert Deprecation("x", "y", "1.2", "2.0").message() == (
-        "x is deprecated since plugin API 1.2 and will be removed in plugin API 2.0; use y "
-        "instead")
+        "x is deprecated since plugin API 1.2 and will be removed in plugin API 2.0; use y instead"
+    )
 
 
 def test_registering_a_pack_with_the_deprecated_hook_warns_and_it_still_works() -> None:
@@ -81,8 +83,9 @@ def test_a_failing_deprecated_hook_is_reported_under_its_own_name() -> None:
     with pytest.warns(FlowtimeSimDeprecationWarning):
         host.register(Broken(), "broken")
     index = TemplateIndex.collect(host)
-    assert index.problems == ["plugin 'broken': flowtime_template_packs failed: RuntimeError: "
-                              "no templates today"]
+    assert index.problems == [
+        "plugin 'broken': flowtime_template_packs failed: RuntimeError: no templates today"
+    ]
 
 
 def test_an_installed_legacy_pack_warns_renders_and_runs(fake_dist) -> None:

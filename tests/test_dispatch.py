@@ -22,8 +22,10 @@ PACKAGE = Path(flowtime_sim.__file__).resolve().parent
 
 
 def _template(tid: str = "wrapped") -> Template:
-    body = ("schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\n"
-            "nodes:\n  - {id: a, kind: const, values: [1, 2]}\n")
+    body = (
+        "schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\n"
+        "nodes:\n  - {id: a, kind: const, values: [1, 2]}\n"
+    )
     return Template(TemplateManifest(id=tid, version="1.0.0", title=tid), lambda: body)
 
 
@@ -70,7 +72,8 @@ def test_results_name_the_plugin_that_returned_them() -> None:
     host = create_plugin_host(load_entry_points=False, plugins=[("offering", Offer())])
     collected = host.collect("flowtime_templates")
     assert [(r.plugin, [t.id for t in r.value]) for r in collected.results] == [  # type: ignore[attr-defined]
-        ("offering", ["offered"])]
+        ("offering", ["offered"])
+    ]
     first = host.first("flowtime_render_preview", model=_rendered(host).model, title=None)
     assert first is not None and first.plugin == "builtin-preview"
 
@@ -114,8 +117,9 @@ def test_a_raising_discovery_hook_costs_only_its_templates(ft: Flowtime) -> None
 
 
 @pytest.mark.parametrize("hook", ["flowtime_resolve_parameters", "flowtime_render_template"])
-def test_a_raising_render_hook_is_an_error_naming_the_pack_and_hook(ft: Flowtime,
-                                                                      hook: str) -> None:
+def test_a_raising_render_hook_is_an_error_naming_the_pack_and_hook(
+    ft: Flowtime, hook: str
+) -> None:
     ft.host.register(Raising(hook), "bad")
     with pytest.raises(PluginError) as err:
         ft.create_model("checkout")
@@ -127,8 +131,8 @@ def test_a_raising_preview_hook_stores_the_model_without_a_preview(ft: Flowtime)
     ft.host.register(Raising("flowtime_render_preview"), "bad")
     created = ft.create_model("checkout")
     assert created.warnings == (
-        MESSAGE.format(hook="flowtime_render_preview")
-        + "; the model is stored without a preview",)
+        MESSAGE.format(hook="flowtime_render_preview") + "; the model is stored without a preview",
+    )
     assert sorted(created.artifact.catalog["files"]) == ["model.yaml"]
     assert ft.run_model(created.artifact.id).artifact.catalog["kind"] == "run"
 
@@ -142,7 +146,8 @@ def test_a_raising_storage_hook_costs_only_its_schemes(tmp_path: Path) -> None:
         ft.registry("s3://bucket/prefix")
     assert str(err.value) == (
         "no storage backend for s3:// roots (install flowtime-sim-s3 for s3:// roots); "
-        "available schemes: file; " + MESSAGE.format(hook="flowtime_storage_backends"))
+        "available schemes: file; " + MESSAGE.format(hook="flowtime_storage_backends")
+    )
     ft.close()
 
 
@@ -155,8 +160,10 @@ def test_a_storage_hook_returning_something_else_costs_only_its_schemes(tmp_path
     host = create_plugin_host(load_entry_points=False, plugins=[("odd", Odd())])
     ft = Flowtime(host=host, root=str(tmp_path / "root"))
     assert ft.registry().storage.url  # file:// still opens
-    with pytest.raises(NotFoundError, match="plugin 'odd': flowtime_storage_backends returned "
-                                            "a dict, not a StorageBackend"):
+    with pytest.raises(
+        NotFoundError,
+        match="plugin 'odd': flowtime_storage_backends returned a dict, not a StorageBackend",
+    ):
         ft.registry("odd://x")
     ft.close()
 
@@ -174,27 +181,39 @@ def test_a_storage_backend_that_fails_to_open_is_named(tmp_path: Path) -> None:
     ft = Flowtime(host=host, root="flaky://x")
     with pytest.raises(PluginError) as err:
         ft.registry()
-    assert str(err.value) == "plugin 'flaky': opening flaky://x failed: OSError: no route to " \
-                             "the bucket"
+    assert (
+        str(err.value) == "plugin 'flaky': opening flaky://x failed: OSError: no route to "
+        "the bucket"
+    )
     ft.close()
 
 
 # -- one pack identity ------------------------------------------------------------------------
 
+
 def _shared_pack(level_word: str) -> dict[str, str]:
-    manifest = ("id: shared\nversion: 1.0.0\ntitle: Shared\nparameters:\n  type: object\n"
-                "  properties: {level: {type: number, default: 5}}\n")
-    body = ("schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n"
-            f"  - {{id: {level_word}, kind: const, values: [{{{{ level }}}}, {{{{ level }}}}]}}\n")
-    return {"flowtime_pack.toml": 'plugin_api = ">=1,<2"\n',
-            "templates/shared/template.yaml": manifest, "templates/shared/model.yaml.j2": body}
+    manifest = (
+        "id: shared\nversion: 1.0.0\ntitle: Shared\nparameters:\n  type: object\n"
+        "  properties: {level: {type: number, default: 5}}\n"
+    )
+    body = (
+        "schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n"
+        f"  - {{id: {level_word}, kind: const, values: [{{{{ level }}}}, {{{{ level }}}}]}}\n"
+    )
+    return {
+        "flowtime_pack.toml": 'plugin_api = ">=1,<2"\n',
+        "templates/shared/template.yaml": manifest,
+        "templates/shared/model.yaml.j2": body,
+    }
 
 
 @pytest.fixture
 def two_packs(fake_dist, tmp_path: Path) -> Iterator[Flowtime]:
     for name, node in (("alpha", "from_alpha"), ("beta", "from_beta")):
-        files = {f"{name}/__init__.py": "", **{f"{name}/{k}": v
-                                               for k, v in _shared_pack(node).items()}}
+        files = {
+            f"{name}/__init__.py": "",
+            **{f"{name}/{k}": v for k, v in _shared_pack(node).items()},
+        }
         fake_dist(name, files)
     flowtime = Flowtime(host=create_plugin_host(), root=str(tmp_path / "root"), owner="me")
     yield flowtime
@@ -205,8 +224,11 @@ def test_the_same_request_to_two_packs_makes_two_models(two_packs: Flowtime) -> 
     alpha = two_packs.create_model("alpha:shared", name="same")
     beta = two_packs.create_model("beta:shared", name="same")
     assert not beta.unchanged and beta.artifact.id != alpha.artifact.id
-    assert beta.artifact.catalog["pack"] == {"name": "flowtime-pack-beta", "version": "1.0",
-                                             "plugin": "beta"}
+    assert beta.artifact.catalog["pack"] == {
+        "name": "flowtime-pack-beta",
+        "version": "1.0",
+        "plugin": "beta",
+    }
 
 
 def test_derive_renders_with_the_pack_the_model_was_made_with(two_packs: Flowtime) -> None:
@@ -232,6 +254,7 @@ def test_a_newer_template_version_is_the_next_version_of_the_same_model(cli) -> 
 
 
 # -- the import graph -------------------------------------------------------------------------
+
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
@@ -260,8 +283,9 @@ def _imports(path: Path, *, top_level_only: bool) -> set[str]:
                 names = [f"{child.module}.{a.name}" for a in child.names]
                 submodules = [n for n in names if n in MODULES]
                 # "from package import submodule" needs the submodule, not the package's names
-                found.update(submodules if len(submodules) == len(names) else
-                             [child.module, *submodules])
+                found.update(
+                    submodules if len(submodules) == len(names) else [child.module, *submodules]
+                )
             elif isinstance(child, ast.Import):
                 found.update(a.name for a in child.names)
             visit(child, runs_at_import and not inside_def)
@@ -270,11 +294,13 @@ def _imports(path: Path, *, top_level_only: bool) -> set[str]:
     return {m for m in found if m == "flowtime_sim" or m.startswith("flowtime_sim.")}
 
 
-
-
 def test_the_registry_imports_no_plugin_machinery() -> None:
-    forbidden = ("flowtime_sim.plugins", "flowtime_sim.rendering", "flowtime_sim.hookspecs",
-                 "flowtime_sim.dispatch")
+    forbidden = (
+        "flowtime_sim.plugins",
+        "flowtime_sim.rendering",
+        "flowtime_sim.hookspecs",
+        "flowtime_sim.dispatch",
+    )
     for name, path in MODULES.items():
         if name.startswith("flowtime_sim.registry"):
             bad = [m for m in _imports(path, top_level_only=False) if m.startswith(forbidden)]
@@ -282,8 +308,10 @@ def test_the_registry_imports_no_plugin_machinery() -> None:
 
 
 def test_no_import_cycle_in_the_package() -> None:
-    graph = {name: {m for m in _imports(path, top_level_only=True) if m in MODULES}
-             for name, path in MODULES.items()}
+    graph = {
+        name: {m for m in _imports(path, top_level_only=True) if m in MODULES}
+        for name, path in MODULES.items()
+    }
     state: dict[str, int] = {}
 
     def cycle_from(node: str, trail: list[str]) -> list[str] | None:
@@ -292,7 +320,7 @@ def test_no_import_cycle_in_the_package() -> None:
             if nxt == node:
                 continue
             if state.get(nxt) == 1:
-                return [*trail[trail.index(nxt):], nxt] if nxt in trail else [node, nxt]
+                return [*trail[trail.index(nxt) :], nxt] if nxt in trail else [node, nxt]
             if nxt not in state and (found := cycle_from(nxt, [*trail, nxt])):
                 return found
         state[node] = 2

@@ -43,8 +43,12 @@ def test_every_hook_in_the_contract_is_found() -> None:
 
     declared = sorted(n for n in vars(hookspecs) if n.startswith("flowtime_"))
     assert sorted(SPEC_IDS) == declared
-    assert {"flowtime_templates", "flowtime_resolve_parameters", "flowtime_render_preview",
-            "flowtime_storage_backends"} <= set(declared)
+    assert {
+        "flowtime_templates",
+        "flowtime_resolve_parameters",
+        "flowtime_render_preview",
+        "flowtime_storage_backends",
+    } <= set(declared)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
@@ -52,34 +56,40 @@ def test_every_hook_has_a_typed_signature(spec: Callable[..., Any]) -> None:
     sig = inspect.signature(spec)
     untyped = [p.name for p in sig.parameters.values() if p.annotation is inspect.Parameter.empty]
     assert untyped == [], f"{spec.__name__}: parameters without a type: {untyped}"
-    assert sig.return_annotation is not inspect.Signature.empty, \
+    assert sig.return_annotation is not inspect.Signature.empty, (
         f"{spec.__name__} has no return type"
+    )
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
 def test_every_hook_has_a_docstring_with_an_example_implementation(
-        spec: Callable[..., Any]) -> None:
+    spec: Callable[..., Any],
+) -> None:
     doc = inspect.getdoc(spec) or ""
     summary = doc.split("\n\n")[0]
     assert summary.strip(), f"{spec.__name__} has no docstring"
     example = doc.partition("::")[2]
     assert example, f"{spec.__name__}: the docstring has no example (a paragraph ending in ::)"
-    assert "@hookimpl" in example and f"def {spec.__name__}(" in example, \
+    assert "@hookimpl" in example and f"def {spec.__name__}(" in example, (
         f"{spec.__name__}: the example does not implement the hook"
+    )
     if HOOKS.hookspec_options(spec).get("firstresult"):
-        assert "Stops at the first non-None result" in doc, \
+        assert "Stops at the first non-None result" in doc, (
             f"{spec.__name__} is firstresult but its docstring does not say so"
+        )
 
 
 def _test_sources() -> dict[Path, str]:
-    return {p: p.read_text(encoding="utf-8") for p in TESTS.rglob("test_*.py")
-            if p.resolve() != Path(__file__).resolve()}
+    return {
+        p: p.read_text(encoding="utf-8")
+        for p in TESTS.rglob("test_*.py")
+        if p.resolve() != Path(__file__).resolve()
+    }
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
 def test_every_hook_has_a_test(spec: Callable[..., Any]) -> None:
-    found = [p for p, text in _test_sources().items()
-             if re.search(rf"\b{spec.__name__}\b", text)]
+    found = [p for p, text in _test_sources().items() if re.search(rf"\b{spec.__name__}\b", text)]
     assert found, f"no test under tests/ mentions {spec.__name__}"
 
 
@@ -90,6 +100,7 @@ def test_the_schema_copy_in_the_docs_is_the_shipped_schema() -> None:
 
 # -- generated pages -------------------------------------------------------------------------
 
+
 def test_the_hook_reference_shows_every_hook_with_its_signature_and_example() -> None:
     page = HOOKS.expand((DOCS / "reference" / "hooks.md").read_text(encoding="utf-8"))
     assert "<!-- flowtime:" not in page
@@ -97,8 +108,10 @@ def test_the_hook_reference_shows_every_hook_with_its_signature_and_example() ->
         assert f"## `{spec.__name__}`" in page
         assert HOOKS.signature(spec) in page
         assert f"def {spec.__name__}(" in page.split(f"## `{spec.__name__}`")[1]
-    assert ("def flowtime_resolve_parameters(template: Template, sources: ParameterSources) "
-            "-> ResolvedParameters | None") in page
+    assert (
+        "def flowtime_resolve_parameters(template: Template, sources: ParameterSources) "
+        "-> ResolvedParameters | None"
+    ) in page
     # deprecated hooks last
     headings = re.findall(r"^## `(flowtime_\w+)`", page, re.MULTILINE)
     assert headings[-1] == "flowtime_template_packs"
@@ -109,16 +122,21 @@ def test_the_hook_reference_shows_every_hook_with_its_signature_and_example() ->
 def test_the_committed_hook_reference_is_what_the_generator_writes() -> None:
     committed = (DOCS / "reference" / "hooks.md").read_text(encoding="utf-8")
     assert "<!-- flowtime:" not in committed  # readable in the repository as it is
-    assert committed == HOOKS.hook_reference_page(), \
+    assert committed == HOOKS.hook_reference_page(), (
         "docs/reference/hooks.md is out of date: run 'python docs/hooks.py'"
+    )
 
 
 def test_every_error_is_importable_from_the_package() -> None:
     from flowtime_sim import errors
 
-    defined = sorted(name for name, value in vars(errors).items()
-                     if isinstance(value, type) and issubclass(value, Exception)
-                     and value.__module__ == errors.__name__)
+    defined = sorted(
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type)
+        and issubclass(value, Exception)
+        and value.__module__ == errors.__name__
+    )
     assert "ParameterError" in defined and "InvalidModelError" in defined
     for name in defined:
         assert name in flowtime_sim.__all__, name
@@ -138,7 +156,8 @@ def test_rst_becomes_markdown() -> None:
     """
     assert HOOKS.rst_to_markdown(doc) == (
         "Summary with `code` and `Template`.\n\nParagraph ending in an example:\n\n"
-        "```python\n@hookimpl\ndef flowtime_x():\n    return 1\n```\n\nAfter.\n")
+        "```python\n@hookimpl\ndef flowtime_x():\n    return 1\n```\n\nAfter.\n"
+    )
 
 
 def test_the_compatibility_page_names_the_version_the_deprecations_and_the_refusal() -> None:
@@ -146,8 +165,9 @@ def test_the_compatibility_page_names_the_version_the_deprecations_and_the_refus
     assert f"This host implements plugin API **{flowtime_sim.PLUGIN_API_VERSION}**" in page
     for deprecation in DEPRECATIONS:
         assert deprecation.message() in page
-        assert f"| `{deprecation.replacement}` | {deprecation.since} | {deprecation.removal} |" \
-            in page
+        assert (
+            f"| `{deprecation.replacement}` | {deprecation.since} | {deprecation.removal} |" in page
+        )
 
 
 def test_the_documented_refusal_is_the_hosts_message(fake_dist) -> None:
@@ -156,12 +176,19 @@ def test_the_documented_refusal_is_the_hosts_message(fake_dist) -> None:
 
     fake_dist("future_api_static", version="0.1.0")
     (record,) = [r for r in create_plugin_host().records if r.name == "future_api_static"]
-    documented = re.search(r"^pack 'coffee-shop' .*$",
-                           (DOCS / "pack-authors" / "compatibility.md").read_text("utf-8"),
-                           re.MULTILINE)
+    documented = re.search(
+        r"^pack 'coffee-shop' .*$",
+        (DOCS / "pack-authors" / "compatibility.md").read_text("utf-8"),
+        re.MULTILINE,
+    )
     assert documented is not None
-    assert record.detail.replace("'future_api_static' (flowtime-pack-future-api-static",
-                                 "'coffee-shop' (flowtime-pack-coffee-shop") == documented.group()
+    assert (
+        record.detail.replace(
+            "'future_api_static' (flowtime-pack-future-api-static",
+            "'coffee-shop' (flowtime-pack-coffee-shop",
+        )
+        == documented.group()
+    )
 
 
 def test_an_unknown_marker_is_an_error() -> None:
@@ -170,8 +197,7 @@ def test_an_unknown_marker_is_an_error() -> None:
 
 
 def test_every_page_is_in_the_navigation() -> None:
-    config = yaml.load((REPO / "mkdocs.yml").read_text(encoding="utf-8"),
-                       Loader=yaml.SafeLoader)
+    config = yaml.load((REPO / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
 
     def pages(node: Any) -> list[str]:
         if isinstance(node, str):
@@ -187,8 +213,15 @@ def test_every_page_is_in_the_navigation() -> None:
 
 def test_decisions_are_collected() -> None:
     text = (DOCS / "decisions.md").read_text(encoding="utf-8")
-    for topic in ("entry-point name", "flowtime_pack.toml", "8 hex digits", "newest first",
-                  "Soft delete", "The run seed", "Converted on load"):
+    for topic in (
+        "entry-point name",
+        "flowtime_pack.toml",
+        "8 hex digits",
+        "newest first",
+        "Soft delete",
+        "The run seed",
+        "Converted on load",
+    ):
         assert topic in text, topic
     assert "decisions.md" in (DOCS / "index.md").read_text(encoding="utf-8")
 
@@ -199,8 +232,13 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
         pytest.importorskip(module, reason="needs the docs extra: pip install -e '.[docs]'")
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
-        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     cli = (tmp_path / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
     assert "flowtime-sim pack new" in cli and "--templates-dir" in cli

@@ -13,15 +13,40 @@ from flowtime_sim.builtin.file_storage import FileStorage
 from flowtime_sim.errors import UserError
 from flowtime_sim.ids import parse_ref, slugify
 
-HOSTILE = ["../x", "..", ".", "a/b", "a\\b", "/etc/passwd", "%2e%2e", "%2e%2e%2fx", "a\x00b",
-           "A", "-x", "_x", ".hidden", "x" * 129, "", "x@v0", "x@v", "x@1", "x@v1@v2",
-           "x@v-1", "\u0430bc", "abc\n", "c:\\windows"]
+HOSTILE = [
+    "../x",
+    "..",
+    ".",
+    "a/b",
+    "a\\b",
+    "/etc/passwd",
+    "%2e%2e",
+    "%2e%2e%2fx",
+    "a\x00b",
+    "A",
+    "-x",
+    "_x",
+    ".hidden",
+    "x" * 129,
+    "",
+    "x@v0",
+    "x@v",
+    "x@1",
+    "x@v1@v2",
+    "x@v-1",
+    "\u0430bc",
+    "abc\n",
+    "c:\\windows",
+]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_ids_are_refused_with_the_grammar_in_the_message(text: str) -> None:
-    with pytest.raises(UserError, match=r"invalid artifact id .*: ids are lower-case letters, "
-                                        r"digits, '\.', '_' and '-'"):
+    with pytest.raises(
+        UserError,
+        match=r"invalid artifact id .*: ids are lower-case letters, "
+        r"digits, '\.', '_' and '-'",
+    ):
         parse_ref(text)
 
 
@@ -54,8 +79,9 @@ def test_any_text_is_refused_or_stays_inside_the_root(text: str) -> None:
 
 
 @given(st.text(max_size=60))
-def test_storage_keys_never_leave_the_root(tmp_path_factory: pytest.TempPathFactory,
-                                           text: str) -> None:
+def test_storage_keys_never_leave_the_root(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
     base = tmp_path_factory.getbasetemp() / "keys"
     storage = FileStorage(str(base))
     try:
@@ -66,8 +92,9 @@ def test_storage_keys_never_leave_the_root(tmp_path_factory: pytest.TempPathFact
     assert path.resolve().is_relative_to(base.resolve())
 
 
-@pytest.mark.parametrize("key", ["../x", "models/../../x", "/abs", "models//x", "a\\..\\b",
-                                 "models/\x00"])
+@pytest.mark.parametrize(
+    "key", ["../x", "models/../../x", "/abs", "models//x", "a\\..\\b", "models/\x00"]
+)
 def test_storage_refuses_escaping_keys(tmp_path: Path, key: str) -> None:
     storage = FileStorage(str(tmp_path))
     message = f"refusing the storage key {key!r}: it would leave the root"

@@ -36,17 +36,23 @@ from flowtime_sim.model import load_model_file
 pytestmark = pytest.mark.slow
 
 PACK = Path(__file__).parent / "fixtures" / "packs" / "flowtime-pack-hello"
-TEMPLATE = {"id": "hello-world", "ref": "hello:hello-world", "version": "0.1.0",
-            "title": "Hello, world",
-            "description": "Visitors arriving at a constant rate, and the share that says "
-                           "hello back.",
-            "tags": ["demo"], "capabilities": ["counts"], "format": "jinja2",
-            "pack": {"name": "flowtime-pack-hello", "version": "0.1.0"}}
+TEMPLATE = {
+    "id": "hello-world",
+    "ref": "hello:hello-world",
+    "version": "0.1.0",
+    "title": "Hello, world",
+    "description": "Visitors arriving at a constant rate, and the share that says hello back.",
+    "tags": ["demo"],
+    "capabilities": ["counts"],
+    "format": "jinja2",
+    "pack": {"name": "flowtime-pack-hello", "version": "0.1.0"},
+}
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=120,
-                          env=env, check=False)
+    return subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
 
 
 def pip(*args: str | Path) -> None:
@@ -59,8 +65,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("hello-pack")
     source = work / "src"
     shutil.copytree(PACK, source)  # the build leaves nothing behind in the repository
-    pip("wheel", "--no-deps", "--no-build-isolation", "--no-index", "--wheel-dir",
-        work / "dist", source)
+    pip(
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--wheel-dir",
+        work / "dist",
+        source,
+    )
     (built,) = (work / "dist").glob("*.whl")
     assert built.name == "flowtime_pack_hello-0.1.0-py3-none-any.whl"
     return built
@@ -76,15 +89,17 @@ def venv(tmp_path: Path) -> Path:
     site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
     ours = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
     Path(site.stdout.strip(), "_flowtime_test_env.pth").write_text(
-        "".join(f"import site; site.addsitedir({p!r})\n" for p in ours), encoding="utf-8")
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in ours), encoding="utf-8"
+    )
     return python
 
 
 def cli(python: Path, cwd: Path, *args: str, spelling: str = "main") -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWTIME_SIM_")}
     env["FLOWTIME_ARTIFACTS_ROOT"] = str(cwd / "artifacts")
-    code = f"import os; os.chdir({str(cwd)!r}); from flowtime_sim.cli import {spelling}; " \
-        f"{spelling}()"
+    code = (
+        f"import os; os.chdir({str(cwd)!r}); from flowtime_sim.cli import {spelling}; {spelling}()"
+    )
     prefix = ["sim"] if spelling == "flowtime" else []
     done = run(python, "-c", code, *prefix, *args, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -98,12 +113,15 @@ def test_install_then_uninstall(wheel: Path, venv: Path, tmp_path: Path) -> None
     assert TEMPLATE in cli(venv, tmp_path, "templates", "--json")
     assert TEMPLATE in cli(venv, tmp_path, "templates", "--json", spelling="flowtime")
     records = cli(venv, tmp_path, "plugins", "--json")
-    assert {"name": "hello",
-            "distribution": {"name": "flowtime-pack-hello", "version": "0.1.0"},
-            "status": "loaded", "detail": "", "imported": False,
-            "problems": []} in records
-    cli(venv, tmp_path, "new", "--template", "hello-world", "--set", "bins=3", "--out",
-        "m.yaml")
+    assert {
+        "name": "hello",
+        "distribution": {"name": "flowtime-pack-hello", "version": "0.1.0"},
+        "status": "loaded",
+        "detail": "",
+        "imported": False,
+        "problems": [],
+    } in records
+    cli(venv, tmp_path, "new", "--template", "hello-world", "--set", "bins=3", "--out", "m.yaml")
     model = load_model_file(tmp_path / "m.yaml")
     assert [n.id for n in model.nodes] == ["visitors", "replies"]
     assert cli(venv, tmp_path, "doctor").endswith("\nno problems found\n")

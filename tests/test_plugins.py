@@ -32,14 +32,16 @@ def record(host: PluginHost, name: str) -> PluginRecord:
 
 def templates_of(host: PluginHost, plugin: str) -> list[str]:
     index = TemplateIndex.collect(host)
-    return sorted(f"{t.id} {t.version}" for vs in index.by_id.values() for t in vs
-                  if t.plugin == plugin)
+    return sorted(
+        f"{t.id} {t.version}" for vs in index.by_id.values() for t in vs if t.plugin == plugin
+    )
 
 
 def test_builtin_plugins_are_loaded_like_packs(host: PluginHost) -> None:
     builtins = [r for r in host.records if r.dist is None]
     assert [(r.name, r.status, r.detail) for r in builtins] == [
-        (name, "loaded", "") for name, _ in BUILTIN_PLUGINS]
+        (name, "loaded", "") for name, _ in BUILTIN_PLUGINS
+    ]
     assert host.failures() == []
     assert all(host.pm.has_plugin(name) for name, _ in BUILTIN_PLUGINS)
 
@@ -70,25 +72,29 @@ def test_strict_makes_a_broken_pack_fatal(fake_dist, package: str) -> None:
     assert err.value.pack == package
 
 
-@pytest.mark.parametrize(("value", "fatal"), [("1", True), ("true", True), ("0", False),
-                                              ("false", False), ("", False)])
-def test_strict_from_the_environment(fake_dist, monkeypatch: pytest.MonkeyPatch, value: str,
-                                     fatal: bool) -> None:
+@pytest.mark.parametrize(
+    ("value", "fatal"), [("1", True), ("true", True), ("0", False), ("false", False), ("", False)]
+)
+def test_strict_from_the_environment(
+    fake_dist, monkeypatch: pytest.MonkeyPatch, value: str, fatal: bool
+) -> None:
     fake_dist("broken_import")
     monkeypatch.setenv("FLOWTIME_SIM_STRICT", value)
     if fatal:
         with pytest.raises(PluginError) as err:
             create_plugin_host()
-        assert str(err.value) == ("plugin 'broken_import' failed: import failed: RuntimeError: "
-                                  "broken_import needs a licence key")
+        assert str(err.value) == (
+            "plugin 'broken_import' failed: import failed: RuntimeError: "
+            "broken_import needs a licence key"
+        )
     else:
         assert record(create_plugin_host(), "broken_import").status == "failed"
 
 
-@pytest.mark.parametrize("package", ["future_api_static", "future_api_python", "no_api_static",
-                                     "static_only", "pack_a"])
-def test_packs_with_a_manifest_are_judged_without_importing_them(fake_dist,
-                                                                 package: str) -> None:
+@pytest.mark.parametrize(
+    "package", ["future_api_static", "future_api_python", "no_api_static", "static_only", "pack_a"]
+)
+def test_packs_with_a_manifest_are_judged_without_importing_them(fake_dist, package: str) -> None:
     # Each of these packages raises ImportError when imported.
     fake_dist(package)
     host = create_plugin_host()
@@ -103,8 +109,11 @@ def test_a_static_pack_lists_and_renders_without_being_imported(fake_dist) -> No
     host = create_plugin_host()
     rec = record(host, "static_only")
     assert (rec.status, rec.static, rec.as_dict()["imported"]) == ("loaded", True, False)
-    assert templates_of(host, "static_only") == ["greeting 1.0.0", "greeting 1.10.0",
-                                                 "greeting 1.2.0"]
+    assert templates_of(host, "static_only") == [
+        "greeting 1.0.0",
+        "greeting 1.10.0",
+        "greeting 1.2.0",
+    ]
     rendered = Flowtime(host=host).render("greeting")
     assert rendered.template.pack == PackInfo("flowtime-pack-static-only", "1.0")
     assert [n.id for n in rendered.model.nodes] == ["level"]
@@ -120,26 +129,39 @@ def test_a_python_pack_provides_templates_with_templates_from_package(fake_dist)
     (tpl,) = TemplateIndex.collect(host).by_id["python-hello"]
     assert (tpl.version, tpl.plugin, tpl.format) == ("0.1.0", "python_pack", "jinja2")
     assert tpl.pack == PackInfo("flowtime-pack-python-pack", "1.0")
-    assert tpl.origin == str(site / "python_pack" / "templates" / "python-hello" /
-                             "model.yaml.j2")
+    assert tpl.origin == str(site / "python_pack" / "templates" / "python-hello" / "model.yaml.j2")
 
 
 def test_record_as_dict() -> None:
     rec = PluginRecord("pack_a", PackInfo("flowtime-pack-a", "1.2"), "refused", "why", True)
-    assert rec.as_dict() == {"name": "pack_a",
-                             "distribution": {"name": "flowtime-pack-a", "version": "1.2"},
-                             "status": "refused", "detail": "why", "imported": False}
+    assert rec.as_dict() == {
+        "name": "pack_a",
+        "distribution": {"name": "flowtime-pack-a", "version": "1.2"},
+        "status": "refused",
+        "detail": "why",
+        "imported": False,
+    }
     assert PluginRecord("builtin-x", None, "loaded").as_dict()["distribution"] is None
 
 
-@pytest.mark.parametrize(("package", "problem"), [
-    ("discovery_raises", "plugin 'discovery_raises': flowtime_templates failed: OSError: "
-                         "templates folder is unreadable"),
-    ("discovery_dict", "plugin 'discovery_dict': flowtime_templates failed: returned a dict, "
-                       "not a list of Template objects"),
-])
-def test_a_failing_discovery_hook_loses_only_that_packs_templates(fake_dist, package: str,
-                                                                  problem: str) -> None:
+@pytest.mark.parametrize(
+    ("package", "problem"),
+    [
+        (
+            "discovery_raises",
+            "plugin 'discovery_raises': flowtime_templates failed: OSError: "
+            "templates folder is unreadable",
+        ),
+        (
+            "discovery_dict",
+            "plugin 'discovery_dict': flowtime_templates failed: returned a dict, "
+            "not a list of Template objects",
+        ),
+    ],
+)
+def test_a_failing_discovery_hook_loses_only_that_packs_templates(
+    fake_dist, package: str, problem: str
+) -> None:
     fake_dist(package)
     fake_dist("pack_a")
     host = create_plugin_host()
@@ -154,12 +176,17 @@ def test_a_failing_discovery_hook_loses_only_that_packs_templates(fake_dist, pac
 
 
 def test_a_static_pack_without_its_templates_folder(fake_dist) -> None:
-    site = fake_dist("no_folder", {"no_folder/__init__.py": "",
-                                   "no_folder/flowtime_pack.toml": 'plugin_api = ">=1,<2"\n'
-                                                                   'templates = "tpl"\n'})
+    site = fake_dist(
+        "no_folder",
+        {
+            "no_folder/__init__.py": "",
+            "no_folder/flowtime_pack.toml": 'plugin_api = ">=1,<2"\ntemplates = "tpl"\n',
+        },
+    )
     assert TemplateIndex.collect(create_plugin_host()).problems == [
         f"plugin 'no_folder': flowtime_templates failed: ValueError: templates folder "
-        f"{site / 'no_folder' / 'tpl'} does not exist"]
+        f"{site / 'no_folder' / 'tpl'} does not exist"
+    ]
 
 
 def test_a_discovery_hook_returning_other_objects_in_a_list_is_refused() -> None:
@@ -171,7 +198,8 @@ def test_a_discovery_hook_returning_other_objects_in_a_list_is_refused() -> None
     host = create_plugin_host(load_entry_points=False, plugins=[("dicts", Pack())])
     assert TemplateIndex.collect(host).problems == [
         "plugin 'dicts': flowtime_templates failed: returned a dict among its templates, "
-        "not a Template"]
+        "not a Template"
+    ]
 
 
 def test_same_template_id_from_two_packs_needs_the_pack_name(fake_dist) -> None:
@@ -184,8 +212,10 @@ def test_same_template_id_from_two_packs_needs_the_pack_name(fake_dist) -> None:
     assert index.get("pack_b:hello", "2.0.0").version == "2.0.0"
     with pytest.raises(UserError) as err:
         index.get("hello")
-    assert str(err.value) == ("template id 'hello' is provided by several packs (pack_a, "
-                              "pack_b); choose one of: pack_a:hello, pack_b:hello")
+    assert str(err.value) == (
+        "template id 'hello' is provided by several packs (pack_a, "
+        "pack_b); choose one of: pack_a:hello, pack_b:hello"
+    )
     assert err.value.field == "template"
     assert index.problems == []
 
@@ -195,11 +225,14 @@ def test_disabled_plugins_are_not_loaded(fake_dist, monkeypatch: pytest.MonkeyPa
     fake_dist("pack_a")
     monkeypatch.setenv("FLOWTIME_SIM_DISABLE_PLUGINS", " broken_import,builtin-preview,, pack_a")
     host = create_plugin_host(strict=True)  # a disabled pack is not a failure
-    for name, dist in [("broken_import", PackInfo("flowtime-pack-broken-import", "1.0")),
-                       ("builtin-preview", None),
-                       ("pack_a", PackInfo("flowtime-pack-pack-a", "1.0"))]:
-        assert record(host, name) == PluginRecord(name, dist, "disabled",
-                                                  "listed in FLOWTIME_SIM_DISABLE_PLUGINS")
+    for name, dist in [
+        ("broken_import", PackInfo("flowtime-pack-broken-import", "1.0")),
+        ("builtin-preview", None),
+        ("pack_a", PackInfo("flowtime-pack-pack-a", "1.0")),
+    ]:
+        assert record(host, name) == PluginRecord(
+            name, dist, "disabled", "listed in FLOWTIME_SIM_DISABLE_PLUGINS"
+        )
         assert not host.pm.has_plugin(name)
     assert host.failures() == []
     assert "hello" not in TemplateIndex.collect(host).by_id
@@ -207,7 +240,8 @@ def test_disabled_plugins_are_not_loaded(fake_dist, monkeypatch: pytest.MonkeyPa
 
 
 def test_trace_writes_plugin_loading_and_hook_calls_to_stderr(
-        fake_dist, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_dist, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_dist("pack_a")
     fake_dist("broken_import")
     create_plugin_host()
@@ -219,8 +253,10 @@ def test_trace_writes_plugin_loading_and_hook_calls_to_stderr(
     err = capsys.readouterr().err
     assert "builtin-jinja2 (built in) loaded [plugin]\n" in err
     assert "pack_a (flowtime-pack-pack-a 1.0) loaded [plugin]\n" in err
-    assert ("broken_import (flowtime-pack-broken-import 1.0) failed import failed: "
-            "RuntimeError: broken_import needs a licence key [plugin]\n") in err
+    assert (
+        "broken_import (flowtime-pack-broken-import 1.0) failed import failed: "
+        "RuntimeError: broken_import needs a licence key [plugin]\n"
+    ) in err
     assert "flowtime_storage_backends [hook]" in err
     assert "flowtime_templates [hook]" in err
 
@@ -231,24 +267,38 @@ def test_invalid_hook_signature_is_one_line() -> None:
     assert record(host, "odd").detail == (
         "invalid hook implementation: Plugin 'odd' for hook 'flowtime_render_template'; "
         "hookimpl definition: <lambda>(template, params); Argument(s) {'params'} are declared "
-        "in the hookimpl but can not be found in the hookspec")
+        "in the hookimpl but can not be found in the hookspec"
+    )
 
 
 def test_invalid_plugin_api_range(fake_dist) -> None:
-    fake_dist("odd_range", {"odd_range/__init__.py": "",
-                            "odd_range/flowtime_pack.toml": 'plugin_api = "one or two"\n'})
+    fake_dist(
+        "odd_range",
+        {
+            "odd_range/__init__.py": "",
+            "odd_range/flowtime_pack.toml": 'plugin_api = "one or two"\n',
+        },
+    )
     assert record(create_plugin_host(), "odd_range").detail == (
         "pack 'odd_range' (flowtime-pack-odd-range 1.0) declares an invalid plugin-API range "
-        "'one or two'; use a PEP 440 range such as \">=1,<2\"")
+        "'one or two'; use a PEP 440 range such as \">=1,<2\""
+    )
 
 
 def test_an_unreadable_pack_manifest(fake_dist) -> None:
-    site = fake_dist("bad_toml", {"bad_toml/__init__.py": "raise ImportError('not imported')",
-                                  "bad_toml/flowtime_pack.toml": "plugin_api = >=1\n"})
+    site = fake_dist(
+        "bad_toml",
+        {
+            "bad_toml/__init__.py": "raise ImportError('not imported')",
+            "bad_toml/flowtime_pack.toml": "plugin_api = >=1\n",
+        },
+    )
     rec = record(create_plugin_host(), "bad_toml")
     assert (rec.status, rec.detail) == (
-        "failed", f"cannot read {site / 'bad_toml' / 'flowtime_pack.toml'}: Invalid value "
-                  "(at line 1, column 14)")
+        "failed",
+        f"cannot read {site / 'bad_toml' / 'flowtime_pack.toml'}: Invalid value "
+        "(at line 1, column 14)",
+    )
 
 
 def test_a_taken_plugin_name_is_refused() -> None:
@@ -258,15 +308,23 @@ def test_a_taken_plugin_name_is_refused() -> None:
             manifest = TemplateManifest(id="x", version="1.0.0", title="X")
             return [Template(manifest, read_body=lambda: "")]
 
-    host = create_plugin_host(load_entry_points=False,
-                              plugins=[("builtin-jinja2", Pack()), ("twice", Pack()),
-                                       ("twice", Pack())])
+    host = create_plugin_host(
+        load_entry_points=False,
+        plugins=[("builtin-jinja2", Pack()), ("twice", Pack()), ("twice", Pack())],
+    )
     failed = [(r.name, r.detail) for r in host.failures()]
     assert failed == [
-        ("builtin-jinja2", "plugin name 'builtin-jinja2' is already taken by a built-in "
-                           "plugin; uninstall one of the two distributions"),
-        ("twice", "plugin name 'twice' is already taken by a built-in plugin; uninstall one of "
-                  "the two distributions")]
+        (
+            "builtin-jinja2",
+            "plugin name 'builtin-jinja2' is already taken by a built-in "
+            "plugin; uninstall one of the two distributions",
+        ),
+        (
+            "twice",
+            "plugin name 'twice' is already taken by a built-in plugin; uninstall one of "
+            "the two distributions",
+        ),
+    ]
     assert [t.plugin for t in TemplateIndex.collect(host).by_id["x"]] == ["twice"]
 
 
@@ -279,8 +337,10 @@ def test_a_pack_entry_point_name_taken_by_another_distribution(fake_dist) -> Non
     (ok,) = [r for r in records if r.status == "loaded"]
     (bad,) = [r for r in records if r.status == "failed"]
     assert ok.dist is not None
-    assert bad.detail == (f"plugin name 'pack_a' is already taken by {ok.dist.name} 1.0; "
-                          "uninstall one of the two distributions")
+    assert bad.detail == (
+        f"plugin name 'pack_a' is already taken by {ok.dist.name} 1.0; "
+        "uninstall one of the two distributions"
+    )
 
 
 def test_the_process_wide_host_is_built_once() -> None:

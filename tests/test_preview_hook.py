@@ -7,8 +7,10 @@ from flowtime_sim.core import Flowtime
 from flowtime_sim.model import parse_model
 from flowtime_sim.plugins import create_plugin_host
 
-MODEL = parse_model("schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\n"
-                    "nodes:\n  - {id: a, kind: const, values: [1]}\n")
+MODEL = parse_model(
+    "schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\n"
+    "nodes:\n  - {id: a, kind: const, values: [1]}\n"
+)
 
 
 class PngPreview:

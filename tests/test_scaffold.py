@@ -28,17 +28,27 @@ from flowtime_sim.manifests import load_manifest_file
 from flowtime_sim.scaffold import CreatedPack, PackNames, create_pack, pack_names
 from flowtime_sim.testing import check_pack, pack_host, run_template
 
-FILES = (".github/workflows/release.yml", ".github/workflows/test.yml", ".gitignore",
-         "CHANGELOG.md", "LICENSE", "README.md", "pyproject.toml",
-         "src/flowtime_pack_coffee_shop/__init__.py",
-         "src/flowtime_pack_coffee_shop/flowtime_pack.toml",
-         "src/flowtime_pack_coffee_shop/templates/coffee-shop/model.yaml.j2",
-         "src/flowtime_pack_coffee_shop/templates/coffee-shop/template.yaml",
-         "tests/test_pack.py")
-INVALID = ("use letters and digits, optionally joined by single '-', '_' or '.', starting with "
-           "a letter (for example coffee-shop)")
-ONLY_PREFIX = "give the pack's own name, which flowtime-pack- is put in front of (for example " \
-    "coffee-shop)"
+FILES = (
+    ".github/workflows/release.yml",
+    ".github/workflows/test.yml",
+    ".gitignore",
+    "CHANGELOG.md",
+    "LICENSE",
+    "README.md",
+    "pyproject.toml",
+    "src/flowtime_pack_coffee_shop/__init__.py",
+    "src/flowtime_pack_coffee_shop/flowtime_pack.toml",
+    "src/flowtime_pack_coffee_shop/templates/coffee-shop/model.yaml.j2",
+    "src/flowtime_pack_coffee_shop/templates/coffee-shop/template.yaml",
+    "tests/test_pack.py",
+)
+INVALID = (
+    "use letters and digits, optionally joined by single '-', '_' or '.', starting with "
+    "a letter (for example coffee-shop)"
+)
+ONLY_PREFIX = (
+    "give the pack's own name, which flowtime-pack- is put in front of (for example coffee-shop)"
+)
 
 
 @pytest.fixture
@@ -48,35 +58,44 @@ def project(tmp_path: Path) -> CreatedPack:
 
 # -- names -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "name"), [
-    ("coffee-shop", "coffee-shop"),
-    ("Coffee_Shop", "coffee-shop"),
-    ("coffee.shop", "coffee-shop"),
-    ("flowtime-pack-coffee-shop", "coffee-shop"),
-    ("flowtime_pack_Coffee_shop", "coffee-shop"),
-    ("q2", "q2"),
-    ("A" * 40, "a" * 40),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("coffee-shop", "coffee-shop"),
+        ("Coffee_Shop", "coffee-shop"),
+        ("coffee.shop", "coffee-shop"),
+        ("flowtime-pack-coffee-shop", "coffee-shop"),
+        ("flowtime_pack_Coffee_shop", "coffee-shop"),
+        ("q2", "q2"),
+        ("A" * 40, "a" * 40),
+    ],
+)
 def test_names_are_normalised(raw: str, name: str) -> None:
     assert pack_names(raw) == PackNames(
-        name=name, distribution=f"flowtime-pack-{name}",
+        name=name,
+        distribution=f"flowtime-pack-{name}",
         package=f"flowtime_pack_{name.replace('-', '_')}",
-        title=name.replace("-", " ").capitalize())
+        title=name.replace("-", " ").capitalize(),
+    )
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ("", f"invalid pack name '': {INVALID}"),
-    ("coffee shop", f"invalid pack name 'coffee shop': {INVALID}"),
-    ("2fast", f"invalid pack name '2fast': {INVALID}"),
-    ("-coffee", f"invalid pack name '-coffee': {INVALID}"),
-    ("coffee--shop", f"invalid pack name 'coffee--shop': {INVALID}"),
-    ("coffee-", f"invalid pack name 'coffee-': {INVALID}"),
-    ("../evil", f"invalid pack name '../evil': {INVALID}"),
-    ("café", f"invalid pack name 'café': {INVALID}"),
-    ("flowtime-pack", f"invalid pack name 'flowtime-pack': {ONLY_PREFIX}"),
-    ("flowtime-pack-3d", f"invalid pack name 'flowtime-pack-3d': {ONLY_PREFIX}"),
-    ("a" * 41, f"pack name '{'a' * 41}' is 41 characters long; use at most 40"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", f"invalid pack name '': {INVALID}"),
+        ("coffee shop", f"invalid pack name 'coffee shop': {INVALID}"),
+        ("2fast", f"invalid pack name '2fast': {INVALID}"),
+        ("-coffee", f"invalid pack name '-coffee': {INVALID}"),
+        ("coffee--shop", f"invalid pack name 'coffee--shop': {INVALID}"),
+        ("coffee-", f"invalid pack name 'coffee-': {INVALID}"),
+        ("../evil", f"invalid pack name '../evil': {INVALID}"),
+        ("café", f"invalid pack name 'café': {INVALID}"),
+        ("flowtime-pack", f"invalid pack name 'flowtime-pack': {ONLY_PREFIX}"),
+        ("flowtime-pack-3d", f"invalid pack name 'flowtime-pack-3d': {ONLY_PREFIX}"),
+        ("a" * 41, f"pack name '{'a' * 41}' is 41 characters long; use at most 40"),
+    ],
+)
 def test_invalid_names_are_refused(raw: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(UserError) as err:
         create_pack(raw, tmp_path / "out")
@@ -87,14 +106,16 @@ def test_invalid_names_are_refused(raw: str, message: str, tmp_path: Path) -> No
 
 # -- the target folder -----------------------------------------------------------------------
 
+
 def test_an_existing_non_empty_folder_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "mine"
     target.mkdir()
     (target / "notes.txt").write_text("keep me", encoding="utf-8")
     with pytest.raises(UserError) as err:
         create_pack("coffee-shop", target)
-    assert str(err.value) == (f"folder {str(target)!r} already exists and is not empty; "
-                              "choose another --dir or remove it")
+    assert str(err.value) == (
+        f"folder {str(target)!r} already exists and is not empty; choose another --dir or remove it"
+    )
     assert [p.name for p in target.iterdir()] == ["notes.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["mine"]  # no staging folder left
 
@@ -115,8 +136,9 @@ def test_an_existing_empty_folder_is_used(tmp_path: Path) -> None:
     assert (target / "pyproject.toml").is_file()
 
 
-def test_the_working_directory_can_be_the_target(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_working_directory_can_be_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     here = tmp_path / "here"
     here.mkdir()
     monkeypatch.chdir(here)
@@ -127,7 +149,8 @@ def test_the_working_directory_can_be_the_target(tmp_path: Path,
 
 
 def test_the_default_folder_is_named_after_the_distribution(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     created = create_pack("Coffee_Shop")
     assert created.folder == Path("flowtime-pack-coffee-shop")
@@ -155,10 +178,12 @@ def test_the_project_is_not_private(tmp_path: Path) -> None:
 
 # -- what is written -------------------------------------------------------------------------
 
+
 def test_the_files(project: CreatedPack) -> None:
     assert project.files == FILES
-    on_disk = sorted(str(p.relative_to(project.folder)) for p in project.folder.rglob("*")
-                     if p.is_file())
+    on_disk = sorted(
+        str(p.relative_to(project.folder)) for p in project.folder.rglob("*") if p.is_file()
+    )
     assert on_disk == sorted(FILES)
     for rel in FILES:
         text = (project.folder / rel).read_text(encoding="utf-8")
@@ -174,12 +199,12 @@ def test_the_pyproject(project: CreatedPack) -> None:
     assert meta["dependencies"] == [f"flowtime-sim>={flowtime_sim.__version__}"]
     assert meta["entry-points"] == {"flowtime_sim": {"coffee-shop": "flowtime_pack_coffee_shop"}}
     assert data["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
-        "src/flowtime_pack_coffee_shop"]
+        "src/flowtime_pack_coffee_shop"
+    ]
     assert data["tool"]["pytest"]["ini_options"]["flowtime_pack"] == "coffee-shop"
 
 
-def test_the_pack_manifest_accepts_this_host_and_not_the_next_major(
-        project: CreatedPack) -> None:
+def test_the_pack_manifest_accepts_this_host_and_not_the_next_major(project: CreatedPack) -> None:
     path = project.folder / "src/flowtime_pack_coffee_shop/flowtime_pack.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     assert data["templates"] == "templates"
@@ -192,20 +217,26 @@ def test_the_template_documents_every_parameter(project: CreatedPack) -> None:
     folder = project.folder / "src/flowtime_pack_coffee_shop/templates/coffee-shop"
     template = load_manifest_file(folder / "template.yaml")
     assert (template.id, template.version, template.manifest.title) == (
-        "coffee-shop", "0.1.0", "Coffee shop")
+        "coffee-shop",
+        "0.1.0",
+        "Coffee shop",
+    )
     for name, spec in template.manifest.parameters["properties"].items():
         assert {"default", "description", "examples"} <= set(spec), name
     body = template.read_body()
     assert "repeat_to(" in body and "range(" in body
 
 
-def test_the_template_uses_const_pmf_and_expr(project: CreatedPack,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_template_uses_const_pmf_and_expr(
+    project: CreatedPack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.syspath_prepend(str(project.folder / "src"))
     host = pack_host("coffee-shop", project_dir=project.folder)
-    series = run_template(host, "coffee-shop", {"bins": 4, "demand_profile": [1, 2],
-                                                "requests_per_bin": 100,
-                                                "capacity_per_bin": 150})
+    series = run_template(
+        host,
+        "coffee-shop",
+        {"bins": 4, "demand_profile": [1, 2], "requests_per_bin": 100, "capacity_per_bin": 150},
+    )
     assert series["requests"] == [100, 200, 100, 200]
     assert series["served"] == [100, 150, 100, 150]
     assert series["unserved"] == [0, 50, 0, 50]
@@ -216,17 +247,18 @@ def test_the_template_uses_const_pmf_and_expr(project: CreatedPack,
     assert set(kinds.values()) == {"const", "pmf", "expr"}
 
 
-def test_the_project_passes_check_pack(project: CreatedPack,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_project_passes_check_pack(
+    project: CreatedPack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.syspath_prepend(str(project.folder / "src"))
-    report = check_pack("coffee-shop", host=pack_host("coffee-shop",
-                                                       project_dir=project.folder))
+    report = check_pack("coffee-shop", host=pack_host("coffee-shop", project_dir=project.folder))
     assert report.templates == ["coffee-shop 0.1.0"]
     assert report.notes == []
     assert len(report.cases) == 1 + 2 * 7  # the defaults, then two examples per parameter
 
 
 # -- the command -----------------------------------------------------------------------------
+
 
 def test_pack_new_command(runner, tmp_path: Path) -> None:
     target = tmp_path / "shop"
@@ -249,17 +281,26 @@ def test_pack_new_json(runner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["pack", "new", "Coffee_Shop", "--dir", str(target), "--json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "folder": str(target), "name": "coffee-shop", "distribution": "flowtime-pack-coffee-shop",
-        "package": "flowtime_pack_coffee_shop", "template": "coffee-shop", "files": list(FILES),
-        "warnings": []}
+        "folder": str(target),
+        "name": "coffee-shop",
+        "distribution": "flowtime-pack-coffee-shop",
+        "package": "flowtime_pack_coffee_shop",
+        "template": "coffee-shop",
+        "files": list(FILES),
+        "warnings": [],
+    }
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["bad name"], f"error: invalid pack name 'bad name': {INVALID}"),
-    (["flowtime-pack"], f"error: invalid pack name 'flowtime-pack': {ONLY_PREFIX}"),
-])
-def test_pack_new_refusals_are_one_line(runner, tmp_path: Path, args: list[str],
-                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bad name"], f"error: invalid pack name 'bad name': {INVALID}"),
+        (["flowtime-pack"], f"error: invalid pack name 'flowtime-pack': {ONLY_PREFIX}"),
+    ],
+)
+def test_pack_new_refusals_are_one_line(
+    runner, tmp_path: Path, args: list[str], message: str
+) -> None:
     result = runner.invoke(main, ["pack", "new", *args, "--dir", str(tmp_path / "x")])
     assert result.exit_code == 1
     assert result.stderr == message + "\n"
@@ -270,16 +311,30 @@ def test_pack_new_refuses_a_non_empty_dir(runner, tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("mine", encoding="utf-8")
     result = runner.invoke(main, ["pack", "new", "coffee-shop", "--dir", str(tmp_path)])
     assert result.exit_code == 1
-    assert result.stderr == (f"error: folder {str(tmp_path)!r} already exists and is not "
-                             "empty; choose another --dir or remove it\n")
+    assert result.stderr == (
+        f"error: folder {str(tmp_path)!r} already exists and is not "
+        "empty; choose another --dir or remove it\n"
+    )
 
 
 # -- a new author's first hour ---------------------------------------------------------------
 
-def _run(*args: str | Path, cwd: Path | None = None, timeout: float = 300,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env, check=False)
+
+def _run(
+    *args: str | Path,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, f"{args}:\n{done.stdout}\n{done.stderr}"
     return done
 
@@ -299,36 +354,53 @@ def test_scaffold_test_build_install_use_uninstall(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWTIME_", "PYTEST_"))}
 
     # Its own tests pass, from the checkout, with no edits.
-    done = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project,
-                env=env)
+    done = _run(
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=env
+    )
     assert re.search(r"^4 passed", done.stdout, re.MULTILINE), done.stdout
 
     # It builds a wheel and an sdist.
     _run(sys.executable, "-m", "build", "--outdir", tmp_path / "dist", project, env=env)
     built = sorted(p.name for p in (tmp_path / "dist").iterdir())
-    assert built == ["flowtime_pack_coffee_shop-0.1.0-py3-none-any.whl",
-                     "flowtime_pack_coffee_shop-0.1.0.tar.gz"]
+    assert built == [
+        "flowtime_pack_coffee_shop-0.1.0-py3-none-any.whl",
+        "flowtime_pack_coffee_shop-0.1.0.tar.gz",
+    ]
 
     # A fresh environment with the host from this checkout and its dependencies, then the
     # wheel. This environment's pip installs into it (--python): no pip of its own to set up.
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input",
-           "--python", python]
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--python",
+        python,
+    ]
     _run(*pip, "install", "-q", "-e", source, env=env)
     _run(*pip, "install", "-q", "--no-deps", tmp_path / "dist" / built[0], env=env)
 
     def cli(*args: str) -> object:
         root = tmp_path / "artifacts"
-        done = _run(python, "-c", "from flowtime_sim.cli import main; main()", *args,
-                    "--json", env={**env, "FLOWTIME_ARTIFACTS_ROOT": str(root)})
+        done = _run(
+            python,
+            "-c",
+            "from flowtime_sim.cli import main; main()",
+            *args,
+            "--json",
+            env={**env, "FLOWTIME_ARTIFACTS_ROOT": str(root)},
+        )
         return json.loads(done.stdout)
 
     listed = cli("templates")
     assert isinstance(listed, list)
     assert [(t["id"], t["pack"]) for t in listed] == [
-        ("coffee-shop", {"name": "flowtime-pack-coffee-shop", "version": "0.1.0"})]
+        ("coffee-shop", {"name": "flowtime-pack-coffee-shop", "version": "0.1.0"})
+    ]
     created = cli("new", "--template", "coffee-shop", "--set", "bins=6")
     assert isinstance(created, dict)
     run = cli("run", "--model", str(created["model_id"]))

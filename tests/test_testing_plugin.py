@@ -44,12 +44,22 @@ nodes:
 
 
 def manifest(tid: str = "probe", **props: dict[str, Any]) -> TemplateManifest:
-    properties = props or {"bins": {"type": "integer", "minimum": 1, "default": 2,
-                                    "description": "Bins.", "examples": [3]},
-                           "level": {"type": "number", "default": 1.5, "description": "Level.",
-                                     "examples": [0, 7]}}
-    return TemplateManifest(id=tid, version="1.0.0", title=tid.title(),
-                            parameters={"type": "object", "properties": properties})
+    properties = props or {
+        "bins": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 2,
+            "description": "Bins.",
+            "examples": [3],
+        },
+        "level": {"type": "number", "default": 1.5, "description": "Level.", "examples": [0, 7]},
+    }
+    return TemplateManifest(
+        id=tid,
+        version="1.0.0",
+        title=tid.title(),
+        parameters={"type": "object", "properties": properties},
+    )
 
 
 class Pack:
@@ -85,6 +95,7 @@ def failures(pack: Pack) -> list[str]:
 
 # -- check_pack ------------------------------------------------------------------------------
 
+
 def test_a_good_pack_passes_and_the_report_says_what_was_checked() -> None:
     report = check_pack("probe-pack", host=host_with(Pack(template())))
     assert report.ok
@@ -95,8 +106,9 @@ def test_a_good_pack_passes_and_the_report_says_what_was_checked() -> None:
     assert report.cases[0].model.startswith("probe_") and report.cases[0].model.endswith("@v1")
     assert report.cases[0].run is not None and "-run_" in report.cases[0].run
     assert report.notes == []
-    assert report.summary() == ("pack 'probe-pack': 1 template version(s), 4 parameter set(s) "
-                                "passed, 0 failure(s)")
+    assert report.summary() == (
+        "pack 'probe-pack': 1 template version(s), 4 parameter set(s) passed, 0 failure(s)"
+    )
 
 
 def test_without_runs() -> None:
@@ -105,32 +117,48 @@ def test_without_runs() -> None:
 
 
 def test_every_version_of_every_template_is_checked() -> None:
-    older = Template(manifest=TemplateManifest(id="probe", version="0.9.0", title="Old"),
-                     read_body=lambda: "schemaVersion: 1\ngrid: {bins: 1, binSize: 1, "
-                                       "binUnit: hours}\nnodes: [{id: a, kind: const, "
-                                       "values: [1]}]\n")
+    older = Template(
+        manifest=TemplateManifest(id="probe", version="0.9.0", title="Old"),
+        read_body=lambda: (
+            "schemaVersion: 1\ngrid: {bins: 1, binSize: 1, "
+            "binUnit: hours}\nnodes: [{id: a, kind: const, "
+            "values: [1]}]\n"
+        ),
+    )
     report = check_pack("probe-pack", host=host_with(Pack(template(), older)))
     assert report.templates == ["probe 0.9.0", "probe 1.0.0"]
 
 
 def test_an_invalid_example_and_a_broken_model_are_both_reported() -> None:
-    broken = template(bins={"type": "integer", "minimum": 1, "maximum": 5, "default": 2,
-                            "description": "Bins.", "examples": [9]},
-                      level={"type": "number", "default": 1, "description": "Level.",
-                             "examples": [-1]})
-    body = GOOD_BODY.replace("{{ repeat_to([level], bins) }}",
-                             "[{% if level < 0 %}oops{% else %}{{ level }}, {{ level }}"
-                             "{% endif %}]")
+    broken = template(
+        bins={
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 5,
+            "default": 2,
+            "description": "Bins.",
+            "examples": [9],
+        },
+        level={"type": "number", "default": 1, "description": "Level.", "examples": [-1]},
+    )
+    body = GOOD_BODY.replace(
+        "{{ repeat_to([level], bins) }}",
+        "[{% if level < 0 %}oops{% else %}{{ level }}, {{ level }}{% endif %}]",
+    )
     broken = Template(manifest=broken.manifest, read_body=lambda: body)
     with pytest.raises(AssertionError) as err:
         check_pack("probe-pack", host=host_with(Pack(broken)))
     lines = str(err.value).splitlines()
-    assert lines[0] == ("pack 'probe-pack': 1 template version(s), 1 parameter set(s) passed, "
-                        "2 failure(s)")
-    assert lines[1] == ("  - probe 1.0.0 with bins=9: parameter 'bins' = 9 is above the "
-                        "maximum 5 (template probe 1.0.0)")
-    assert lines[2].startswith("  - probe 1.0.0 with level=-1: template probe 1.0.0 rendered "
-                               "an invalid model: ")
+    assert lines[0] == (
+        "pack 'probe-pack': 1 template version(s), 1 parameter set(s) passed, 2 failure(s)"
+    )
+    assert lines[1] == (
+        "  - probe 1.0.0 with bins=9: parameter 'bins' = 9 is above the "
+        "maximum 5 (template probe 1.0.0)"
+    )
+    assert lines[2].startswith(
+        "  - probe 1.0.0 with level=-1: template probe 1.0.0 rendered an invalid model: "
+    )
     assert len(lines) == 3
 
 
@@ -142,25 +170,31 @@ def test_a_body_reading_names_that_are_not_parameters_fails() -> None:
     assert "range" in helpers and "repeat_to" in helpers
     assert failures(Pack(template(body))) == [
         "probe 1.0.0: the body reads os (line 5), secret (line 5), which are not parameters; a "
-        f"template may read only its parameters (bins, level) and {helpers}"]
+        f"template may read only its parameters (bins, level) and {helpers}"
+    ]
     alone = template("{{ secret }}\n" + GOOD_BODY.replace("[level]", "[1]") + "# {{ secret }}\n")
     assert failures(Pack(alone))[0] == (
         "probe 1.0.0: the body reads secret (lines 1, 6), which is not a parameter; a template "
-        f"may read only its parameters (bins, level) and {helpers}")
+        f"may read only its parameters (bins, level) and {helpers}"
+    )
 
 
 def test_names_the_body_sets_itself_are_not_reads_from_outside() -> None:
     # a {% set %} in each branch of an {% if %}, a loop variable, and the node_id filter
     body = GOOD_BODY.replace("[level]", "[fill]") + (
-        "  - {id: {{ (\"stage_\" ~ bins) | node_id }}, kind: expr, expr: \"level * 2\"}\n")
-    body = ("{% if level > 1 %}{% set fill = level %}{% else %}{% set fill = 1 %}{% endif -%}\n"
-            "{% for i in range(2) %}{% endfor -%}\n" + body)
+        '  - {id: {{ ("stage_" ~ bins) | node_id }}, kind: expr, expr: "level * 2"}\n'
+    )
+    body = (
+        "{% if level > 1 %}{% set fill = level %}{% else %}{% set fill = 1 %}{% endif -%}\n"
+        "{% for i in range(2) %}{% endfor -%}\n" + body
+    )
     assert failures(Pack(template(body))) == []
 
 
 def test_a_name_set_only_where_it_is_not_read_still_fails_the_render() -> None:
     body = "{% if level > 100 %}{% set fill = 1 %}{% endif -%}\n" + GOOD_BODY.replace(
-        "[level]", "[fill]")
+        "[level]", "[fill]"
+    )
     problems = failures(Pack(template(body)))
     assert problems and all("'fill' is undefined" in p for p in problems), problems
 
@@ -171,36 +205,47 @@ def test_the_template_name_and_version_may_be_read() -> None:
 
 
 def test_cases_that_fail_alike_are_one_line() -> None:
-    tpl = template(GOOD_BODY.replace("binUnit: hours", "binUnit: fortnights"),
-                   bins={"type": "integer", "default": 2, "description": "Bins.",
-                         "examples": [3, 4, 5, 6]},
-                   level={"type": "number", "default": 1})
+    tpl = template(
+        GOOD_BODY.replace("binUnit: hours", "binUnit: fortnights"),
+        bins={"type": "integer", "default": 2, "description": "Bins.", "examples": [3, 4, 5, 6]},
+        level={"type": "number", "default": 1},
+    )
     (failure,) = failures(Pack(tpl))
-    assert failure.startswith("probe 1.0.0 with defaults, bins=3, bins=4 and 2 more (5 cases): "
-                              "template probe 1.0.0 rendered an invalid model: ")
+    assert failure.startswith(
+        "probe 1.0.0 with defaults, bins=3, bins=4 and 2 more (5 cases): "
+        "template probe 1.0.0 rendered an invalid model: "
+    )
 
 
 def test_missing_descriptions_and_examples_are_noted() -> None:
-    tpl = template(bins={"type": "integer", "default": 2},
-                   level={"type": "number", "default": 1, "description": "Level."})
+    tpl = template(
+        bins={"type": "integer", "default": 2},
+        level={"type": "number", "default": 1, "description": "Level."},
+    )
     report = check_pack("probe-pack", host=host_with(Pack(tpl)))
-    assert report.notes == ["probe 1.0.0: parameter 'bins' has no description, examples",
-                            "probe 1.0.0: parameter 'level' has no examples"]
+    assert report.notes == [
+        "probe 1.0.0: parameter 'bins' has no description, examples",
+        "probe 1.0.0: parameter 'level' has no examples",
+    ]
     assert report.summary().splitlines()[1:] == [f"  note: {n}" for n in report.notes]
 
 
-LABELLED = {"label": {"type": "string", "default": "shop", "description": "A label.",
-                      "examples": ["kiosk"]}}
-NAIVE_BODY = ("schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\n"
-              "nodes:\n  - {id: level, kind: const, values: [1]}\n"
-              "outputs:\n  - {series: level, as: $label}\n")
+LABELLED = {
+    "label": {"type": "string", "default": "shop", "description": "A label.", "examples": ["kiosk"]}
+}
+NAIVE_BODY = (
+    "schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\n"
+    "nodes:\n  - {id: level, kind: const, values: [1]}\n"
+    "outputs:\n  - {series: level, as: $label}\n"
+)
 
 
 def test_the_host_renderer_keeps_hostile_strings_plain() -> None:
     body = GOOD_BODY + "outputs:\n  - {series: level, as: {{ label }}}\n"
     props = {**LABELLED, "bins": {"type": "integer", "default": 2}}
-    tpl = template(body, bins=props["bins"], label=props["label"], level={
-        "type": "number", "default": 1})
+    tpl = template(
+        body, bins=props["bins"], label=props["label"], level={"type": "number", "default": 1}
+    )
     assert failures(Pack(tpl)) == []
     import yaml
 
@@ -214,13 +259,16 @@ def test_a_renderer_that_lets_a_string_change_the_structure_fails() -> None:
     tpl = template(NAIVE_BODY, fmt="probe-format", **LABELLED)
 
     def one_output_per_line(body: str, values: dict[str, Any]) -> str:
-        outputs = "".join(f"  - {{series: level, as: {json.dumps(line + '.csv')}}}\n"
-                          for line in values["label"].splitlines())
-        return body[:body.index("outputs:")] + "outputs:\n" + outputs
+        outputs = "".join(
+            f"  - {{series: level, as: {json.dumps(line + '.csv')}}}\n"
+            for line in values["label"].splitlines()
+        )
+        return body[: body.index("outputs:")] + "outputs:\n" + outputs
 
     assert failures(Pack(tpl, render=one_output_per_line)) == [
         "probe 1.0.0: parameter 'label': a string value containing line breaks changed the "
-        "model's structure; insert values with {{ name }}, never inside quotes"]
+        "model's structure; insert values with {{ name }}, never inside quotes"
+    ]
 
 
 def test_a_renderer_that_breaks_the_yaml_fails() -> None:
@@ -230,8 +278,10 @@ def test_a_renderer_that_breaks_the_yaml_fails() -> None:
         return body.replace("$label", str(values["label"]))
 
     (problem,) = failures(Pack(tpl, render=naive))
-    assert problem.startswith("probe 1.0.0: parameter 'label': a string value containing quotes "
-                              "and line breaks makes the model invalid YAML (")
+    assert problem.startswith(
+        "probe 1.0.0: parameter 'label': a string value containing quotes "
+        "and line breaks makes the model invalid YAML ("
+    )
 
 
 def test_a_renderer_that_evaluates_values_as_templates_fails() -> None:
@@ -244,13 +294,15 @@ def test_a_renderer_that_evaluates_values_as_templates_fails() -> None:
 
     def expanding(body: str, values: dict[str, Any]) -> str:
         # Expands {{ ... }} found in values: the bug the check exists for.
-        value = re.sub(r"\{\{.*?\}\}",
-                       lambda m: Environment().from_string(m.group()).render(), values["label"])
+        value = re.sub(
+            r"\{\{.*?\}\}", lambda m: Environment().from_string(m.group()).render(), values["label"]
+        )
         return body.replace("$label", json.dumps(value))
 
     assert failures(Pack(tpl, render=expanding)) == [
         "probe 1.0.0: parameter 'label': a value containing {{ 7*7 }} was evaluated as a "
-        "template expression"]
+        "template expression"
+    ]
 
 
 def test_a_renderer_that_alters_values_fails() -> None:
@@ -262,7 +314,8 @@ def test_a_renderer_that_alters_values_fails() -> None:
         return body.replace("$label", json.dumps(values["label"].splitlines()[0]))
 
     assert failures(Pack(tpl, render=first_line)) == [
-        "probe 1.0.0: parameter 'label': a string value was altered on its way into the model"]
+        "probe 1.0.0: parameter 'label': a string value was altered on its way into the model"
+    ]
 
 
 def test_a_renderer_that_crashes_on_hostile_strings_fails() -> None:
@@ -277,7 +330,8 @@ def test_a_renderer_that_crashes_on_hostile_strings_fails() -> None:
 
     assert failures(Pack(tpl, render=picky)) == [
         "probe 1.0.0: parameter 'label': a hostile string value crashed the renderer: "
-        "KeyError: 'newline'"]
+        "KeyError: 'newline'"
+    ]
 
 
 def test_a_non_deterministic_template_fails() -> None:
@@ -289,8 +343,10 @@ def test_a_non_deterministic_template_fails() -> None:
     def ticking(body: str, values: dict[str, Any]) -> str:
         return body.replace("$n", str(next(counter)))
 
-    assert "probe 1.0.0: rendering the defaults twice gave different models; a template must " \
+    assert (
+        "probe 1.0.0: rendering the defaults twice gave different models; a template must "
         "be deterministic" in failures(Pack(tpl, render=ticking))
+    )
 
 
 def test_hostile_string_is_hostile() -> None:
@@ -305,7 +361,8 @@ def test_a_pack_that_did_not_load_fails_with_the_hosts_reason(fake_dist) -> None
         "pack 'future_api_static' refused: pack 'future_api_static' "
         "(flowtime-pack-future-api-static 1.0) supports plugin API >=2,<3 but this host "
         "provides 1.0; install a version of the pack that supports it, or a matching "
-        "flowtime-sim"]
+        "flowtime-sim"
+    ]
     assert report.templates == []
 
 
@@ -314,8 +371,10 @@ def test_a_pack_without_templates_fails() -> None:
 
 
 def test_without_a_pack_name_every_pack_in_the_host_is_checked() -> None:
-    host = create_plugin_host(load_entry_points=False, plugins=[
-        ("one", Pack(template())), ("two", Pack(template(tid="other")))])
+    host = create_plugin_host(
+        load_entry_points=False,
+        plugins=[("one", Pack(template())), ("two", Pack(template(tid="other")))],
+    )
     report = check_pack(host=host)
     assert report.pack is None
     assert report.templates == ["other 1.0.0", "probe 1.0.0"]
@@ -343,13 +402,22 @@ def test_pack_check_command(runner, fake_dist) -> None:
     assert result.stdout.splitlines() == [
         "pack 'pack_a': 1 template version(s), 1 parameter set(s) passed, 0 failure(s)",
         "  note: hello 1.0.0: parameter 'bins' has no examples",
-        "  note: hello 1.0.0: parameter 'level' has no examples"]
+        "  note: hello 1.0.0: parameter 'level' has no examples",
+    ]
     result = runner.invoke(main, ["pack", "check", "pack_a", "--no-run", "--json"])
     assert json.loads(result.stdout) == {
-        "pack": "pack_a", "ok": True, "templates": ["hello 1.0.0"], "cases": 1, "failures": [],
-        "notes": ["hello 1.0.0: parameter 'bins' has no examples",
-                  "hello 1.0.0: parameter 'level' has no examples"],
-        "warnings": [], "release": None}
+        "pack": "pack_a",
+        "ok": True,
+        "templates": ["hello 1.0.0"],
+        "cases": 1,
+        "failures": [],
+        "notes": [
+            "hello 1.0.0: parameter 'bins' has no examples",
+            "hello 1.0.0: parameter 'level' has no examples",
+        ],
+        "warnings": [],
+        "release": None,
+    }
 
 
 def test_pack_check_command_fails_with_every_failure(runner, fake_dist) -> None:
@@ -360,13 +428,15 @@ def test_pack_check_command_fails_with_every_failure(runner, fake_dist) -> None:
     assert result.exit_code == 1
     assert result.stdout.splitlines()[1].startswith(
         "  - pack 'future_api_static' refused: pack 'future_api_static' "
-        "(flowtime-pack-future-api-static 1.0) supports plugin API >=2,<3")
+        "(flowtime-pack-future-api-static 1.0) supports plugin API >=2,<3"
+    )
     result = runner.invoke(main, ["pack", "check", "nope"])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: pack 'nope' is not installed; installed packs: ")
 
 
 # -- finding the pack ------------------------------------------------------------------------
+
 
 def test_an_installed_pack_is_found_by_its_entry_point(fake_dist) -> None:
     fake_dist("pack_a")
@@ -384,7 +454,8 @@ def test_only_the_pack_under_test_is_loaded(fake_dist) -> None:
 
 
 def test_a_pack_declared_by_an_uninstalled_project_is_found(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = create_pack("demo", tmp_path / "demo").folder
     assert declared_packs(project) == {"demo": "flowtime_pack_demo"}
     monkeypatch.syspath_prepend(str(project / "src"))
@@ -405,25 +476,30 @@ def test_an_unknown_pack_is_named_with_the_installed_ones(fake_dist, tmp_path: P
         find_entry_point("nope", tmp_path)
     assert str(err.value).startswith(
         f"pack 'nope' is not installed and {tmp_path / 'pyproject.toml'} does not declare it; "
-        "installed packs: ")
+        "installed packs: "
+    )
     assert "pack_a" in str(err.value)
     assert str(err.value).endswith(
-        " (the name is the entry point's name under [project.entry-points.flowtime_sim])")
+        " (the name is the entry point's name under [project.entry-points.flowtime_sim])"
+    )
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
 
 def test_render_and_run_a_template() -> None:
     host = host_with(Pack(template()))
     rendered = render_template(host, "probe", {"bins": 3, "level": 2})
     assert [n.id for n in rendered.model.nodes] == ["level"]
     assert run_template(host, "probe-pack:probe", {"bins": 3, "level": 2}) == {
-        "level": [2.0, 2.0, 2.0]}
+        "level": [2.0, 2.0, 2.0]
+    }
     with pytest.raises(ParameterError, match="parameter 'bins' = 0 is below the minimum 1"):
         run_template(host, "probe", {"bins": 0})
 
 
 # -- fixtures, in this session ---------------------------------------------------------------
+
 
 @pytest.fixture
 def flowtime_pack(fake_dist) -> str:
@@ -445,8 +521,9 @@ def test_flowtime_root_is_the_default_root(flowtime_root: Path) -> None:
     assert os.environ["FLOWTIME_ARTIFACTS_ROOT"] == str(flowtime_root)
 
 
-def test_flowtime_cli_sees_only_the_pack_under_test(flowtime_cli: FlowtimeCli,
-                                                    flowtime_root: Path) -> None:
+def test_flowtime_cli_sees_only_the_pack_under_test(
+    flowtime_cli: FlowtimeCli, flowtime_root: Path
+) -> None:
     assert [t["ref"] for t in flowtime_cli.json("templates")] == ["pack_a:hello"]
     result = flowtime_cli.invoke("templates show hello")
     assert result.exit_code == 0 and "Hello from A" in result.stdout
@@ -456,8 +533,9 @@ def test_flowtime_cli_sees_only_the_pack_under_test(flowtime_cli: FlowtimeCli,
     assert (flowtime_root / "runs" / run["run_id"] / "binned_v0.csv").is_file()
 
 
-def test_flowtime_cli_strict_and_templates_dir_get_fresh_hosts(flowtime_cli: FlowtimeCli,
-                                                               tmp_path: Path) -> None:
+def test_flowtime_cli_strict_and_templates_dir_get_fresh_hosts(
+    flowtime_cli: FlowtimeCli, tmp_path: Path
+) -> None:
     upstream = Path(__file__).parent / "fixtures" / "upstream"
     assert flowtime_cli.invoke("--strict", "templates").exit_code == 0
     if upstream.is_dir():
@@ -471,7 +549,8 @@ def test_flowtime_cli_json_reports_a_failed_command(flowtime_cli: FlowtimeCli) -
         flowtime_cli.json("new", "--template", "nope")
     assert str(err.value) == (
         "flowtime-sim new --template nope --json exited 1: error: unknown template 'nope'; "
-        "available: hello (see 'flowtime-sim templates')")
+        "available: hello (see 'flowtime-sim templates')"
+    )
 
 
 def test_flowtime_client(flowtime_client: Any) -> None:
@@ -481,6 +560,7 @@ def test_flowtime_client(flowtime_client: Any) -> None:
 
 
 # -- fixtures, in an inner pytest session ----------------------------------------------------
+
 
 @pytest.fixture
 def scaffolded(pytester: pytest.Pytester) -> Iterator[Path]:
@@ -497,10 +577,12 @@ def test_the_scaffolded_tests_pass(scaffolded: Path, pytester: pytest.Pytester) 
     pytester.runpytest().assert_outcomes(passed=4)
 
 
-def test_the_marker_wins_over_the_ini_option(scaffolded: Path, pytester: pytest.Pytester,
-                                             fake_dist) -> None:
+def test_the_marker_wins_over_the_ini_option(
+    scaffolded: Path, pytester: pytest.Pytester, fake_dist
+) -> None:
     fake_dist("pack_a")
-    pytester.makepyfile(test_marker="""
+    pytester.makepyfile(
+        test_marker="""
         import pytest
 
         @pytest.mark.flowtime_pack("pack_a")
@@ -509,15 +591,19 @@ def test_the_marker_wins_over_the_ini_option(scaffolded: Path, pytester: pytest.
 
         def test_unmarked(flowtime_pack):
             assert flowtime_pack == "demo"
-    """)
+    """
+    )
     pytester.runpytest("test_marker.py").assert_outcomes(passed=2)
 
 
 def test_the_one_declared_entry_point_is_used_without_the_ini_option(
-        scaffolded: Path, pytester: pytest.Pytester) -> None:
+    scaffolded: Path, pytester: pytest.Pytester
+) -> None:
     pyproject = scaffolded / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(
-        'flowtime_pack = "demo"\n', ""), encoding="utf-8")
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8").replace('flowtime_pack = "demo"\n', ""),
+        encoding="utf-8",
+    )
     pytester.runpytest().assert_outcomes(passed=4)
 
 
@@ -526,52 +612,63 @@ def test_an_unnamed_pack_is_a_clear_failure(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_it(flowtime_host):\n    pass\n")
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    assert (f"which template pack should the flowtime_* fixtures load? "
-            f"{pytester.path / 'pyproject.toml'} declares no flowtime_sim entry point; set "
-            "flowtime_pack = \"NAME\" under [tool.pytest.ini_options], mark the test with "
-            "@pytest.mark.flowtime_pack(\"NAME\"), or override the flowtime_pack fixture; NAME "
-            "is the entry point's name under [project.entry-points.flowtime_sim]"
-            ) in result.stdout.str()
+    assert (
+        f"which template pack should the flowtime_* fixtures load? "
+        f"{pytester.path / 'pyproject.toml'} declares no flowtime_sim entry point; set "
+        'flowtime_pack = "NAME" under [tool.pytest.ini_options], mark the test with '
+        '@pytest.mark.flowtime_pack("NAME"), or override the flowtime_pack fixture; NAME '
+        "is the entry point's name under [project.entry-points.flowtime_sim]"
+    ) in result.stdout.str()
 
 
 def test_a_project_with_several_packs_must_name_one(pytester: pytest.Pytester) -> None:
-    pytester.makepyprojecttoml("[project]\nname = 'two'\n[project.entry-points.flowtime_sim]\n"
-                               "b = 'pkg_b'\na = 'pkg_a'\n")
+    pytester.makepyprojecttoml(
+        "[project]\nname = 'two'\n[project.entry-points.flowtime_sim]\nb = 'pkg_b'\na = 'pkg_a'\n"
+    )
     pytester.makepyfile("def test_it(flowtime_host):\n    pass\n")
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    assert (f"which template pack should the flowtime_* fixtures load? "
-            f"{pytester.path / 'pyproject.toml'} declares a, b; set flowtime_pack = ") \
-        in result.stdout.str()
+    assert (
+        f"which template pack should the flowtime_* fixtures load? "
+        f"{pytester.path / 'pyproject.toml'} declares a, b; set flowtime_pack = "
+    ) in result.stdout.str()
 
 
-def test_a_refused_pack_fails_its_tests_with_the_hosts_reason(scaffolded: Path,
-                                                              pytester: pytest.Pytester) -> None:
+def test_a_refused_pack_fails_its_tests_with_the_hosts_reason(
+    scaffolded: Path, pytester: pytest.Pytester
+) -> None:
     manifest = scaffolded / "src" / "flowtime_pack_demo" / "flowtime_pack.toml"
     manifest.write_text('plugin_api = ">=2,<3"\ntemplates = "templates"\n', encoding="utf-8")
     result = pytester.runpytest()
     result.assert_outcomes(errors=4)
-    result.stdout.fnmatch_lines([
-        "*pack 'demo' refused: pack 'demo' (flowtime-pack-demo 0.1.0) supports plugin API "
-        ">=2,<3 but this host provides 1.0; install a version of the pack that supports it, or "
-        "a matching flowtime-sim"])
+    result.stdout.fnmatch_lines(
+        [
+            "*pack 'demo' refused: pack 'demo' (flowtime-pack-demo 0.1.0) supports plugin API "
+            ">=2,<3 but this host provides 1.0; install a version of the pack that supports it, or "
+            "a matching flowtime-sim"
+        ]
+    )
 
 
-def test_an_uninstalled_pack_off_the_test_path_is_explained(scaffolded: Path,
-                                                             pytester: pytest.Pytester) -> None:
+def test_an_uninstalled_pack_off_the_test_path_is_explained(
+    scaffolded: Path, pytester: pytest.Pytester
+) -> None:
     pyproject = scaffolded / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(
-        'pythonpath = ["src"]\n', ""), encoding="utf-8")
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8").replace('pythonpath = ["src"]\n', ""),
+        encoding="utf-8",
+    )
     result = pytester.runpytest()
     result.assert_outcomes(errors=4)
-    assert ("pack 'demo' failed: import failed: ModuleNotFoundError: No module named "
-            "'flowtime_pack_demo'; the pack is not installed, so its source folder must be on "
-            "the test path: add pythonpath = [\"src\"] under [tool.pytest.ini_options], or pip "
-            "install -e .") in result.stdout.str()
+    assert (
+        "pack 'demo' failed: import failed: ModuleNotFoundError: No module named "
+        "'flowtime_pack_demo'; the pack is not installed, so its source folder must be on "
+        'the test path: add pythonpath = ["src"] under [tool.pytest.ini_options], or pip '
+        "install -e ."
+    ) in result.stdout.str()
 
 
-def test_flowtime_client_skips_without_fastapi(scaffolded: Path,
-                                               pytester: pytest.Pytester) -> None:
+def test_flowtime_client_skips_without_fastapi(scaffolded: Path, pytester: pytest.Pytester) -> None:
     pytester.makeconftest("import sys\nsys.modules['fastapi'] = None\n")
     pytester.makepyfile(test_client="def test_it(flowtime_client):\n    pass\n")
     result = pytester.runpytest("test_client.py", "-rs")

@@ -16,8 +16,13 @@ from flowtime_sim.yamlsafe import yaml_literal
 
 LOADERS = [yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader), None]
 
-scalars = (st.none() | st.booleans() | st.integers()
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text())
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
 values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
@@ -60,28 +65,46 @@ def test_a_string_is_one_line(value: str) -> None:
     assert len(literal.splitlines()) == 1
 
 
-@pytest.mark.parametrize(("value", "literal"), [
-    (None, "null"), (True, "true"), (False, "false"), (7, "7"), (-3, "-3"), (0.5, "0.5"),
-    (1e16, "1.0e+16"), (2.5e-08, "2.5e-08"), ("plain", '"plain"'),
-    ("a\nnodes: []", '"a\\nnodes: []"'), ("tab\tquote\"back\\", '"tab\\tquote\\"back\\\\"'),
-    ("\u2028\x85", '"\\u2028\\u0085"'), ("héllo ✓", '"héllo ✓"'),
-    ([1, "a", [2.0]], '[1, "a", [2.0]]'), ((1, 2), "[1, 2]"), ({"k": 1, 2: None},
-                                                               '{"k": 1, "2": null}'),
-    ([], "[]"), ({}, "{}"),
-])
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        (None, "null"),
+        (True, "true"),
+        (False, "false"),
+        (7, "7"),
+        (-3, "-3"),
+        (0.5, "0.5"),
+        (1e16, "1.0e+16"),
+        (2.5e-08, "2.5e-08"),
+        ("plain", '"plain"'),
+        ("a\nnodes: []", '"a\\nnodes: []"'),
+        ('tab\tquote"back\\', '"tab\\tquote\\"back\\\\"'),
+        ("\u2028\x85", '"\\u2028\\u0085"'),
+        ("héllo ✓", '"héllo ✓"'),
+        ([1, "a", [2.0]], '[1, "a", [2.0]]'),
+        ((1, 2), "[1, 2]"),
+        ({"k": 1, 2: None}, '{"k": 1, "2": null}'),
+        ([], "[]"),
+        ({}, "{}"),
+    ],
+)
 def test_literals(value: object, literal: str) -> None:
     assert yaml_literal(value) == literal
 
 
-@pytest.mark.parametrize(("value", "error", "message"), [
-    (math.nan, ValueError, "nan is not a finite number"),
-    (-math.inf, ValueError, "-inf is not a finite number"),
-    ([1, math.inf], ValueError, "inf is not a finite number"),
-    ({1, 2}, TypeError, "cannot insert a set into a model"),
-    (b"bytes", TypeError, "cannot insert a bytes into a model"),
-])
-def test_values_that_cannot_be_inserted(value: object, error: type[Exception],
-                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (math.nan, ValueError, "nan is not a finite number"),
+        (-math.inf, ValueError, "-inf is not a finite number"),
+        ([1, math.inf], ValueError, "inf is not a finite number"),
+        ({1, 2}, TypeError, "cannot insert a set into a model"),
+        (b"bytes", TypeError, "cannot insert a bytes into a model"),
+    ],
+)
+def test_values_that_cannot_be_inserted(
+    value: object, error: type[Exception], message: str
+) -> None:
     with pytest.raises(error) as err:
         yaml_literal(value)
     assert str(err.value) == message

@@ -80,8 +80,7 @@ def _alive(pid: int, start: int) -> bool:
 def staging_name() -> str:
     """A new staging name carrying this process's identity (see the module's docstring)."""
     pid = os.getpid()
-    return (f"{int(time.time())}-{secrets.token_hex(8)}@{pid}.{_process_start(pid) or 0}"
-            f"@{_host()}")
+    return f"{int(time.time())}-{secrets.token_hex(8)}@{pid}.{_process_start(pid) or 0}@{_host()}"
 
 
 class _Hashing:
@@ -108,18 +107,20 @@ class FileStorage:
     """A root folder. Keys are checked to stay inside it."""
 
     def __init__(self, url: str, options: Mapping[str, str] | None = None) -> None:
-        path = url[len("file://"):] if url.startswith("file://") else url
+        path = url[len("file://") :] if url.startswith("file://") else url
         self.base = Path(path).expanduser().absolute()
         self.url = str(self.base)
         self._base = str(self.base).rstrip("/")  # a root of "/" joins as "" + "/key"
         self.durable = (options or {}).get("durable", "true").lower() not in {"0", "false", "no"}
         if self.base.exists() and not self.base.is_dir():
-            raise UserError(f"artifacts root {self.url!r} exists and is not a folder",
-                            field="root")
+            raise UserError(f"artifacts root {self.url!r} exists and is not a folder", field="root")
         blocker = file_in_the_way(self.base)
         if blocker is not None:
-            raise UserError(f"artifacts root {self.url!r} cannot be created: {str(blocker)!r} "
-                            "is a file, not a folder", field="root")
+            raise UserError(
+                f"artifacts root {self.url!r} cannot be created: {str(blocker)!r} "
+                "is a file, not a folder",
+                field="root",
+            )
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -127,8 +128,9 @@ class FileStorage:
         try:
             yield
         except OSError as exc:
-            raise UserError(f"cannot write to the artifacts root {self.url!r}: {reason(exc)}",
-                            field="root") from None
+            raise UserError(
+                f"cannot write to the artifacts root {self.url!r}: {reason(exc)}", field="root"
+            ) from None
 
     def _file(self, key: str) -> str:
         """The path of ``key`` inside the root. Every part must be a plain name (no empty,
@@ -154,16 +156,16 @@ class FileStorage:
 
     def children(self, prefix: str) -> list[str]:
         try:
-            return sorted(e.name for e in os.scandir(self._file(prefix))
-                          if not e.name.startswith("."))
+            return sorted(
+                e.name for e in os.scandir(self._file(prefix)) if not e.name.startswith(".")
+            )
         except (FileNotFoundError, NotADirectoryError):
             return []
 
     def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
         return self.publish_streamed(key, {}, lambda _: files)
 
-    def publish_streamed(self, key: str, streams: Mapping[str, FileWriter],
-                         finish: Finish) -> bool:
+    def publish_streamed(self, key: str, streams: Mapping[str, FileWriter], finish: Finish) -> bool:
         """:meth:`publish`, the files in ``streams`` written straight into staging (see
         :func:`flowtime_sim.storage.publish_streamed`)."""
         target = self._path(key)
@@ -177,16 +179,19 @@ class FileStorage:
                 try:
                     return self._publish(target, streams, finish)
                 except FileNotFoundError as exc:
-                    raise UserError(f"could not publish {key} in {self.url}: its staging "
-                                    f"folder was removed while being written ({exc.filename}); "
-                                    "is something deleting .staging/?") from None
+                    raise UserError(
+                        f"could not publish {key} in {self.url}: its staging "
+                        f"folder was removed while being written ({exc.filename}); "
+                        "is something deleting .staging/?"
+                    ) from None
 
     def _publish(self, target: Path, streams: Mapping[str, FileWriter], finish: Finish) -> bool:
         staging = self.base / STAGING / staging_name()
         staging.mkdir(parents=True)
         try:
-            hashes = {name: self._write_stream(staging / name, write)
-                      for name, write in streams.items()}
+            hashes = {
+                name: self._write_stream(staging / name, write) for name, write in streams.items()
+            }
             for name, data in finish(hashes).items():
                 self._write(staging / name, data)
             if self.durable:
@@ -265,8 +270,12 @@ class FileStorage:
                 if age <= older_than_s:
                     continue
                 owner = _OWNER_RE.search(entry.name)
-                if (owner and owner.group(3) == host and age < LIVE_STAGING_LIMIT_S
-                        and _alive(int(owner.group(1)), int(owner.group(2)))):
+                if (
+                    owner
+                    and owner.group(3) == host
+                    and age < LIVE_STAGING_LIMIT_S
+                    and _alive(int(owner.group(1)), int(owner.group(2)))
+                ):
                     continue
                 out.append(entry.name)
         return sorted(out)
@@ -318,5 +327,8 @@ class FileStorage:
 
 @hookimpl
 def flowtime_storage_backends() -> list[StorageBackend]:
-    return [StorageBackend(scheme="file", open=FileStorage,
-                           description="a folder on this machine (the default)")]
+    return [
+        StorageBackend(
+            scheme="file", open=FileStorage, description="a folder on this machine (the default)"
+        )
+    ]

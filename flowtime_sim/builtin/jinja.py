@@ -50,7 +50,8 @@ def _environment() -> Any:
         def get_source(self, environment: Any, template: str) -> Any:
             # A Jinja error (not ours) so that render_jinja adds the template and line.
             raise SecurityError(
-                f"templates cannot include, import or extend other files ({template!r})")
+                f"templates cannot include, import or extend other files ({template!r})"
+            )
 
     class Strict(StrictUndefined):
         # Also fail, naming the variable, where Python asks the object itself: round(), abs().
@@ -73,8 +74,11 @@ def _environment() -> Any:
         return yaml_literal(value)
 
     env = _bounded_sandbox()(
-        loader=NoLoader(), undefined=Strict, finalize=finalize,
-        autoescape=False, keep_trailing_newline=True,
+        loader=NoLoader(),
+        undefined=Strict,
+        finalize=finalize,
+        autoescape=False,
+        keep_trailing_newline=True,
     )
     from flowtime_sim.builtin.template_fail import fail
 
@@ -96,8 +100,14 @@ def _bounded_sandbox() -> type[Any]:
 
     class BoundedCodeGenerator(CodeGenerator):
         def visit_For(self, node: nodes.For, frame: Frame) -> None:
-            node.iter = nodes.Call(nodes.EnvironmentAttribute("bounded_iter"), [node.iter],
-                                   [], None, None, lineno=node.lineno)
+            node.iter = nodes.Call(
+                nodes.EnvironmentAttribute("bounded_iter"),
+                [node.iter],
+                [],
+                None,
+                None,
+                lineno=node.lineno,
+            )
             super().visit_For(node, frame)
 
         def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
@@ -129,8 +139,9 @@ def _bounded_sandbox() -> type[Any]:
             text = value.__self__
 
             def checked(*args: Any, **kwargs: Any) -> Any:
-                jinja_limits.check_format_widths(text, braces=True,
-                                                 values=(*args, *kwargs.values()))
+                jinja_limits.check_format_widths(
+                    text, braces=True, values=(*args, *kwargs.values())
+                )
                 return wrapped(*args, **kwargs)
 
             return checked
@@ -194,8 +205,11 @@ def render_jinja(template: Template, values: dict[str, Any]) -> str:
         # Compiling folds constant expressions (filters included), so it is bounded too.
         with jinja_limits.budget():
             compiled = _compile(template.read_body())
-            return jinja_limits.collect(compiled.generate(
-                **values, template={"id": template.id, "version": template.version}))
+            return jinja_limits.collect(
+                compiled.generate(
+                    **values, template={"id": template.id, "version": template.version}
+                )
+            )
     except TemplateSyntaxError as exc:
         raise TemplateError(f"{where} line {exc.lineno}: syntax error: {exc.message}") from None
     except SecurityError as exc:

@@ -17,8 +17,11 @@ FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 
 def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
     props = schema.get("properties") or {}
-    return {k: copy.deepcopy(v["default"]) for k, v in props.items()
-            if isinstance(v, Mapping) and "default" in v}
+    return {
+        k: copy.deepcopy(v["default"])
+        for k, v in props.items()
+        if isinstance(v, Mapping) and "default" in v
+    }
 
 
 _VALIDATORS: dict[tuple[str, str, str, int], Any] = {}
@@ -51,8 +54,9 @@ def _surely_valid(template: Template, values: Mapping[str, Any]) -> bool:
     key = _key(template)
     try:
         if key not in _FAST:
-            _FAST[key] = jsonschema_rs.validator_for(dict(template.manifest.parameters),
-                                                     validate_formats=True)
+            _FAST[key] = jsonschema_rs.validator_for(
+                dict(template.manifest.parameters), validate_formats=True
+            )
         return bool(_FAST[key].is_valid(values))
     except (ValueError, TypeError):  # a schema or a value it cannot take: let jsonschema judge
         return False
@@ -69,9 +73,11 @@ def check_schema(template: Template) -> None:
     problems = template_schema_problems(template)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise TemplateError(f"template {template.id} {template.version} has an invalid "
-                            f"parameter schema: {problems[0]}{more}; 'flowtime-sim doctor' "
-                            "lists every problem")
+        raise TemplateError(
+            f"template {template.id} {template.version} has an invalid "
+            f"parameter schema: {problems[0]}{more}; 'flowtime-sim doctor' "
+            "lists every problem"
+        )
     _SCHEMA_OK.add(key)
 
 
@@ -84,11 +90,16 @@ def resolve(template: Template, sources: ParameterSources) -> ResolvedParameters
     values.update(sources.file)
     values.update(sources.sets)
     where = f"template {template.id} {template.version}"
-    problems = [f"parameter {name!r} = {_show(value)} is not a finite number"
-                for name, value in values.items() if _has_non_finite(value)]
+    problems = [
+        f"parameter {name!r} = {_show(value)} is not a finite number"
+        for name, value in values.items()
+        if _has_non_finite(value)
+    ]
     if problems or not _surely_valid(template, values):
-        errors = sorted(_validator(template).iter_errors(values),
-                        key=lambda e: (list(e.absolute_path), e.message))
+        errors = sorted(
+            _validator(template).iter_errors(values),
+            key=lambda e: (list(e.absolute_path), e.message),
+        )
         problems += [_describe(err, values, schema) for err in errors]
     if problems:
         lines = [f"{p} ({where})" for p in problems]
@@ -101,8 +112,9 @@ def _describe(err: Any, values: Mapping[str, Any], schema: Mapping[str, Any]) ->
     if err.validator == "additionalProperties":
         extra = sorted(set(values) - set(schema.get("properties") or {}))
         known = ", ".join(sorted(schema.get("properties") or {})) or "none"
-        return (f"unknown parameter(s) {', '.join(repr(e) for e in extra)}; "
-                f"known parameters: {known}")
+        return (
+            f"unknown parameter(s) {', '.join(repr(e) for e in extra)}; known parameters: {known}"
+        )
     if err.validator == "required":
         return f"parameter {err.message.split(' ')[0]} is required"
     if not path:

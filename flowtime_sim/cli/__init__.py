@@ -29,11 +29,16 @@ from flowtime_sim.cli.serve_cmd import serve
 from flowtime_sim.cli.templates_cmds import templates
 
 
-@click.group("flowtime-sim", cls=FlowtimeGroup,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "flowtime-sim", cls=FlowtimeGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="flowtime-sim")
-@click.option("--strict", is_flag=True, envvar="FLOWTIME_SIM_STRICT",
-              help="Fail when any plugin fails to load (also FLOWTIME_SIM_STRICT=1).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    envvar="FLOWTIME_SIM_STRICT",
+    help="Fail when any plugin fails to load (also FLOWTIME_SIM_STRICT=1).",
+)
 @storage_option
 @click.pass_context
 def main(ctx: click.Context, strict: bool) -> None:
@@ -41,13 +46,34 @@ def main(ctx: click.Context, strict: bool) -> None:
     ctx.meta["flowtime.strict"] = strict
 
 
-for command in (templates, plugins, doctor, new, derive, list_cmd, show, versions, delete,
-                verify, reindex, gc, run, preview, plan, pack, serve, sweep, compare, diff):
+for command in (
+    templates,
+    plugins,
+    doctor,
+    new,
+    derive,
+    list_cmd,
+    show,
+    versions,
+    delete,
+    verify,
+    reindex,
+    gc,
+    run,
+    preview,
+    plan,
+    pack,
+    serve,
+    sweep,
+    compare,
+    diff,
+):
     main.add_command(command)
 
 
-@click.group("flowtime", cls=FlowtimeGroup,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "flowtime", cls=FlowtimeGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="flowtime")
 @storage_option
 def flowtime() -> None:

@@ -53,20 +53,29 @@ def json_option(f: F) -> F:
 
 def template_source_options(f: F) -> F:
     """``--templates-dir`` / ``--template-file``: FlowTime-Sim templates in the upstream format."""
-    f = click.option("--template-file", "template_files", multiple=True,
-                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="A FlowTime-Sim template file (upstream format). Repeatable.")(f)
-    f = click.option("--templates-dir", "template_dirs", multiple=True,
-                     type=click.Path(exists=True, file_okay=False, path_type=Path),
-                     help="A folder of FlowTime-Sim templates (upstream format). Repeatable.")(f)
+    f = click.option(
+        "--template-file",
+        "template_files",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="A FlowTime-Sim template file (upstream format). Repeatable.",
+    )(f)
+    f = click.option(
+        "--templates-dir",
+        "template_dirs",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="A folder of FlowTime-Sim templates (upstream format). Repeatable.",
+    )(f)
     return f
 
 
 STORAGE_OPTIONS = "flowtime.storage_options"
 
 
-def _collect_storage_options(ctx: click.Context, param: click.Parameter,
-                             values: tuple[str, ...]) -> dict[str, str]:
+def _collect_storage_options(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
     options: dict[str, str] = dict(ctx.meta.get(STORAGE_OPTIONS, {}))
     for item in values:
         key, sep, value = item.partition("=")
@@ -79,11 +88,16 @@ def _collect_storage_options(ctx: click.Context, param: click.Parameter,
 
 def storage_option(f: F) -> F:
     """``--storage-option KEY=VALUE`` on a group: passed to the storage backend of the root."""
-    return click.option("--storage-option", multiple=True, metavar="KEY=VALUE",
-                        expose_value=False, callback=_collect_storage_options,
-                        help="An option for the root's storage backend, e.g. "
-                             "endpoint_url=http://127.0.0.1:9000 for s3:// roots. "
-                             "Repeatable.")(f)
+    return click.option(
+        "--storage-option",
+        multiple=True,
+        metavar="KEY=VALUE",
+        expose_value=False,
+        callback=_collect_storage_options,
+        help="An option for the root's storage backend, e.g. "
+        "endpoint_url=http://127.0.0.1:9000 for s3:// roots. "
+        "Repeatable.",
+    )(f)
 
 
 INDEX = "flowtime.index"
@@ -97,15 +111,21 @@ def _remember_index(ctx: click.Context, param: click.Parameter, value: str | Non
 def index_option(f: F) -> F:
     """``--index URL`` beside ``--root``: the listing index (default: the SQLite file beside
     the root; ``postgresql://…`` shares versions and listings between machines)."""
-    return click.option("--index", metavar="URL", expose_value=False, callback=_remember_index,
-                        envvar="FLOWTIME_SIM_INDEX",
-                        help="Listing index: postgresql://user@host/db for a team's shared "
-                             "index (also FLOWTIME_SIM_INDEX; default: SQLite beside the "
-                             "root).")(f)
+    return click.option(
+        "--index",
+        metavar="URL",
+        expose_value=False,
+        callback=_remember_index,
+        envvar="FLOWTIME_SIM_INDEX",
+        help="Listing index: postgresql://user@host/db for a team's shared "
+        "index (also FLOWTIME_SIM_INDEX; default: SQLite beside the "
+        "root).",
+    )(f)
 
 
-def make_flowtime(template_dirs: tuple[Path, ...] = (),
-                  template_files: tuple[Path, ...] = ()) -> Flowtime:
+def make_flowtime(
+    template_dirs: tuple[Path, ...] = (), template_files: tuple[Path, ...] = ()
+) -> Flowtime:
     from flowtime_sim.core import Flowtime
 
     ctx = click.get_current_context(silent=True)
@@ -115,9 +135,12 @@ def make_flowtime(template_dirs: tuple[Path, ...] = (),
 
         host = create_plugin_host(strict=True)
     options = ctx.meta.get(STORAGE_OPTIONS) if ctx is not None else None
-    ft = Flowtime(host=host, template_paths=[*template_dirs, *template_files],
-                  storage_options=options,
-                  index=ctx.meta.get(INDEX) if ctx is not None else None)
+    ft = Flowtime(
+        host=host,
+        template_paths=[*template_dirs, *template_files],
+        storage_options=options,
+        index=ctx.meta.get(INDEX) if ctx is not None else None,
+    )
     if ctx is not None:
         ctx.call_on_close(ft.close)
     return ft
@@ -128,5 +151,7 @@ def warn_failed_packs(ft: Any) -> None:
     from flowtime_sim.cli import terminal
 
     for record in ft.host.failures():
-        terminal.warn(f"plugin {record.name!r} {record.status}: {record.detail}; its templates "
-                      "are not available (see 'flowtime-sim doctor')")
+        terminal.warn(
+            f"plugin {record.name!r} {record.status}: {record.detail}; its templates "
+            "are not available (see 'flowtime-sim doctor')"
+        )

@@ -15,8 +15,12 @@ def created_summary(result: Created) -> dict[str, Any]:
 
     art = result.artifact
     cat = art.catalog
-    out = {"kind": cat["kind"], "id": art.id, "status": "unchanged" if result.unchanged
-           else "created", "path": f"{result.root.rstrip('/')}/{art.key}"}
+    out = {
+        "kind": cat["kind"],
+        "id": art.id,
+        "status": "unchanged" if result.unchanged else "created",
+        "path": f"{result.root.rstrip('/')}/{art.key}",
+    }
     if isinstance(art, ModelArtifact):
         out.update(model_id=art.id, version=art.version, inputs_hash=cat["inputs_hash"])
     else:

@@ -17,12 +17,19 @@ def plugins(as_json: bool) -> None:
     records = ft.host.records
     index = ft.templates
     if as_json:
-        terminal.print_json([{**r.as_dict(), "problems": index.problems_of(r.name)}
-                             for r in records])
+        terminal.print_json(
+            [{**r.as_dict(), "problems": index.problems_of(r.name)} for r in records]
+        )
         return
-    rows = [(r.name, f"{r.dist.name} {r.dist.version}" if r.dist else "(built in)", r.status,
-             "; ".join([r.detail] * bool(r.detail) + index.problems_of(r.name)))
-            for r in records]
+    rows = [
+        (
+            r.name,
+            f"{r.dist.name} {r.dist.version}" if r.dist else "(built in)",
+            r.status,
+            "; ".join([r.detail] * bool(r.detail) + index.problems_of(r.name)),
+        )
+        for r in records
+    ]
     terminal.table(None, ["plugin", "distribution", "status", "detail"], rows)
 
 
@@ -39,18 +46,29 @@ def doctor(as_json: bool) -> None:
     found = diagnose(ft)
     problems = found.problems
     checked = found.templates_checked
-    notes = [f"plugin {r.name!r}: {r.detail}" for r in ft.host.records
-             if r.status == "loaded" and r.detail]
-    report = {"version": __version__, "plugin_api": PLUGIN_API_VERSION,
-              "plugins": len(ft.host.records), "templates_checked": checked,
-              "hooks_called": found.hooks_called, "problems": problems, "notes": notes,
-              "warnings": found.warnings}
+    notes = [
+        f"plugin {r.name!r}: {r.detail}"
+        for r in ft.host.records
+        if r.status == "loaded" and r.detail
+    ]
+    report = {
+        "version": __version__,
+        "plugin_api": PLUGIN_API_VERSION,
+        "plugins": len(ft.host.records),
+        "templates_checked": checked,
+        "hooks_called": found.hooks_called,
+        "problems": problems,
+        "notes": notes,
+        "warnings": found.warnings,
+    }
     if as_json:
         terminal.print_json(report)
     else:
         terminal.line(f"flowtime-sim {__version__}, plugin API {PLUGIN_API_VERSION}")
-        terminal.line(f"{len(ft.host.records)} plugin(s), {found.hooks_called} hook call(s), "
-                      f"{checked} template version(s) render with their defaults")
+        terminal.line(
+            f"{len(ft.host.records)} plugin(s), {found.hooks_called} hook call(s), "
+            f"{checked} template version(s) render with their defaults"
+        )
         for note in notes:
             terminal.line(f"note: {note}")
         for warning in found.warnings:

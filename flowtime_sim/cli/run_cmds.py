@@ -32,25 +32,54 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 
 @click.command("run")
-@click.option("--model", "model_ref", metavar="ID[@vN]", help="A stored model (newest version "
-              "by default).")
-@click.option("--file", "model_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A model.yaml file instead of a stored model.")
-@click.option("--seed", type=int, help="Seed for sample mode (default: the model's rng.seed, "
-              "else 0); expected mode does not use it.")
-@click.option("--sample", is_flag=True, help="Draw PMF nodes with PCG32 instead of using their "
-              "expected values.")
+@click.option(
+    "--model", "model_ref", metavar="ID[@vN]", help="A stored model (newest version by default)."
+)
+@click.option(
+    "--file",
+    "model_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A model.yaml file instead of a stored model.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    help="Seed for sample mode (default: the model's rng.seed, "
+    "else 0); expected mode does not use it.",
+)
+@click.option(
+    "--sample",
+    is_flag=True,
+    help="Draw PMF nodes with PCG32 instead of using their expected values.",
+)
 @click.option("--out", "--root", "root", metavar="DIR|URL", help="Artifacts root.")
-@click.option("--format", "formats", type=click.Choice(["flowtime"]), multiple=True,
-              help="Also write the run in FlowTime's run layout (run.json, manifest.json, "
-              "series/...), under --flowtime-dir.")
-@click.option("--flowtime-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("flowtime-runs"), show_default=True,
-              help="Where --format flowtime writes its run folder (e.g. FlowTime's data/runs).")
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["flowtime"]),
+    multiple=True,
+    help="Also write the run in FlowTime's run layout (run.json, manifest.json, "
+    "series/...), under --flowtime-dir.",
+)
+@click.option(
+    "--flowtime-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("flowtime-runs"),
+    show_default=True,
+    help="Where --format flowtime writes its run folder (e.g. FlowTime's data/runs).",
+)
 @index_option
 @json_option
-def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample: bool,
-        root: str | None, formats: tuple[str, ...], flowtime_dir: Path, as_json: bool) -> None:
+def run(
+    model_ref: str | None,
+    model_file: Path | None,
+    seed: int | None,
+    sample: bool,
+    root: str | None,
+    formats: tuple[str, ...],
+    flowtime_dir: Path,
+    as_json: bool,
+) -> None:
     """Run a model into a run artifact (runs/{run_id}/binned_v0.csv)."""
     from flowtime_sim.cli.artifact_output import created_summary, report_created
 
@@ -65,8 +94,14 @@ def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample
             result = ft.run_model(model_ref, seed=seed, mode=mode, root=root, progress=progress)
         else:
             assert model_file is not None
-            result = ft.run_text(_read(model_file), name=model_file.stem, seed=seed, mode=mode,
-                                 root=root, progress=progress)
+            result = ft.run_text(
+                _read(model_file),
+                name=model_file.stem,
+                seed=seed,
+                mode=mode,
+                root=root,
+                progress=progress,
+            )
     for warning in result.artifact.catalog.get("warnings", []):
         terminal.warn(str(warning))
     if "flowtime" not in formats:
@@ -74,8 +109,13 @@ def run(model_ref: str | None, model_file: Path | None, seed: int | None, sample
         return
     from flowtime_sim.flowtime_layout import export_run
 
-    folder = export_run(ft, result.artifact, flowtime_dir, root=root,
-                        model_text=_read(model_file) if model_file is not None else None)
+    folder = export_run(
+        ft,
+        result.artifact,
+        flowtime_dir,
+        root=root,
+        model_text=_read(model_file) if model_file is not None else None,
+    )
     if as_json:
         terminal.print_json({**created_summary(result), "flowtime_run": str(folder)})
         return
@@ -94,15 +134,24 @@ def _read(path: Path) -> str:
 
 @click.command("preview")
 @click.argument("ref", metavar="ID[@vN]", required=False)
-@click.option("--file", "model_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Preview a model.yaml file instead of a stored model.")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the preview here (default: standard output).")
+@click.option(
+    "--file",
+    "model_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Preview a model.yaml file instead of a stored model.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the preview here (default: standard output).",
+)
 @click.option("--root", metavar="DIR|URL", help="Artifacts root.")
 @json_option
 @index_option
-def preview(ref: str | None, model_file: Path | None, out: Path | None,
-            root: str | None, as_json: bool) -> None:
+def preview(
+    ref: str | None, model_file: Path | None, out: Path | None, root: str | None, as_json: bool
+) -> None:
     """Render the dependency-graph preview (SVG) of a stored model or a model file.
 
     With --json: the preview's media type and file name, and its content (or, with --out,

@@ -40,16 +40,20 @@ def line(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]],
-          *, keep: Sequence[str] = ()) -> None:
+def table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    keep: Sequence[str] = (),
+) -> None:
     """A table on a terminal (columns named in ``keep`` never wrap: ids people copy); when
     output goes to a pipe or a file, tab-separated lines with a header, for scripts."""
     if not sys.stdout.isatty():
         if title:
             sys.stdout.write(f"# {title}\n")
         for row in [columns, *rows]:
-            cells = ("" if c is None else str(c).replace("\t", " ").replace("\n", " ")
-                     for c in row)
+            cells = ("" if c is None else str(c).replace("\t", " ").replace("\n", " ") for c in row)
             sys.stdout.write("\t".join(cells) + "\n")
         return
     from rich.table import Table

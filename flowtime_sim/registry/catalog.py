@@ -52,7 +52,8 @@ def catalog_schema() -> dict[str, Any]:
     from importlib.resources import files
 
     data: dict[str, Any] = json.loads(
-        files("flowtime_sim").joinpath("schemas/catalog.schema.json").read_text("utf-8"))
+        files("flowtime_sim").joinpath("schemas/catalog.schema.json").read_text("utf-8")
+    )
     return data
 
 

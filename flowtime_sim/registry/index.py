@@ -75,13 +75,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 def is_corrupt(exc: BaseException) -> bool:
     """Whether ``exc`` says the index file is not (or no longer) a usable database, as opposed
     to being busy or misused."""
-    return isinstance(exc, sqlite3.DatabaseError) and getattr(
-        exc, "sqlite_errorname", "") in {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+    return isinstance(exc, sqlite3.DatabaseError) and getattr(exc, "sqlite_errorname", "") in {
+        "SQLITE_CORRUPT",
+        "SQLITE_NOTADB",
+    }
 
 
 def _healing(method: F) -> F:
     """Run ``method``; when the file turns out to be damaged, replace it with a fresh one, let
     :attr:`Index.on_reset` fill it, and run ``method`` once more."""
+
     @functools.wraps(method)
     def wrapper(self: Index, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -126,14 +129,21 @@ def decode_cursor(cursor: str) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
-        if (isinstance(value, list) and len(value) == 4 and isinstance(value[0], str)
-                and isinstance(value[1], str) and isinstance(value[2], str)
-                and isinstance(value[3], int) and 0 <= value[3] < 2**63):  # SQLite's range
+        if (
+            isinstance(value, list)
+            and len(value) == 4
+            and isinstance(value[0], str)
+            and isinstance(value[1], str)
+            and isinstance(value[2], str)
+            and isinstance(value[3], int)
+            and 0 <= value[3] < 2**63
+        ):  # SQLite's range
             return value
     except (ValueError, UnicodeDecodeError):
         pass
-    raise UserError(f"invalid cursor {cursor[:40]!r}; pass the next_cursor of a previous page",
-                    field="cursor")
+    raise UserError(
+        f"invalid cursor {cursor[:40]!r}; pass the next_cursor of a previous page", field="cursor"
+    )
 
 
 class Index:
@@ -215,14 +225,17 @@ class Index:
     def advance_meta(self, name: str, expected: str, value: str) -> None:
         """Set ``name`` to ``value`` only if it is still ``expected``."""
         with self._tx():
-            self.db.execute("UPDATE meta SET value=? WHERE name=? AND value=?",
-                            (value, name, expected))
+            self.db.execute(
+                "UPDATE meta SET value=? WHERE name=? AND value=?", (value, name, expected)
+            )
 
     @_healing
     def ids(self, kind: str) -> set[str]:
         """Every indexed id of ``kind`` (model ids, run ids)."""
-        return {str(r[0]) for r in self.db.execute(
-            "SELECT DISTINCT id FROM artifacts WHERE kind=?", (kind,))}
+        return {
+            str(r[0])
+            for r in self.db.execute("SELECT DISTINCT id FROM artifacts WHERE kind=?", (kind,))
+        }
 
     # -- writing --------------------------------------------------------------------------
 
@@ -237,16 +250,23 @@ class Index:
             self._relatest(kind, str(catalog["id"]), version)
 
     @_healing
-    def merge(self, catalogs: Iterable[Mapping[str, Any]],
-              removed: Iterable[tuple[str, str, int]], *, feed: str, cursor: str) -> None:
+    def merge(
+        self,
+        catalogs: Iterable[Mapping[str, Any]],
+        removed: Iterable[tuple[str, str, int]],
+        *,
+        feed: str,
+        cursor: str,
+    ) -> None:
         """Fold in a batch of changes from a storage's change feed, in one transaction with the
         feed's new ``cursor``: add ``catalogs`` (idempotent), then forget the ``removed``
         ``(kind, id, version)`` rows."""
         with self._tx():
             for catalog in catalogs:
                 self._insert_rows([_row(catalog)], _tag_rows(catalog))
-                self._relatest(str(catalog["kind"]), str(catalog["id"]),
-                               int(catalog.get("version") or 0))
+                self._relatest(
+                    str(catalog["kind"]), str(catalog["id"]), int(catalog.get("version") or 0)
+                )
             for kind, artifact_id, version in removed:
                 self._forget(kind, artifact_id, version)
             self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (feed, cursor))
@@ -264,12 +284,16 @@ class Index:
             self._forget(kind, artifact_id, version)
 
     def _forget(self, kind: str, artifact_id: str, version: int) -> None:
-        self.db.execute("DELETE FROM artifacts WHERE kind=? AND id=? AND version=?",
-                        (kind, artifact_id, version))
-        self.db.execute("DELETE FROM tags WHERE kind=? AND id=? AND version=?",
-                        (kind, artifact_id, version))
-        newest = self.db.execute("SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?",
-                                 (kind, artifact_id)).fetchone()[0]
+        self.db.execute(
+            "DELETE FROM artifacts WHERE kind=? AND id=? AND version=?",
+            (kind, artifact_id, version),
+        )
+        self.db.execute(
+            "DELETE FROM tags WHERE kind=? AND id=? AND version=?", (kind, artifact_id, version)
+        )
+        newest = self.db.execute(
+            "SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?", (kind, artifact_id)
+        ).fetchone()[0]
         if newest is not None:
             self._relatest(kind, artifact_id, newest)
 
@@ -288,20 +312,27 @@ class Index:
         return list(self.db.execute("SELECT key, started FROM pending"))
 
     def _relatest(self, kind: str, artifact_id: str, version: int) -> None:
-        newest = self.db.execute("SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?",
-                                 (kind, artifact_id)).fetchone()[0]
+        newest = self.db.execute(
+            "SELECT MAX(version) FROM artifacts WHERE kind=? AND id=?", (kind, artifact_id)
+        ).fetchone()[0]
         if newest == version:
-            self.db.execute("UPDATE artifacts SET latest=(version=?) WHERE kind=? AND id=?",
-                            (version, kind, artifact_id))
+            self.db.execute(
+                "UPDATE artifacts SET latest=(version=?) WHERE kind=? AND id=?",
+                (version, kind, artifact_id),
+            )
 
     def _tx(self) -> Any:
         return _Transaction(self.db)
 
-    def rebuild(self, catalogs: Callable[[], Iterable[Mapping[str, Any]]], *,
-                fingerprint: str | None = None,
-                unless: Callable[[Index], bool] | None = None,
-                left_out: Mapping[str, str] | None = None, forget_feeds: bool = False
-                ) -> int | None:
+    def rebuild(
+        self,
+        catalogs: Callable[[], Iterable[Mapping[str, Any]]],
+        *,
+        fingerprint: str | None = None,
+        unless: Callable[[Index], bool] | None = None,
+        left_out: Mapping[str, str] | None = None,
+        forget_feeds: bool = False,
+    ) -> int | None:
         """Replace every row with ``catalogs()`` in one transaction (readers see old or new)
         and record the storage ``fingerprint`` they match and the folder keys ``catalogs()``
         ``left_out`` (filled while it runs). ``unless`` is asked inside the transaction first:
@@ -328,24 +359,33 @@ class Index:
                     self._insert_rows(rows, tag_rows)
                     rows, tag_rows = [], []
             self._insert_rows(rows, tag_rows)
-            self.db.execute("UPDATE artifacts SET latest = (version = (SELECT MAX(version) FROM "
-                            "artifacts a WHERE a.kind=artifacts.kind AND a.id=artifacts.id))")
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('built', ?)",
-                            (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),))
+            self.db.execute(
+                "UPDATE artifacts SET latest = (version = (SELECT MAX(version) FROM "
+                "artifacts a WHERE a.kind=artifacts.kind AND a.id=artifacts.id))"
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('built', ?)",
+                (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),),
+            )
             if fingerprint is not None:
-                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)",
-                                (fingerprint,))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,)
+                )
             else:
                 self.db.execute("DELETE FROM meta WHERE name='fingerprint'")
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('left_out', ?)",
-                            (json.dumps(sorted(left_out or ())),))
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('left_out', ?)",
+                (json.dumps(sorted(left_out or ())),),
+            )
         return count
 
     def _insert_rows(self, rows: list[Any], tag_rows: list[Any]) -> None:
         self.db.executemany(
             "INSERT OR REPLACE INTO artifacts (kind, id, version, name, template_id, model_id,"
             " owner, visibility, created_utc, tags, search, latest, state, catalog)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,'visible',?)", rows)
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,'visible',?)",
+            rows,
+        )
         self.db.executemany("INSERT OR IGNORE INTO tags VALUES (?,?,?,?)", tag_rows)
 
     # -- reading --------------------------------------------------------------------------
@@ -356,14 +396,20 @@ class Index:
         args: list[Any] = []
         if not q.all_versions:
             where.append("latest=1")
-        for column, value in (("kind", q.kind), ("template_id", q.template),
-                              ("owner", q.owner), ("model_id", q.model_id)):
+        for column, value in (
+            ("kind", q.kind),
+            ("template_id", q.template),
+            ("owner", q.owner),
+            ("model_id", q.model_id),
+        ):
             if value is not None:
                 where.append(f"{column}=?")
                 args.append(value)
         for tag in q.tags:
-            where.append("EXISTS (SELECT 1 FROM tags t WHERE t.tag=? AND t.kind=artifacts.kind"
-                         " AND t.id=artifacts.id AND t.version=artifacts.version)")
+            where.append(
+                "EXISTS (SELECT 1 FROM tags t WHERE t.tag=? AND t.kind=artifacts.kind"
+                " AND t.id=artifacts.id AND t.version=artifacts.version)"
+            )
             args.append(tag)
         if q.text:
             where.append("instr(search, ?) > 0")
@@ -385,7 +431,8 @@ class Index:
         rows = self.db.execute(
             f"SELECT created_utc, kind, id, version, catalog FROM artifacts WHERE {page_where} "
             "ORDER BY created_utc DESC, kind DESC, id DESC, version DESC LIMIT ?",
-            [*page_args, q.limit + 1]).fetchall()
+            [*page_args, q.limit + 1],
+        ).fetchall()
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         items = [json.loads(r[4]) for r in rows]
@@ -395,21 +442,28 @@ class Index:
     @_healing
     def get(self, kind: str, artifact_id: str, version: int | None = None) -> dict[str, Any] | None:
         if version is None:
-            row = self.db.execute("SELECT catalog FROM artifacts WHERE kind=? AND id=? AND "
-                                  "state='visible' ORDER BY version DESC LIMIT 1",
-                                  (kind, artifact_id)).fetchone()
+            row = self.db.execute(
+                "SELECT catalog FROM artifacts WHERE kind=? AND id=? AND "
+                "state='visible' ORDER BY version DESC LIMIT 1",
+                (kind, artifact_id),
+            ).fetchone()
         else:
-            row = self.db.execute("SELECT catalog FROM artifacts WHERE kind=? AND id=? AND "
-                                  "version=? AND state='visible'",
-                                  (kind, artifact_id, version)).fetchone()
+            row = self.db.execute(
+                "SELECT catalog FROM artifacts WHERE kind=? AND id=? AND "
+                "version=? AND state='visible'",
+                (kind, artifact_id, version),
+            ).fetchone()
         return json.loads(row[0]) if row else None
 
     @_healing
     def listing_snapshot(self) -> list[tuple[Any, ...]]:
         """Every visible row's identity and catalog, for comparing an index with a rebuild."""
-        return list(self.db.execute(
-            "SELECT kind, id, version, latest, catalog FROM artifacts WHERE state='visible' "
-            "ORDER BY kind, id, version"))
+        return list(
+            self.db.execute(
+                "SELECT kind, id, version, latest, catalog FROM artifacts WHERE state='visible' "
+                "ORDER BY kind, id, version"
+            )
+        )
 
 
 def artifact_key(catalog: Mapping[str, Any]) -> str:
@@ -423,9 +477,20 @@ def artifact_key(catalog: Mapping[str, Any]) -> str:
 def _row(c: Mapping[str, Any]) -> tuple[Any, ...]:
     tags = list(c.get("tags") or [])
     words = [str(c.get(k) or "") for k in ("id", "name", "template_id", "model_id")] + tags
-    return (c["kind"], c["id"], int(c.get("version") or 0), c.get("name"), c.get("template_id"),
-            c.get("model_id"), c.get("owner"), c.get("visibility"), c["created_utc"],
-            json.dumps(tags), " ".join(words).lower(), json.dumps(c, ensure_ascii=False))
+    return (
+        c["kind"],
+        c["id"],
+        int(c.get("version") or 0),
+        c.get("name"),
+        c.get("template_id"),
+        c.get("model_id"),
+        c.get("owner"),
+        c.get("visibility"),
+        c["created_utc"],
+        json.dumps(tags),
+        " ".join(words).lower(),
+        json.dumps(c, ensure_ascii=False),
+    )
 
 
 def _tag_rows(c: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -536,8 +601,7 @@ def _patiently(step: Callable[[], object]) -> None:
             step()
             return
         except sqlite3.OperationalError as exc:
-            if ("locked" not in str(exc) and "busy" not in str(exc)) \
-                    or time.monotonic() > deadline:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
                 raise
         time.sleep(delay)
         delay = min(delay * 2, 0.2)

@@ -275,12 +275,15 @@ class TeamRegistry(Registry):
         tombstoned = set(self._tombstones())
         deleted = [ident for key in tombstoned if (ident := _identity(key))]
         left_out: dict[str, str] = {}
-        every = ((key.removesuffix("/catalog.json"), raw)
-                 for key, raw in self.storage.walk_catalogs())
-        stored = ((key, raw) for key, raw in ledger.adopting(self.storage, every)
-                  if key not in tombstoned)
+        every = (
+            (key.removesuffix("/catalog.json"), raw) for key, raw in self.storage.walk_catalogs()
+        )
+        stored = (
+            (key, raw) for key, raw in ledger.adopting(self.storage, every) if key not in tombstoned
+        )
         count = self.team_index.rebuild_from(
-            integrity.indexable(self.storage, stored, left_out), deleted)
+            integrity.indexable(self.storage, stored, left_out), deleted
+        )
         if refused is not None:
             refused += sorted(left_out.values())
         return count

@@ -41,8 +41,7 @@ class Registry:
     """Everything stored under one root. Correctness comes from the storage's atomic,
     no-clobber publication — never from locks; the index is a rebuildable cache."""
 
-    def __init__(self, storage: Storage,
-                 open_index: Callable[[], Index] | None = None) -> None:
+    def __init__(self, storage: Storage, open_index: Callable[[], Index] | None = None) -> None:
         self.storage = storage
         self._versions_seen: dict[str, dict[str, Any]] = {}
         # teams: the index comes from its plugin (registry.contracts.open_index)
@@ -64,9 +63,11 @@ class Registry:
 
             path = self.storage.index_path()
             why = reason(exc) if isinstance(exc, OSError) else str(exc)
-            raise UserError(f"cannot open the listing index {str(path)!r} of "
-                            f"{self.storage.url}: {why}; the root must be writable",
-                            field="root") from None
+            raise UserError(
+                f"cannot open the listing index {str(path)!r} of "
+                f"{self.storage.url}: {why}; the root must be writable",
+                field="root",
+            ) from None
         self._settle(index)
         return index
 
@@ -88,23 +89,29 @@ class Registry:
                 if not _same_model(existing.catalog, draft):
                     raise ConflictError(
                         f"model id {mid} is already taken by a different model (a hash-prefix "
-                        f"collision with {existing.ref}); choose another --name")
+                        f"collision with {existing.ref}); choose another --name"
+                    )
                 if existing.catalog["inputs_hash"] == draft.inputs_hash:
                     return Created(existing, unchanged=True, root=self.storage.url)
             # deleted and purged versions keep their numbers: a tombstone outlives its files
             n = max([*numbers, *deleted], default=0) + 1
             seen_by = visibility_rule.for_new_version(
-                draft.visibility, str(draft.catalog["owner"]), [v.catalog for v in versions])
-            catalog = {**draft.catalog, "version": n, "created_utc": utc_now(),
-                       "visibility": seen_by}
+                draft.visibility, str(draft.catalog["owner"]), [v.catalog for v in versions]
+            )
+            catalog = {
+                **draft.catalog,
+                "version": n,
+                "created_utc": utc_now(),
+                "visibility": seen_by,
+            }
             validate_catalog(catalog)
             key = f"models/{mid}/v{n}"
-            if self._publish(key, {**draft.files, "catalog.json": dump_catalog(catalog)},
-                             catalog):
-                return Created(ModelArtifact(catalog, key), unchanged=False,
-                               root=self.storage.url)
-        raise ConflictError(f"could not publish a version of {mid} after "
-                            f"{MAX_PUBLISH_ATTEMPTS} attempts; too many concurrent writers")
+            if self._publish(key, {**draft.files, "catalog.json": dump_catalog(catalog)}, catalog):
+                return Created(ModelArtifact(catalog, key), unchanged=False, root=self.storage.url)
+        raise ConflictError(
+            f"could not publish a version of {mid} after "
+            f"{MAX_PUBLISH_ATTEMPTS} attempts; too many concurrent writers"
+        )
 
     def publish_run(self, catalog: dict[str, Any], files: Mapping[str, FileWriter]) -> Created:
         """Publish a run folder, its files written as they are produced and their hashes
@@ -137,8 +144,10 @@ class Registry:
         if existing is None:
             raise ConflictError(f"run {catalog['id']} could not be published")
         if existing.get("inputs_hash") != catalog["inputs_hash"]:
-            raise ConflictError(f"run id {catalog['id']} is already taken by a different run "
-                                "(a hash-prefix collision)")
+            raise ConflictError(
+                f"run id {catalog['id']} is already taken by a different run "
+                "(a hash-prefix collision)"
+            )
         return Created(RunArtifact(existing, key), unchanged=True, root=self.storage.url)
 
     def _publish(self, key: str, files: Mapping[str, bytes], catalog: dict[str, Any]) -> bool:
@@ -163,9 +172,13 @@ class Registry:
 
     def _version_numbers(self, model_id: str) -> tuple[list[int], set[int]]:
         """Every stored version number of ``model_id`` and the soft-deleted ones among them."""
+
         def numbers(prefix: str) -> list[int]:
-            return sorted(int(m.group(1)) for name in self.storage.children(prefix)
-                          if (m := VERSION_RE.match(name)))
+            return sorted(
+                int(m.group(1))
+                for name in self.storage.children(prefix)
+                if (m := VERSION_RE.match(name))
+            )
 
         return numbers(f"models/{model_id}"), set(numbers(f"{TOMBSTONES}/models/{model_id}"))
 
@@ -197,8 +210,9 @@ class Registry:
     def versions(self, model_id: str) -> list[ModelArtifact]:
         versions = self._stored_versions(check_id(model_id, what="model id"))
         if not versions:
-            raise NotFoundError(f"no model {model_id!r} in {self.storage.url}; see "
-                                "'flowtime-sim list'", field="id")
+            raise NotFoundError(
+                f"no model {model_id!r} in {self.storage.url}; see 'flowtime-sim list'", field="id"
+            )
         return versions
 
     def model(self, ref: ArtifactRef) -> ModelArtifact:
@@ -208,8 +222,9 @@ class Registry:
         catalog = None if self._deleted(key) else self._version_catalog(key)
         if catalog is None:
             have = ", ".join(f"v{v.version}" for v in self.versions(ref.id))
-            raise NotFoundError(f"model {ref.id} has no version {ref.version} "
-                                f"(versions: {have})", field="id")
+            raise NotFoundError(
+                f"model {ref.id} has no version {ref.version} (versions: {have})", field="id"
+            )
         return ModelArtifact(catalog, f"models/{ref.id}/v{ref.version}")
 
     def run(self, run_id: str) -> RunArtifact:
@@ -221,16 +236,21 @@ class Registry:
 
     def artifact(self, ref: ArtifactRef) -> ModelArtifact | RunArtifact:
         """A model (``ID[@vN]``) or a run (``ID``) by id."""
-        if ref.version is None and self.storage.exists(f"runs/{ref.id}") \
-                and not self._deleted(f"runs/{ref.id}"):
+        if (
+            ref.version is None
+            and self.storage.exists(f"runs/{ref.id}")
+            and not self._deleted(f"runs/{ref.id}")
+        ):
             return self.run(ref.id)
         return self.model(ref)
 
     def read_file(self, artifact: ModelArtifact | RunArtifact, name: str) -> bytes:
         if name not in artifact.catalog["files"] and name != "catalog.json":
-            raise NotFoundError(f"{artifact.id} has no file {name!r}; files: "
-                                f"{', '.join(sorted(artifact.catalog['files']))}, catalog.json",
-                                field="name")
+            raise NotFoundError(
+                f"{artifact.id} has no file {name!r}; files: "
+                f"{', '.join(sorted(artifact.catalog['files']))}, catalog.json",
+                field="name",
+            )
         return self.storage.read(f"{artifact.key}/{name}")
 
     def runs_of(self, model_id: str) -> list[dict[str, Any]]:
@@ -253,8 +273,9 @@ class Registry:
         try:
             self._version_catalog(key)
         except DamagedArtifactError as exc:
-            heal.notice(f"warning: skipped {key}: its catalog.json is {exc.why} (see "
-                        "'flowtime-sim verify')")
+            heal.notice(
+                f"warning: skipped {key}: its catalog.json is {exc.why} (see 'flowtime-sim verify')"
+            )
             return False
         return True
 
@@ -269,8 +290,11 @@ class Registry:
             return
         index = self.index
         changes, cursor = feed(index.feed_cursor("storage"))
-        stones = {key.removeprefix(f"{TOMBSTONES}/") for key, _ in changes
-                  if key.startswith(f"{TOMBSTONES}/")}
+        stones = {
+            key.removeprefix(f"{TOMBSTONES}/")
+            for key, _ in changes
+            if key.startswith(f"{TOMBSTONES}/")
+        }
         catalogs = []
         for key, data in changes:
             folder = key.removesuffix("/catalog.json")
@@ -315,14 +339,20 @@ class Registry:
 
         def catalogs() -> Iterator[dict[str, Any]]:
             left_out.clear()
-            every = ((key.removesuffix("/catalog.json"), raw)
-                     for key, raw in self.storage.walk_catalogs())
-            stored = ((key, raw) for key, raw in ledger.adopting(self.storage, every)
-                      if key not in deleted)
+            every = (
+                (key.removesuffix("/catalog.json"), raw)
+                for key, raw in self.storage.walk_catalogs()
+            )
+            stored = (
+                (key, raw)
+                for key, raw in ledger.adopting(self.storage, every)
+                if key not in deleted
+            )
             return integrity.indexable(self.storage, stored, left_out)
 
-        count = heal.rebuild_patiently(self.index, catalogs, fingerprint=heal.fingerprint_of(self),
-                                       left_out=left_out)
+        count = heal.rebuild_patiently(
+            self.index, catalogs, fingerprint=heal.fingerprint_of(self), left_out=left_out
+        )
         if refused is not None:
             refused += [left_out[k] for k in sorted(left_out)]
         return count
@@ -335,8 +365,10 @@ class Registry:
     def verify_or_raise(self) -> int:
         checked, problems = self.verify()
         if problems:
-            raise IntegrityError(f"{len(problems)} problem(s) in {self.storage.url}: "
-                                 + "; ".join(problems), bad_files=problems)
+            raise IntegrityError(
+                f"{len(problems)} problem(s) in {self.storage.url}: " + "; ".join(problems),
+                bad_files=problems,
+            )
         return checked
 
     def gc(self, grace_s: float) -> builtins.list[str]:
@@ -373,8 +405,7 @@ class Registry:
         for run_id in self.storage.children(f"{TOMBSTONES}/runs"):
             yield f"runs/{run_id}"
 
-    def delete(self, ref: ArtifactRef, *, force: bool = False,
-               by: str) -> builtins.list[str]:
+    def delete(self, ref: ArtifactRef, *, force: bool = False, by: str) -> builtins.list[str]:
         """Hide a run, a model version or (without ``@vN``) every version of a model at once;
         ``gc`` purges the files after its grace period. Refused while runs reference a model
         unless ``force``. Returns the keys hidden."""
@@ -382,8 +413,9 @@ class Registry:
             target = self.artifact(ref)
         except DamagedArtifactError:
             target = None  # delete by folder: a damaged catalog must not keep its artifact
-        if isinstance(target, RunArtifact) or (target is None and ref.version is None
-                                               and self.storage.exists(f"runs/{ref.id}")):
+        if isinstance(target, RunArtifact) or (
+            target is None and ref.version is None and self.storage.exists(f"runs/{ref.id}")
+        ):
             keys = [(f"runs/{ref.id}", "run", ref.id, 0)]
         else:
             if ref.version is not None:
@@ -391,12 +423,17 @@ class Registry:
             else:
                 numbers, deleted = self._version_numbers(ref.id)
                 chosen = [n for n in numbers if n not in deleted]
-            runs = [r["id"] for r in self.runs_of(ref.id)
-                    if ref.version is None or r.get("model_version") == ref.version]
+            runs = [
+                r["id"]
+                for r in self.runs_of(ref.id)
+                if ref.version is None or r.get("model_version") == ref.version
+            ]
             if runs and not force:
                 shown = ", ".join(runs[:5]) + (" ..." if len(runs) > 5 else "")
-                raise ConflictError(f"{ref} is referenced by {len(runs)} run(s) ({shown}); "
-                                    "delete those first or pass --force")
+                raise ConflictError(
+                    f"{ref} is referenced by {len(runs)} run(s) ({shown}); "
+                    "delete those first or pass --force"
+                )
             keys = [(f"models/{ref.id}/v{n}", "model", ref.id, n) for n in chosen]
         stone = json.dumps({"deleted_utc": utc_now(), "by": by}).encode()
         with heal.own_change(self):

@@ -88,9 +88,14 @@ class CreatedPack:
     files: tuple[str, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"folder": str(self.folder), "name": self.names.name,
-                "distribution": self.names.distribution, "package": self.names.package,
-                "template": self.names.name, "files": list(self.files)}
+        return {
+            "folder": str(self.folder),
+            "name": self.names.name,
+            "distribution": self.names.distribution,
+            "package": self.names.package,
+            "template": self.names.name,
+            "files": list(self.files),
+        }
 
 
 def pack_names(raw: str) -> PackNames:
@@ -100,25 +105,36 @@ def pack_names(raw: str) -> PackNames:
     leading ``flowtime-pack-`` is dropped. Raises :class:`UserError` for anything else.
     """
     if not NAME_RE.fullmatch(raw):  # not match: "$" would accept a trailing newline
-        raise UserError(f"invalid pack name {raw!r}: use letters and digits, optionally "
-                        "joined by single '-', '_' or '.', starting with a letter "
-                        "(for example coffee-shop)", field="name")
+        raise UserError(
+            f"invalid pack name {raw!r}: use letters and digits, optionally "
+            "joined by single '-', '_' or '.', starting with a letter "
+            "(for example coffee-shop)",
+            field="name",
+        )
     name = re.sub(r"[-_.]+", "-", raw).lower()
     name = name.removeprefix(DIST_PREFIX)
     if name == DIST_PREFIX.rstrip("-") or not name[0].isalpha():
-        raise UserError(f"invalid pack name {raw!r}: give the pack's own name, which "
-                        "flowtime-pack- is put in front of (for example coffee-shop)",
-                        field="name")
+        raise UserError(
+            f"invalid pack name {raw!r}: give the pack's own name, which "
+            "flowtime-pack- is put in front of (for example coffee-shop)",
+            field="name",
+        )
     if len(name) > MAX_NAME_LENGTH:
-        raise UserError(f"pack name {name!r} is {len(name)} characters long; use at most "
-                        f"{MAX_NAME_LENGTH}", field="name")
-    return PackNames(name=name, distribution=DIST_PREFIX + name,
-                     package="flowtime_pack_" + name.replace("-", "_"),
-                     title=name.replace("-", " ").capitalize())
+        raise UserError(
+            f"pack name {name!r} is {len(name)} characters long; use at most {MAX_NAME_LENGTH}",
+            field="name",
+        )
+    return PackNames(
+        name=name,
+        distribution=DIST_PREFIX + name,
+        package="flowtime_pack_" + name.replace("-", "_"),
+        title=name.replace("-", " ").capitalize(),
+    )
 
 
-def create_pack(name: str, folder: Path | None = None,
-                options: PackOptions | None = None) -> CreatedPack:
+def create_pack(
+    name: str, folder: Path | None = None, options: PackOptions | None = None
+) -> CreatedPack:
     """Write a new pack project into ``folder`` (default: ``./flowtime-pack-NAME``).
 
     The folder must not exist or be empty. Files are written to a staging folder beside it and
@@ -129,19 +145,27 @@ def create_pack(name: str, folder: Path | None = None,
     names = pack_names(name)
     target = Path(folder) if folder is not None else Path(names.distribution)
     if target.is_file():
-        raise UserError(f"{str(target)!r} is a file, not a folder; choose another --dir",
-                        field="dir")
+        raise UserError(
+            f"{str(target)!r} is a file, not a folder; choose another --dir", field="dir"
+        )
     if target.is_dir() and any(target.iterdir()):
-        raise UserError(f"folder {str(target)!r} already exists and is not empty; choose "
-                        "another --dir or remove it", field="dir")
+        raise UserError(
+            f"folder {str(target)!r} already exists and is not empty; choose "
+            "another --dir or remove it",
+            field="dir",
+        )
     place = target.resolve()
     place.parent.mkdir(parents=True, exist_ok=True)
     # Not tempfile.mkdtemp: its folders are private (0700) and the project would stay so.
     staging = place.parent / f".{place.name}.{secrets.token_hex(4)}.tmp"
     staging.mkdir()
     try:
-        written = _render_tree(files("flowtime_sim.scaffold").joinpath("project"), staging,
-                               _tokens(names, options), python=options.python)
+        written = _render_tree(
+            files("flowtime_sim.scaffold").joinpath("project"),
+            staging,
+            _tokens(names, options),
+            python=options.python,
+        )
         _move_into_place(staging, place)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -171,19 +195,28 @@ def _move_into_place(staging: Path, place: Path) -> None:
 
 
 def _check_options(options: PackOptions) -> None:
-    for label, value in (("--author", options.author), ("--email", options.email),
-                         ("--description", options.description), ("--url", options.url)):
+    for label, value in (
+        ("--author", options.author),
+        ("--email", options.email),
+        ("--description", options.description),
+        ("--url", options.url),
+    ):
         if value is not None and (not value.strip() or any(c in value for c in "\n\r")):
             raise UserError(f"{label} {value!r} must be one line of text", field=label[2:])
-    if options.email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+",
-                                                      options.email):
+    if options.email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", options.email):
         raise UserError(f"--email {options.email!r} is not an e-mail address", field="email")
     if options.url is not None and not re.match(r"^https?://[^\s/]+", options.url):
-        raise UserError(f"--url {options.url!r} must be an http(s) address, e.g. "
-                        "https://github.com/you/flowtime-pack-coffee-shop", field="url")
+        raise UserError(
+            f"--url {options.url!r} must be an http(s) address, e.g. "
+            "https://github.com/you/flowtime-pack-coffee-shop",
+            field="url",
+        )
     if not _SPDX.match(options.license):
-        raise UserError(f"--license {options.license!r} is not an SPDX licence identifier "
-                        "such as MIT or Apache-2.0", field="license")
+        raise UserError(
+            f"--license {options.license!r} is not an SPDX licence identifier "
+            "such as MIT or Apache-2.0",
+            field="license",
+        )
 
 
 def _toml(text: str) -> str:
@@ -198,11 +231,11 @@ def _metadata_tokens(names: PackNames, options: PackOptions) -> dict[str, str]:
     holder = options.author or COPYRIGHT_PLACEHOLDER
     year = str(datetime.date.today().year)
     if options.license in LICENSE_TEXTS:
-        licence = _licence_text(options.license).replace("__HOLDER__", holder).replace(
-            "__YEAR__", year)
+        licence = (
+            _licence_text(options.license).replace("__HOLDER__", holder).replace("__YEAR__", year)
+        )
     else:
-        licence = (f"{options.license}\n\nCopyright (c) {year} {holder}\n\n"
-                   f"{LICENSE_PLACEHOLDER}\n")
+        licence = f"{options.license}\n\nCopyright (c) {year} {holder}\n\n{LICENSE_PLACEHOLDER}\n"
     description = options.description or f"{names.title}: a template pack for flowtime-sim."
     return {
         "__AUTHORS__": "{ " + person + " }",
@@ -215,8 +248,11 @@ def _metadata_tokens(names: PackNames, options: PackOptions) -> dict[str, str]:
 
 
 def _licence_text(spdx: str) -> str:
-    return files("flowtime_sim.scaffold").joinpath("licences", f"{spdx}.txt").read_text(
-        encoding="utf-8")
+    return (
+        files("flowtime_sim.scaffold")
+        .joinpath("licences", f"{spdx}.txt")
+        .read_text(encoding="utf-8")
+    )
 
 
 def _tokens(names: PackNames, options: PackOptions) -> dict[str, str]:
@@ -247,8 +283,14 @@ def _substitute(text: str, tokens: dict[str, str]) -> str:
     return _TOKEN.sub(replace, text)
 
 
-def _render_tree(source: Traversable, dest: Path, tokens: dict[str, str],
-                 rel: PurePosixPath | None = None, *, python: bool = False) -> list[str]:
+def _render_tree(
+    source: Traversable,
+    dest: Path,
+    tokens: dict[str, str],
+    rel: PurePosixPath | None = None,
+    *,
+    python: bool = False,
+) -> list[str]:
     rel = rel or PurePosixPath()
     written: list[str] = []
     entries = sorted(source.iterdir(), key=lambda e: e.name)

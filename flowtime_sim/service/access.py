@@ -50,8 +50,10 @@ class Access:
             found = []
         visible = [v for v in found if self.caller.can_see(v.catalog)]
         if not visible:
-            raise NotFoundError(f"no model {model_id!r} here; list models with "
-                                "GET /v1/artifacts?kind=model", field=field)
+            raise NotFoundError(
+                f"no model {model_id!r} here; list models with GET /v1/artifacts?kind=model",
+                field=field,
+            )
         return visible
 
     def model(self, ref: ArtifactRef, *, field: str = "model_id") -> ModelArtifact:
@@ -63,8 +65,9 @@ class Access:
             if art.version == ref.version:
                 return art
         have = ", ".join(f"v{v.version}" for v in visible)
-        raise NotFoundError(f"model {ref.id} has no version {ref.version} (versions: {have})",
-                            field=field)
+        raise NotFoundError(
+            f"model {ref.id} has no version {ref.version} (versions: {have})", field=field
+        )
 
     def artifact(self, ref: ArtifactRef, *, field: str = "id") -> ModelArtifact | RunArtifact:
         """A run (``ID``) or a visible model version (``ID[@vN]``)."""
@@ -76,16 +79,18 @@ class Access:
         if is_model:
             return self.model(ref, field=field)  # with messages naming only visible versions
         if art is None or not self.caller.can_see(art.catalog):
-            raise NotFoundError(f"no artifact {str(ref)!r} here; list artifacts with "
-                                "GET /v1/artifacts", field=field)
+            raise NotFoundError(
+                f"no artifact {str(ref)!r} here; list artifacts with GET /v1/artifacts", field=field
+            )
         return art
 
     def read_file(self, art: ModelArtifact | RunArtifact, name: str) -> bytes:
         """A file of a visible artifact; ``name`` must be ``catalog.json`` or a listed file."""
         listed = sorted([*art.catalog.get("files", {}), "catalog.json"])
         if not FILE_NAME_RE.fullmatch(name) or name not in listed:
-            raise NotFoundError(f"{art.id} has no file {name[:130]!r}; files: "
-                                f"{', '.join(listed)}", field="name")
+            raise NotFoundError(
+                f"{art.id} has no file {name[:130]!r}; files: {', '.join(listed)}", field="name"
+            )
         return self.ft.read_file(art, name)
 
     def listing(self, query: Query) -> Page:
@@ -99,35 +104,69 @@ class Access:
 
     # -- writing --------------------------------------------------------------------------
 
-    def create_model(self, template: str, parameters: Mapping[str, Any], *, name: str | None,
-                     tags: Iterable[str], version: str | None,
-                     visibility: str | None) -> Created:
+    def create_model(
+        self,
+        template: str,
+        parameters: Mapping[str, Any],
+        *,
+        name: str | None,
+        tags: Iterable[str],
+        version: str | None,
+        visibility: str | None,
+    ) -> Created:
         from flowtime_sim.types import ParameterSources
 
-        created = self.ft.create_model(template, ParameterSources(sets=dict(parameters)),
-                                       name=name, tags=tags, version=version,
-                                       visibility=visibility, owner=self.caller.identity,
-                                       admit=self._admit)
+        created = self.ft.create_model(
+            template,
+            ParameterSources(sets=dict(parameters)),
+            name=name,
+            tags=tags,
+            version=version,
+            visibility=visibility,
+            owner=self.caller.identity,
+            admit=self._admit,
+        )
         return self._visible(created)
 
-    def derive(self, source: ArtifactRef, *, name: str, parameters: Mapping[str, Any],
-               tags: Iterable[str], visibility: str | None) -> Created:
+    def derive(
+        self,
+        source: ArtifactRef,
+        *,
+        name: str,
+        parameters: Mapping[str, Any],
+        tags: Iterable[str],
+        visibility: str | None,
+    ) -> Created:
         art = self.model(source, field="from")
-        created = self.ft.derive(art.ref, name=name, sets=dict(parameters), tags=tags,
-                                 visibility=visibility, owner=self.caller.identity,
-                                 admit=self._admit)
+        created = self.ft.derive(
+            art.ref,
+            name=name,
+            sets=dict(parameters),
+            tags=tags,
+            visibility=visibility,
+            owner=self.caller.identity,
+            admit=self._admit,
+        )
         return self._visible(created)
 
     def run_model(self, ref: ArtifactRef, *, seed: int | None, mode: str) -> Created:
         art = self.model(ref)
-        return self._visible(self.ft.run_model(art.ref, seed=seed, mode=mode,
-                                               owner=self.caller.identity))
+        return self._visible(
+            self.ft.run_model(art.ref, seed=seed, mode=mode, owner=self.caller.identity)
+        )
 
-    def run_text(self, text: str, *, name: str, seed: int | None, mode: str,
-                 visibility: str | None) -> Created:
+    def run_text(
+        self, text: str, *, name: str, seed: int | None, mode: str, visibility: str | None
+    ) -> Created:
         try:
-            created = self.ft.run_text(text, name=name, seed=seed, mode=mode,
-                                       visibility=visibility, owner=self.caller.identity)
+            created = self.ft.run_text(
+                text,
+                name=name,
+                seed=seed,
+                mode=mode,
+                visibility=visibility,
+                owner=self.caller.identity,
+            )
         except ModelError as exc:
             exc.field = f"model.{exc.field}" if exc.field else "model"  # the body's field
             raise
@@ -141,8 +180,11 @@ class Access:
         except NotFoundError:
             return
         if not all(self.caller.can_see(v.catalog) for v in stored):
-            raise ConflictError(f"the model id {model_id} is already used by a model you "
-                                "cannot see; choose another name", field="name")
+            raise ConflictError(
+                f"the model id {model_id} is already used by a model you "
+                "cannot see; choose another name",
+                field="name",
+            )
 
     def _visible(self, created: Created) -> Created:
         """An existing artifact handed back as "unchanged" must be visible to the caller."""
@@ -150,14 +192,20 @@ class Access:
         if self.caller.can_see(catalog):
             return created
         if catalog["kind"] == "model":
-            raise ConflictError(f"model {catalog['id']} already exists and belongs to someone "
-                                "whose artifacts you cannot see; choose another name",
-                                field="name")
-        taken = (f"run {catalog['id']} already exists and belongs to someone whose artifacts "
-                 "you cannot see")
+            raise ConflictError(
+                f"model {catalog['id']} already exists and belongs to someone "
+                "whose artifacts you cannot see; choose another name",
+                field="name",
+            )
+        taken = (
+            f"run {catalog['id']} already exists and belongs to someone whose artifacts "
+            "you cannot see"
+        )
         if catalog.get("mode") == "sample":
             raise ConflictError(f"{taken}; run with another seed", field="seed")
         # the seed is no part of an expected-mode run's identity (SPEC 8): no seed avoids it
-        raise ConflictError(f"{taken}; an expected-mode run does not depend on the seed: ask "
-                            "its owner to share the model's runs, or run in sample mode",
-                            field="mode")
+        raise ConflictError(
+            f"{taken}; an expected-mode run does not depend on the seed: ask "
+            "its owner to share the model's runs, or run in sample mode",
+            field="mode",
+        )

@@ -41,10 +41,14 @@ offending input. With a tokens file configured, every endpoint but `/healthz` ne
 """
 
 
-def create_app(flowtime: Flowtime | None = None, *, root: str | None = None,
-               tokens_file: str | Path | None = None,
-               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               max_model_chars: int = DEFAULT_MAX_MODEL_CHARS) -> FastAPI:
+def create_app(
+    flowtime: Flowtime | None = None,
+    *,
+    root: str | None = None,
+    tokens_file: str | Path | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_model_chars: int = DEFAULT_MAX_MODEL_CHARS,
+) -> FastAPI:
     """The service over ``flowtime`` (default: a façade over the installed plugins).
 
     ``root`` defaults to the façade's root, then ``FLOWTIME_ARTIFACTS_ROOT``, then
@@ -59,13 +63,22 @@ def create_app(flowtime: Flowtime | None = None, *, root: str | None = None,
     ft = flowtime if flowtime is not None else Flowtime(root=root)
     tokens_path = tokens_file if tokens_file is not None else os.environ.get(TOKENS_ENV) or None
     context = ServiceContext(
-        ft, root=resolve_root(root if root is not None else ft.root),
+        ft,
+        root=resolve_root(root if root is not None else ft.root),
         tokens=Tokens.load(tokens_path) if tokens_path else None,
-        max_body_bytes=max_body_bytes, max_model_chars=max_model_chars)
+        max_body_bytes=max_body_bytes,
+        max_model_chars=max_model_chars,
+    )
     ft.templates  # noqa: B018 -- load the plugins now: a broken setup fails at start-up
 
-    app = FastAPI(title="flowtime-sim", version=__version__, description=DESCRIPTION,
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app = FastAPI(
+        title="flowtime-sim",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.state.context = context
     install_problem_handlers(app)
     app.include_router(routes_sim.router)
@@ -74,8 +87,7 @@ def create_app(flowtime: Flowtime | None = None, *, root: str | None = None,
     app.include_router(routes_artifacts.health_router)
     app.include_router(page.router)
     app.include_router(page_scenarios.router)
-    app.mount("/static", StaticFiles(packages=[("flowtime_sim.service", "static")]),
-              name="static")
+    app.mount("/static", StaticFiles(packages=[("flowtime_sim.service", "static")]), name="static")
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.openapi = lambda: _openapi(app, secured=context.tokens is not None)  # type: ignore[method-assign]
@@ -87,8 +99,9 @@ def _openapi(app: FastAPI, *, secured: bool) -> dict[str, Any]:
     bearer scheme declared when tokens are required."""
     if app.openapi_schema:
         return app.openapi_schema
-    doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                      routes=app.routes)
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
     for path_item in doc.get("paths", {}).values():
         for operation in path_item.values():
             for status, response in operation.get("responses", {}).items():
@@ -97,7 +110,8 @@ def _openapi(app: FastAPI, *, secured: bool) -> dict[str, Any]:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
     if secured:
         doc.setdefault("components", {})["securitySchemes"] = {
-            "bearer": {"type": "http", "scheme": "bearer"}}
+            "bearer": {"type": "http", "scheme": "bearer"}
+        }
         for path, path_item in doc.get("paths", {}).items():
             if path != "/healthz":
                 for operation in path_item.values():

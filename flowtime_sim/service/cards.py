@@ -25,9 +25,31 @@ from flowtime_sim.service.views import file_url, page_url
 if TYPE_CHECKING:
     from flowtime_sim.service.access import Access
 
-SVG_TAGS = frozenset({"svg", "g", "defs", "title", "desc", "marker", "path", "rect", "circle",
-                      "ellipse", "line", "polyline", "polygon", "text", "tspan", "lineargradient",
-                      "radialgradient", "stop", "clippath", "symbol", "use"})
+SVG_TAGS = frozenset(
+    {
+        "svg",
+        "g",
+        "defs",
+        "title",
+        "desc",
+        "marker",
+        "path",
+        "rect",
+        "circle",
+        "ellipse",
+        "line",
+        "polyline",
+        "polygon",
+        "text",
+        "tspan",
+        "lineargradient",
+        "radialgradient",
+        "stop",
+        "clippath",
+        "symbol",
+        "use",
+    }
+)
 MAX_INLINE_SVG = 512 * 1024
 CARD_SPARK = (300.0, 120.0)
 
@@ -68,20 +90,37 @@ def card(access: Access, catalog: dict[str, Any]) -> Card:
 
 def _sweep_card(cat: dict[str, Any]) -> Card:
     axes = ", ".join(str(g["parameter"]) for g in cat.get("grid", []))
-    return Card(kind="sweep", id=str(cat["id"]), title=str(cat.get("name") or cat["id"]),
-                url=page_url(cat), template=cat.get("template_id"), version=None,
-                tags=list(cat.get("tags", [])), created=str(cat["created_utc"]),
-                owner=str(cat.get("owner", "")), visibility=str(cat.get("visibility", "")),
-                subtitle=f"{cat['id']} · {len(cat.get('scenarios', []))} scenarios over {axes}")
+    return Card(
+        kind="sweep",
+        id=str(cat["id"]),
+        title=str(cat.get("name") or cat["id"]),
+        url=page_url(cat),
+        template=cat.get("template_id"),
+        version=None,
+        tags=list(cat.get("tags", [])),
+        created=str(cat["created_utc"]),
+        owner=str(cat.get("owner", "")),
+        visibility=str(cat.get("visibility", "")),
+        subtitle=f"{cat['id']} · {len(cat.get('scenarios', []))} scenarios over {axes}",
+    )
 
 
 def _model_card(access: Access, cat: dict[str, Any]) -> Card:
     art = ModelArtifact(cat, artifact_key(cat))
-    return Card(kind="model", id=art.id, title=str(cat.get("name") or art.id),
-                url=page_url(cat), template=cat.get("template_id"), version=art.version,
-                tags=list(cat.get("tags", [])), created=str(cat["created_utc"]),
-                owner=str(cat.get("owner", "")), visibility=str(cat.get("visibility", "")),
-                subtitle=f"{art.id}@v{art.version}", picture=picture(access, art))
+    return Card(
+        kind="model",
+        id=art.id,
+        title=str(cat.get("name") or art.id),
+        url=page_url(cat),
+        template=cat.get("template_id"),
+        version=art.version,
+        tags=list(cat.get("tags", [])),
+        created=str(cat["created_utc"]),
+        owner=str(cat.get("owner", "")),
+        visibility=str(cat.get("visibility", "")),
+        subtitle=f"{art.id}@v{art.version}",
+        picture=picture(access, art),
+    )
 
 
 def _run_card(access: Access, cat: dict[str, Any]) -> Card:
@@ -90,15 +129,23 @@ def _run_card(access: Access, cat: dict[str, Any]) -> Card:
     mcat = model.catalog if model else {}
     series = run_series(access, run)
     first = series[0] if series else None
-    return Card(kind="run", id=run.id, title=str(mcat.get("name") or cat.get("model_id") or run.id),
-                url=page_url(cat), template=mcat.get("template_id"),
-                version=cat.get("model_version"), tags=list(mcat.get("tags", [])),
-                created=str(cat["created_utc"]), owner=str(cat.get("owner", "")),
-                visibility=str(cat.get("visibility", "")),
-                subtitle=f"{run.id} · {cat.get('mode', '')} · seed {cat.get('seed', '')}",
-                spark=(spark_points(first.values, *CARD_SPARK),
-                       area_points(first.values, *CARD_SPARK)) if first else None,
-                spark_label=first.name if first else "")
+    return Card(
+        kind="run",
+        id=run.id,
+        title=str(mcat.get("name") or cat.get("model_id") or run.id),
+        url=page_url(cat),
+        template=mcat.get("template_id"),
+        version=cat.get("model_version"),
+        tags=list(mcat.get("tags", [])),
+        created=str(cat["created_utc"]),
+        owner=str(cat.get("owner", "")),
+        visibility=str(cat.get("visibility", "")),
+        subtitle=f"{run.id} · {cat.get('mode', '')} · seed {cat.get('seed', '')}",
+        spark=(spark_points(first.values, *CARD_SPARK), area_points(first.values, *CARD_SPARK))
+        if first
+        else None,
+        spark_label=first.name if first else "",
+    )
 
 
 def model_of(access: Access, run_catalog: dict[str, Any]) -> ModelArtifact | None:
@@ -115,15 +162,20 @@ def model_of(access: Access, run_catalog: dict[str, Any]) -> ModelArtifact | Non
 def run_series(access: Access, run: RunArtifact) -> list[Series]:
     if "binned_v0.csv" not in run.catalog.get("files", {}):
         return []
-    series: list[Series] = _cached(f"series:{run.catalog['files']['binned_v0.csv']}",
-                   lambda: read_series(access.read_file(run, "binned_v0.csv")))
+    series: list[Series] = _cached(
+        f"series:{run.catalog['files']['binned_v0.csv']}",
+        lambda: read_series(access.read_file(run, "binned_v0.csv")),
+    )
     return series
 
 
 def picture(access: Access, art: ModelArtifact) -> Picture | None:
     files = art.catalog.get("files", {})
-    name = "preview.svg" if "preview.svg" in files else next(
-        (n for n in sorted(files) if n.startswith("preview.")), None)
+    name = (
+        "preview.svg"
+        if "preview.svg" in files
+        else next((n for n in sorted(files) if n.startswith("preview.")), None)
+    )
     if name is None:
         return None
     if name != "preview.svg":
@@ -155,7 +207,7 @@ def inline_svg(data: bytes) -> Markup | None:
         for key, value in element.attrib.items():
             if not _safe_attribute(_local(key), value.strip().lower()):
                 return None
-    return Markup(text[lowered.index("<svg"):])
+    return Markup(text[lowered.index("<svg") :])
 
 
 def _safe_attribute(name: str, value: str) -> bool:

@@ -10,8 +10,7 @@ __all__ = ["Series", "area_points", "number", "read_series", "spark_points"]
 SPARK_POINTS = 160  # a sparkline never needs more points than this to look right
 
 
-def spark_points(values: tuple[float, ...], width: float, height: float,
-                 pad: float = 2.0) -> str:
+def spark_points(values: tuple[float, ...], width: float, height: float, pad: float = 2.0) -> str:
     """SVG ``points`` for ``values`` scaled into a ``width`` × ``height`` box.
 
     Long series keep each bucket's lowest and highest value, so spikes stay visible.

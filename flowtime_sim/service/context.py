@@ -28,8 +28,15 @@ class ServiceContext:
     the same plugins and root (:meth:`flowtime`).
     """
 
-    def __init__(self, flowtime: Flowtime, *, root: str, tokens: Tokens | None,
-                 max_body_bytes: int, max_model_chars: int) -> None:
+    def __init__(
+        self,
+        flowtime: Flowtime,
+        *,
+        root: str,
+        tokens: Tokens | None,
+        max_body_bytes: int,
+        max_model_chars: int,
+    ) -> None:
         from flowtime_sim.registry.catalog import default_owner
         from flowtime_sim.storage import scheme_of
 
@@ -48,8 +55,13 @@ class ServiceContext:
         if ft is None:
             from flowtime_sim.core import Flowtime
 
-            ft = Flowtime(host=self.base.host, root=self.root, owner=self.base.owner,
-                          storage_options=self.base.storage_options, index=self.base.index)
+            ft = Flowtime(
+                host=self.base.host,
+                root=self.root,
+                owner=self.base.owner,
+                storage_options=self.base.storage_options,
+                index=self.base.index,
+            )
             self._local.flowtime = ft
         return ft
 
@@ -81,14 +93,20 @@ class ServiceContext:
         if header is not None:
             scheme, _, token = header.strip().partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise ServiceProblem(401, "the Authorization header must be 'Bearer <token>'",
-                                     field="authorization",
-                                     headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
+                raise ServiceProblem(
+                    401,
+                    "the Authorization header must be 'Bearer <token>'",
+                    field="authorization",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_request"'},
+                )
             account = self.tokens.authenticate(token.strip())
             if account is None:
-                raise ServiceProblem(401, "the bearer token is not valid; ask the operator of "
-                                          "this service for a token", field="authorization",
-                                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                raise ServiceProblem(
+                    401,
+                    "the bearer token is not valid; ask the operator of this service for a token",
+                    field="authorization",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
             return self.tokens.caller(account)
         cookie = request.cookies.get(SESSION_COOKIE)
         account = self.tokens.authenticate(cookie) if cookie else None
@@ -96,17 +114,24 @@ class ServiceContext:
             return None
         if request.method not in SAFE_METHODS and not _same_origin(request):
             # The cookie rides along on cross-site requests; only the page itself may use it.
-            raise ServiceProblem(403, "a signed-in page may only send requests from its own "
-                                      "origin; other clients send 'Authorization: Bearer "
-                                      "<token>'", field="origin")
+            raise ServiceProblem(
+                403,
+                "a signed-in page may only send requests from its own "
+                "origin; other clients send 'Authorization: Bearer "
+                "<token>'",
+                field="origin",
+            )
         return self.tokens.caller(account, by_cookie=True)
 
     def authenticate(self, request: Request) -> Caller:
         caller = self.identify(request)
         if caller is None:
-            raise ServiceProblem(401, "authentication required: send 'Authorization: Bearer "
-                                      "<token>'", field="authorization",
-                                 headers={"WWW-Authenticate": 'Bearer realm="flowtime-sim"'})
+            raise ServiceProblem(
+                401,
+                "authentication required: send 'Authorization: Bearer <token>'",
+                field="authorization",
+                headers={"WWW-Authenticate": 'Bearer realm="flowtime-sim"'},
+            )
         return caller
 
 

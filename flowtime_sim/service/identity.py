@@ -52,8 +52,11 @@ class Caller:
             return True
         owner = catalog.get("owner")
         visibility = catalog.get("visibility", "private")
-        return (owner == self.identity or visibility == "public"
-                or (visibility == "team" and owner in self.teammates))
+        return (
+            owner == self.identity
+            or visibility == "public"
+            or (visibility == "team" and owner in self.teammates)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +70,10 @@ class Tokens:
 
     def __init__(self, accounts: Mapping[str, Account], source: str = "<tokens>") -> None:
         self.source = source
-        self._entries = [(hashlib.sha256(token.encode()).digest(), account)
-                         for token, account in accounts.items()]
+        self._entries = [
+            (hashlib.sha256(token.encode()).digest(), account)
+            for token, account in accounts.items()
+        ]
         teams: dict[str, set[str]] = {}
         for account in accounts.values():
             teams.setdefault(account.identity, set()).update(account.teams)
@@ -80,8 +85,9 @@ class Tokens:
         try:
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise TokensFileError(f"cannot read the tokens file {str(p)!r}: {exc}",
-                                  field="tokens") from None
+            raise TokensFileError(
+                f"cannot read the tokens file {str(p)!r}: {exc}", field="tokens"
+            ) from None
         return cls(parse_tokens(text, str(p)), str(p))
 
     def authenticate(self, token: str) -> Account | None:
@@ -106,12 +112,16 @@ def parse_tokens(text: str, name: str) -> dict[str, Account]:
     try:
         data = load_json(text) if name.endswith(".json") else load_yaml(text)
     except (ValueError, YamlError) as exc:
-        raise TokensFileError(f"tokens file {name!r} is not valid "
-                              f"{'JSON' if name.endswith('.json') else 'YAML'}: {exc}",
-                              field="tokens") from None
+        raise TokensFileError(
+            f"tokens file {name!r} is not valid "
+            f"{'JSON' if name.endswith('.json') else 'YAML'}: {exc}",
+            field="tokens",
+        ) from None
     if not isinstance(data, dict) or not data:
-        raise TokensFileError(f"tokens file {name!r} must be a non-empty mapping of token to "
-                              "{identity, teams}", field="tokens")
+        raise TokensFileError(
+            f"tokens file {name!r} must be a non-empty mapping of token to {{identity, teams}}",
+            field="tokens",
+        )
     accounts = {}
     for token, entry in data.items():
         accounts[_token(token, name)] = _account(entry, name, str(token)[:4])
@@ -121,29 +131,42 @@ def parse_tokens(text: str, name: str) -> dict[str, Account]:
 def _token(token: object, name: str) -> str:
     if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
         shown = f"{str(token)[:4]}..." if isinstance(token, str) else repr(token)
-        raise TokensFileError(f"tokens file {name!r}: token {shown} must be at least 16 "
-                              "characters of letters, digits and - . _ ~ + /", field="tokens")
+        raise TokensFileError(
+            f"tokens file {name!r}: token {shown} must be at least 16 "
+            "characters of letters, digits and - . _ ~ + /",
+            field="tokens",
+        )
     return token
 
 
 def _account(entry: object, name: str, hint: str) -> Account:
     where = f"tokens file {name!r}, token {hint}..."
     if not isinstance(entry, dict) or set(entry) - {"identity", "teams"}:
-        raise TokensFileError(f"{where}: each entry must be a mapping with 'identity' and "
-                              "optionally 'teams'", field="tokens")
+        raise TokensFileError(
+            f"{where}: each entry must be a mapping with 'identity' and optionally 'teams'",
+            field="tokens",
+        )
     identity = entry.get("identity")
     if not _is_name(identity):
-        raise TokensFileError(f"{where}: identity {identity!r} must be 1 to 128 printable "
-                              "characters without surrounding spaces", field="tokens")
+        raise TokensFileError(
+            f"{where}: identity {identity!r} must be 1 to 128 printable "
+            "characters without surrounding spaces",
+            field="tokens",
+        )
     teams = entry.get("teams") or []
     if not isinstance(teams, list) or not all(_is_name(t) for t in teams):
-        raise TokensFileError(f"{where}: teams {teams!r} must be a list of team names",
-                              field="tokens")
+        raise TokensFileError(
+            f"{where}: teams {teams!r} must be a list of team names", field="tokens"
+        )
     assert isinstance(identity, str)
     return Account(identity, frozenset(teams))
 
 
 def _is_name(value: object) -> bool:
     """1 to 128 printable characters without surrounding white space."""
-    return (isinstance(value, str) and 0 < len(value) <= 128 and value == value.strip()
-            and value.isprintable())
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 128
+        and value == value.strip()
+        and value.isprintable()
+    )

@@ -13,8 +13,12 @@ DEFAULT_MAX_MODEL_CHARS = 3 * 1024 * 1024
 
 
 def too_large(limit: int) -> ServiceProblem:
-    return ServiceProblem(413, f"the request body is larger than the limit of {limit} bytes; "
-                               "send less (a model as YAML, parameters as JSON)", field="body")
+    return ServiceProblem(
+        413,
+        f"the request body is larger than the limit of {limit} bytes; "
+        "send less (a model as YAML, parameters as JSON)",
+        field="body",
+    )
 
 
 class BodyLimit:
@@ -32,8 +36,13 @@ class BodyLimit:
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
             problem = too_large(self.limit)
-            response = problem_response(413, str(problem.detail), instance=scope.get("path"),
-                                        field="body", headers={"Connection": "close"})
+            response = problem_response(
+                413,
+                str(problem.detail),
+                instance=scope.get("path"),
+                field="body",
+                headers={"Connection": "close"},
+            )
             await response(scope, receive, send)
             return
         received = 0
@@ -59,8 +68,13 @@ class BodyLimit:
             # Raised outside FastAPI's body parsing (a route reading the stream itself).
             if started or exc.status_code != 413:
                 raise
-            response = problem_response(413, str(exc.detail), instance=scope.get("path"),
-                                        field="body", headers={"Connection": "close"})
+            response = problem_response(
+                413,
+                str(exc.detail),
+                instance=scope.get("path"),
+                field="body",
+                headers={"Connection": "close"},
+            )
             await response(scope, receive, send)
 
 
@@ -78,8 +92,7 @@ class SecurityHeaders:
     """``X-Content-Type-Options: nosniff`` and ``Referrer-Policy`` on every response; pages
     and files set their own ``Content-Security-Policy``."""
 
-    HEADERS = ((b"x-content-type-options", b"nosniff"),
-               (b"referrer-policy", b"same-origin"))
+    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -31,28 +31,40 @@ from flowtime_sim.service.views import file_url
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 24
-PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 MAX_SIGNIN_BODY = 4096
 
 
 @cache
 def environment() -> Environment:
     """The page's own templates: a normal environment, every value escaped."""
-    env = Environment(loader=PackageLoader("flowtime_sim.service", "templates"),
-                      autoescape=True, undefined=StrictUndefined, trim_blocks=True,
-                      lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("flowtime_sim.service", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(number=number, when=cards.when)
-    env.globals.update(version=__version__, spark_points=spark_points, area_points=area_points,
-                       bin_ranges=bin_ranges)
+    env.globals.update(
+        version=__version__,
+        spark_points=spark_points,
+        area_points=area_points,
+        bin_ranges=bin_ranges,
+    )
     return env
 
 
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
     html = environment().get_template(name).render(request_path=request.url.path, **values)
-    return HTMLResponse(html, status_code=status,
-                        headers={"Content-Security-Policy": PAGE_POLICY,
-                                 "Cache-Control": "no-store"})
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-store"},
+    )
 
 
 def _signed_in(request: Request) -> Caller | HTMLResponse:
@@ -65,8 +77,7 @@ def _signed_in(request: Request) -> Caller | HTMLResponse:
 
 def _failed(request: Request, caller: Caller, exc: UserError) -> HTMLResponse:
     status = status_of(exc)
-    return render(request, "error.html.j2", status, caller=caller, message=str(exc),
-                  code=status)
+    return render(request, "error.html.j2", status, caller=caller, message=str(exc), code=status)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -81,21 +92,37 @@ def index(request: Request) -> Response:
     text = (params.get("q") or "").strip()[:200] or None
     act = context_of(request).access(caller)
     try:
-        page = act.listing(Query(kind=kind, template=template, tags=tags, text=text,
-                                 limit=PAGE_SIZE, cursor=params.get("cursor") or None))
+        page = act.listing(
+            Query(
+                kind=kind,
+                template=template,
+                tags=tags,
+                text=text,
+                limit=PAGE_SIZE,
+                cursor=params.get("cursor") or None,
+            )
+        )
     except UserError as exc:
         return _failed(request, caller, exc)
     filters = {"kind": kind, "template": template, "tag": tags, "q": text}
     more = _query_string(filters, cursor=page.next_cursor) if page.next_cursor else None
-    return render(request, "index.html.j2", caller=caller, page=page,
-                  cards=[cards.card(act, c) for c in page.items], filters=filters,
-                  templates=sorted({t.id for t in act.ft.templates.latest()} | (
-                      {template} if template else set())),
-                  without_tag={t: _query_string({**filters, "tag": [x for x in tags if x != t]})
-                               for t in tags},
-                  with_tag=lambda t: _query_string(
-                      {**filters, "tag": tags if t in tags else [*tags, t]}),
-                  more=more, paged=bool(params.get("cursor")))
+    return render(
+        request,
+        "index.html.j2",
+        caller=caller,
+        page=page,
+        cards=[cards.card(act, c) for c in page.items],
+        filters=filters,
+        templates=sorted(
+            {t.id for t in act.ft.templates.latest()} | ({template} if template else set())
+        ),
+        without_tag={
+            t: _query_string({**filters, "tag": [x for x in tags if x != t]}) for t in tags
+        },
+        with_tag=lambda t: _query_string({**filters, "tag": tags if t in tags else [*tags, t]}),
+        more=more,
+        paged=bool(params.get("cursor")),
+    )
 
 
 def _query_string(filters: dict[str, Any], **extra: Any) -> str:
@@ -122,10 +149,18 @@ def model_page(model_id: str, request: Request) -> Response:
     except UserError as exc:
         return _failed(request, caller, exc)
     cat = art.catalog
-    return render(request, "model.html.j2", caller=caller, art=art, cat=cat,
-                  picture=cards.picture(act, art), versions=list(reversed(versions)),
-                  runs=act.runs_of(art.id), parameters=_parameters(act, cat),
-                  files={n: file_url(art, n) for n in sorted([*cat["files"], "catalog.json"])})
+    return render(
+        request,
+        "model.html.j2",
+        caller=caller,
+        art=art,
+        cat=cat,
+        picture=cards.picture(act, art),
+        versions=list(reversed(versions)),
+        runs=act.runs_of(art.id),
+        parameters=_parameters(act, cat),
+        files={n: file_url(art, n) for n in sorted([*cat["files"], "catalog.json"])},
+    )
 
 
 def _parameters(act: Access, cat: Any) -> list[tuple[str, Any, str]]:
@@ -136,8 +171,10 @@ def _parameters(act: Access, cat: Any) -> list[tuple[str, Any, str]]:
         props = dict(tpl.manifest.parameters.get("properties") or {})
     except UserError:
         pass
-    return [(k, v, str((props.get(k) or {}).get("description", "")))
-            for k, v in cat["parameters"].items()]
+    return [
+        (k, v, str((props.get(k) or {}).get("description", "")))
+        for k, v in cat["parameters"].items()
+    ]
 
 
 def _page_ref(text: str, what: str) -> ArtifactRef:
@@ -161,9 +198,12 @@ def run_page(run_id: str, request: Request) -> Response:
     if not isinstance(art, RunArtifact):
         return RedirectResponse(f"/models/{art.id}", status_code=303)
     values: dict[str, Any] = {
-        "caller": caller, "cat": art.catalog, "series": cards.run_series(act, art),
+        "caller": caller,
+        "cat": art.catalog,
+        "series": cards.run_series(act, art),
         "model": cards.model_of(act, dict(art.catalog)),
-        "csv_url": file_url(art, "binned_v0.csv")}
+        "csv_url": file_url(art, "binned_v0.csv"),
+    }
     if request.query_params.get("fragment"):
         return render(request, "_series.html.j2", spark_width=160, **values)
     from flowtime_sim.service.chart_data import run_chart
@@ -187,11 +227,22 @@ async def sign_in(request: Request) -> Response:
             break
     token = parse_qs(body[:MAX_SIGNIN_BODY].decode("utf-8", "replace")).get("token", [""])[0]
     if not token.strip() or context.tokens.authenticate(token.strip()) is None:
-        return render(request, "signin.html.j2", 401, caller=None,
-                      error="That token is not valid. Ask the operator of this service for one.")
+        return render(
+            request,
+            "signin.html.j2",
+            401,
+            caller=None,
+            error="That token is not valid. Ask the operator of this service for one.",
+        )
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token.strip(), httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 

@@ -46,6 +46,7 @@ def status_of(exc: UserError) -> int:
     """The status a user error is answered with: the service, not the error, decides."""
     return next((status for cls, status in STATUS_OF_ERROR if isinstance(exc, cls)), 400)
 
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("flowtime_sim.service")
 
@@ -78,19 +79,42 @@ class ServiceProblem(HTTPException):
     is raised while the request body is being read.
     """
 
-    def __init__(self, status: int, detail: str, *, field: str | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(status_code=status, detail=detail, headers=dict(headers or {}))
         self.field = field
 
 
-def problem_response(status: int, detail: str, *, instance: str | None = None,
-                     field: str | None = None, errors: Sequence[FieldProblem] | None = None,
-                     headers: Mapping[str, str] | None = None) -> JSONResponse:
-    doc = Problem(type="about:blank", title=_title(status), status=status, detail=detail,
-                  instance=instance, field=field, errors=list(errors) if errors else None)
-    return JSONResponse(doc.model_dump(exclude_none=True), status_code=status,
-                        media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {}))
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    field: str | None = None,
+    errors: Sequence[FieldProblem] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    doc = Problem(
+        type="about:blank",
+        title=_title(status),
+        status=status,
+        detail=detail,
+        instance=instance,
+        field=field,
+        errors=list(errors) if errors else None,
+    )
+    return JSONResponse(
+        doc.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
 
 
 def _title(status: int) -> str:
@@ -117,12 +141,18 @@ def describe_validation_error(error: Mapping[str, Any]) -> FieldProblem:
     field = field_of(loc)
     kind = error.get("type", "")
     if kind == "extra_forbidden" and field == "owner":
-        return FieldProblem(field=field, message=(
-            "owner cannot be set by clients: the owner is always the authenticated identity; "
-            "remove the 'owner' field"))
+        return FieldProblem(
+            field=field,
+            message=(
+                "owner cannot be set by clients: the owner is always the authenticated identity; "
+                "remove the 'owner' field"
+            ),
+        )
     if kind == "extra_forbidden":
-        return FieldProblem(field=field, message=(
-            f"unknown field {field!r}; see the request schema in /openapi.json"))
+        return FieldProblem(
+            field=field,
+            message=(f"unknown field {field!r}; see the request schema in /openapi.json"),
+        )
     if kind == "json_invalid":
         reason = (error.get("ctx") or {}).get("error", "invalid JSON")
         return FieldProblem(field="body", message=f"the request body is not valid JSON: {reason}")
@@ -144,8 +174,9 @@ async def _user_error(request: Request, exc: Exception) -> JSONResponse:
         field = field or errors[0].field
     elif isinstance(exc, ModelError) and field is None and exc.node:
         field = f"nodes.{exc.node}"
-    return problem_response(status_of(exc), str(exc), instance=request.url.path, field=field,
-                            errors=errors)
+    return problem_response(
+        status_of(exc), str(exc), instance=request.url.path, field=field, errors=errors
+    )
 
 
 def _parameter_problem(message: str) -> FieldProblem:
@@ -157,8 +188,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [describe_validation_error(e) for e in exc.errors()]
     detail = "; ".join(e.message for e in errors) or "the request is invalid"
-    return problem_response(422, detail, instance=request.url.path,
-                            field=errors[0].field if errors else None, errors=errors)
+    return problem_response(
+        422,
+        detail,
+        instance=request.url.path,
+        field=errors[0].field if errors else None,
+        errors=errors,
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -168,16 +204,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"nothing is served at {request.url.path}; see /openapi.json for the API"
     elif exc.status_code == 405 and detail == "Method Not Allowed":
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(exc.status_code, detail, instance=request.url.path,
-                            field=getattr(exc, "field", None), headers=exc.headers)
+    return problem_response(
+        exc.status_code,
+        detail,
+        instance=request.url.path,
+        field=getattr(exc, "field", None),
+        headers=exc.headers,
+    )
 
 
 async def _flowtime_error(request: Request, exc: Exception) -> JSONResponse:
     """A plugin that misbehaved, or stored data that does not match its hashes."""
     if isinstance(exc, UnavailableError):  # the index database is down: try again later
         log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return problem_response(503, str(exc), instance=request.url.path,
-                                headers={"Retry-After": "5"})
+        return problem_response(
+            503, str(exc), instance=request.url.path, headers={"Retry-After": "5"}
+        )
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     detail = f"a plugin failed: {exc}" if isinstance(exc, PluginError) else str(exc)
     return problem_response(500, detail, instance=request.url.path)
@@ -185,8 +227,9 @@ async def _flowtime_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette re-raises the exception after this answer, so the server logs the traceback.
-    return problem_response(500, "an internal error occurred; the server log has the details",
-                            instance=request.url.path)
+    return problem_response(
+        500, "an internal error occurred; the server log has the details", instance=request.url.path
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -23,16 +23,21 @@ def list_artifacts(
     caller: CallerDep,
     kind: Literal["model", "run", "sweep"] | None = None,
     template: Annotated[str | None, Query(max_length=200, description="Template id.")] = None,
-    tag: Annotated[list[Tag], Query(max_length=20, description="Repeatable: every tag must "
-                                                             "match.")] = [],  # noqa: B006
-    q: Annotated[str | None, Query(max_length=200, description="Text in the id, name, "
-                                                              "template, model or tags.")] = None,
+    tag: Annotated[
+        list[Tag], Query(max_length=20, description="Repeatable: every tag must match.")
+    ] = [],  # noqa: B006
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Text in the id, name, template, model or tags."),
+    ] = None,
     owner: Annotated[str | None, Query(max_length=128)] = None,
-    model: Annotated[str | None, Query(max_length=200, description="Only the runs of this "
-                                                                  "model id.")] = None,
+    model: Annotated[
+        str | None, Query(max_length=200, description="Only the runs of this model id.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` of the "
-                                                                   "previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")
+    ] = None,
 ) -> Response:
     """Models (their newest versions) and runs, newest first, one page at a time.
 
@@ -40,32 +45,55 @@ def list_artifacts(
     """
     from flowtime_sim.registry import Query as RegistryQuery
 
-    page = context_of(request).access(caller).listing(RegistryQuery(
-        kind=kind, template=template or None, tags=tuple(tag), owner=owner or None,
-        text=q or None, model_id=model or None, limit=limit, cursor=cursor or None))
-    return json_response(ArtifactList(artifacts=page.items, total=page.total,
-                                      next_cursor=page.next_cursor))
+    page = (
+        context_of(request)
+        .access(caller)
+        .listing(
+            RegistryQuery(
+                kind=kind,
+                template=template or None,
+                tags=tuple(tag),
+                owner=owner or None,
+                text=q or None,
+                model_id=model or None,
+                limit=limit,
+                cursor=cursor or None,
+            )
+        )
+    )
+    return json_response(
+        ArtifactList(artifacts=page.items, total=page.total, next_cursor=page.next_cursor)
+    )
 
 
-@router.get("/v1/artifacts/{artifact_id}", response_model=ArtifactView,
-            responses=error_responses(404))
+@router.get(
+    "/v1/artifacts/{artifact_id}", response_model=ArtifactView, responses=error_responses(404)
+)
 async def get_artifact(artifact_id: ArtifactId, request: Request, caller: CallerDep) -> Response:
     """A run, or a model version (the newest unless the id ends in ``@vN``)."""
     ref = checked_ref(artifact_id, field="artifact_id", what="artifact id")
-    art = await context_of(request).read(
-        caller, lambda act: act.artifact(ref, field="artifact_id"))
+    art = await context_of(request).read(caller, lambda act: act.artifact(ref, field="artifact_id"))
     return json_response(artifact_view(art))
 
 
-@router.get("/v1/artifacts/{artifact_id}/files/{name}", response_class=Response,
-            responses={200: {"content": FILE_MEDIA, "description": "The file."},
-                       304: {"description": "Not modified."}, **error_responses(404)})
-async def get_artifact_file(artifact_id: ArtifactId, name: FileName, request: Request,
-                            caller: CallerDep) -> Response:
+@router.get(
+    "/v1/artifacts/{artifact_id}/files/{name}",
+    response_class=Response,
+    responses={
+        200: {"content": FILE_MEDIA, "description": "The file."},
+        304: {"description": "Not modified."},
+        **error_responses(404),
+    },
+)
+async def get_artifact_file(
+    artifact_id: ArtifactId, name: FileName, request: Request, caller: CallerDep
+) -> Response:
     """A file of a run (``binned_v0.csv``, ``catalog.json``) or of a model version."""
     ref = checked_ref(artifact_id, field="artifact_id", what="artifact id")
-    return await context_of(request).read(caller, lambda act: file_response(
-        request, act, act.artifact(ref, field="artifact_id"), name))
+    return await context_of(request).read(
+        caller,
+        lambda act: file_response(request, act, act.artifact(ref, field="artifact_id"), name),
+    )
 
 
 health_router = APIRouter()

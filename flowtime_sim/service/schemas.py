@@ -33,8 +33,11 @@ def _bounded(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Parameters = Annotated[dict[str, Any], AfterValidator(_bounded), Field(
-    description="Parameter values; the template's JSON Schema defaults fill in the rest.")]
+Parameters = Annotated[
+    dict[str, Any],
+    AfterValidator(_bounded),
+    Field(description="Parameter values; the template's JSON Schema defaults fill in the rest."),
+]
 # 64-bit seeds, signed or not, as the engine's PCG32 takes them.
 Seed = Annotated[int, Field(ge=-(2**63), lt=2**64)]
 
@@ -48,12 +51,14 @@ class NewModel(_Body):
 
     template: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
         description="Template id, or `pack:id` when several packs offer one id.",
-        examples=["checkout"])
+        examples=["checkout"],
+    )
     name: Name | None = Field(None, description="Display name; also the slug of the model id.")
     parameters: Parameters = Field(default_factory=dict)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     version: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
-        None, description="Template version (default: the newest release).")
+        None, description="Template version (default: the newest release)."
+    )
     visibility: Visibility | None = Field(None, description="Default: private.")
 
 
@@ -63,8 +68,10 @@ class DeriveModel(_Body):
     model_config = ConfigDict(extra="forbid", populate_by_name=False)
 
     source: Annotated[str, StringConstraints(min_length=1, max_length=140)] = Field(
-        alias="from", description="`ID` or `ID@vN` of the model to start from.",
-        json_schema_extra={"pattern": REF_PATTERN})
+        alias="from",
+        description="`ID` or `ID@vN` of the model to start from.",
+        json_schema_extra={"pattern": REF_PATTERN},
+    )
     name: Name
     parameters: Parameters
     tags: list[Tag] = Field(default_factory=list, max_length=50)
@@ -76,16 +83,21 @@ class RunModel(_Body):
     (model YAML text)."""
 
     model_id: Annotated[str, StringConstraints(min_length=1, max_length=140)] | None = Field(
-        None, description="`ID` or `ID@vN` of a stored model.",
-        json_schema_extra={"pattern": REF_PATTERN})
+        None,
+        description="`ID` or `ID@vN` of a stored model.",
+        json_schema_extra={"pattern": REF_PATTERN},
+    )
     version: Annotated[int, Field(ge=1, le=999_999_999)] | None = Field(
-        None, description="Version of `model_id` (default: the newest).")
+        None, description="Version of `model_id` (default: the newest)."
+    )
     model: str | None = Field(None, description="A model as YAML text (SPEC §5).")
-    name: Name | None = Field(None, description="With `model`: the slug of the run id "
-                                                "(default: `model`).")
-    visibility: Visibility | None = Field(None, description="With `model`: default private; a "
-                                                            "stored model's runs share its "
-                                                            "visibility.")
+    name: Name | None = Field(
+        None, description="With `model`: the slug of the run id (default: `model`)."
+    )
+    visibility: Visibility | None = Field(
+        None,
+        description="With `model`: default private; a stored model's runs share its visibility.",
+    )
     seed: Seed | None = Field(None, description="Default: the model's `rng.seed`, else 0.")
     mode: Mode = "expected"
 
@@ -97,8 +109,11 @@ class CreatedModel(BaseModel):
     catalog_url: str = Field(description="The version's catalog and file links.")
     inputs_hash: str
     status: Literal["created", "unchanged"]
-    warnings: list[str] = Field(default_factory=list, description="What went wrong without "
-                                "stopping the request, e.g. a preview renderer that failed.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What went wrong without "
+        "stopping the request, e.g. a preview renderer that failed.",
+    )
 
 
 class CreatedRun(BaseModel):
@@ -107,8 +122,11 @@ class CreatedRun(BaseModel):
     artifact_path: str
     catalog_url: str
     status: Literal["created", "unchanged"]
-    warnings: list[str] = Field(default_factory=list, description="What went wrong without "
-                                "stopping the request, e.g. a listener plugin that failed.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What went wrong without "
+        "stopping the request, e.g. a listener plugin that failed.",
+    )
 
 
 class ArtifactView(BaseModel):

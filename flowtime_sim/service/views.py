@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 #: The media types files are served as. Anything else (a preview plugin may name its file as
 #: it likes) is a download, never a page that would run on this origin.
 MEDIA_TYPES = {
-    ".yaml": "application/yaml", ".yml": "application/yaml",
-    ".json": "application/json", ".svg": "image/svg+xml",
-    ".csv": "text/csv; charset=utf-8", ".png": "image/png",
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".csv": "text/csv; charset=utf-8",
+    ".png": "image/png",
 }
 DOWNLOAD = "application/octet-stream"
 #: Stored files are data or images, never documents: no scripts, no plugins, no navigation.
@@ -28,7 +31,7 @@ SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sand
 
 
 def media_type(name: str) -> str:
-    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
     return MEDIA_TYPES.get(suffix, DOWNLOAD)
 
 
@@ -69,19 +72,28 @@ def artifact_view(art: ModelArtifact | RunArtifact) -> ArtifactView:
         links["runs"] = f"/v1/artifacts?kind=run&model={art.id}"
     elif cat.get("model_id"):
         links["model"] = model_url(str(cat["model_id"]), cat.get("model_version"))
-    return ArtifactView(kind=kind, id=art.id,
-                        version=int(cat["version"]) if kind == "model" else None,
-                        catalog=cat, files={n: file_url(art, n) for n in names}, links=links)
+    return ArtifactView(
+        kind=kind,
+        id=art.id,
+        version=int(cat["version"]) if kind == "model" else None,
+        catalog=cat,
+        files={n: file_url(art, n) for n in names},
+        links=links,
+    )
 
 
 def version_summary(art: ModelArtifact) -> VersionSummary:
     cat = art.catalog
-    return VersionSummary(version=art.version, template_version=str(cat["template_version"]),
-                          created_utc=str(cat["created_utc"]),
-                          inputs_hash=str(cat["inputs_hash"]),
-                          derived_from=cat.get("derived_from"), owner=str(cat.get("owner", "")),
-                          visibility=cat.get("visibility", "private"),
-                          url=model_url(art.id, art.version))
+    return VersionSummary(
+        version=art.version,
+        template_version=str(cat["template_version"]),
+        created_utc=str(cat["created_utc"]),
+        inputs_hash=str(cat["inputs_hash"]),
+        derived_from=cat.get("derived_from"),
+        owner=str(cat.get("owner", "")),
+        visibility=cat.get("visibility", "private"),
+        url=model_url(art.id, art.version),
+    )
 
 
 def artifact_path(created: Created) -> str:
@@ -90,27 +102,37 @@ def artifact_path(created: Created) -> str:
 
 def created_model(created: Created) -> CreatedModel:
     art = created.artifact
-    return CreatedModel(model_id=art.id, version=int(art.catalog["version"]),
-                        artifact_path=artifact_path(created), catalog_url=catalog_url(art),
-                        inputs_hash=str(art.catalog["inputs_hash"]),
-                        status="unchanged" if created.unchanged else "created",
-                        warnings=list(created.warnings))
+    return CreatedModel(
+        model_id=art.id,
+        version=int(art.catalog["version"]),
+        artifact_path=artifact_path(created),
+        catalog_url=catalog_url(art),
+        inputs_hash=str(art.catalog["inputs_hash"]),
+        status="unchanged" if created.unchanged else "created",
+        warnings=list(created.warnings),
+    )
 
 
 def created_run(created: Created) -> CreatedRun:
     art = created.artifact
-    return CreatedRun(run_id=art.id, model_id=art.catalog.get("model_id"),
-                      artifact_path=artifact_path(created), catalog_url=catalog_url(art),
-                      status="unchanged" if created.unchanged else "created",
-                      warnings=list(created.warnings))
+    return CreatedRun(
+        run_id=art.id,
+        model_id=art.catalog.get("model_id"),
+        artifact_path=artifact_path(created),
+        catalog_url=catalog_url(art),
+        status="unchanged" if created.unchanged else "created",
+        warnings=list(created.warnings),
+    )
 
 
-def json_response(view: BaseModel, status: int = 200,
-                  headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    view: BaseModel, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """``view`` as JSON. Routes return this rather than the model so that FastAPI does not
     validate and serialise it again (in one more thread hop) on the way out."""
-    return Response(view.model_dump_json(), status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(
+        view.model_dump_json(), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def created_response(view: CreatedModel | CreatedRun) -> Response:
@@ -120,8 +142,9 @@ def created_response(view: CreatedModel | CreatedRun) -> Response:
     return json_response(view)
 
 
-def file_response(request: Request, access: Access, art: ModelArtifact | RunArtifact,
-                  name: str) -> Response:
+def file_response(
+    request: Request, access: Access, art: ModelArtifact | RunArtifact, name: str
+) -> Response:
     """A stored file with its media type; its recorded hash is the ETag (files never change)."""
     data = access.read_file(art, name)
     digest = art.catalog.get("files", {}).get(name)

@@ -31,9 +31,11 @@ if TYPE_CHECKING:
     from flowtime_sim.plugins import PluginHost
 
 #: A string parameter value that tries every way out of a YAML scalar and into Jinja2.
-HOSTILE_STRING = ("{{ 7*7 }}\n\"quoted\" 'single' \\ ${bins} {% raw %}\nnodes: []\n"
-                  "- {id: injected, kind: const, values: [1]}\n# \u2028end")
-_EVALUATED = "49\n\"quoted\""  # what HOSTILE_STRING starts with if Jinja2 evaluated it
+HOSTILE_STRING = (
+    "{{ 7*7 }}\n\"quoted\" 'single' \\ ${bins} {% raw %}\nnodes: []\n"
+    "- {id: injected, kind: const, values: [1]}\n# \u2028end"
+)
+_EVALUATED = '49\n"quoted"'  # what HOSTILE_STRING starts with if Jinja2 evaluated it
 _BENIGN_STRING = "plain text"
 _CSV_HEADER = b"bin,time_bin,series,value\n"
 
@@ -70,14 +72,23 @@ class PackReport:
 
     def summary(self) -> str:
         what = f"pack {self.pack!r}" if self.pack else "the packs under test"
-        head = (f"{what}: {len(self.templates)} template version(s), {len(self.cases)} "
-                f"parameter set(s) passed, {len(self.failures)} failure(s)")
-        return "\n".join([head, *(f"  - {f}" for f in self.failures),
-                          *(f"  note: {n}" for n in self.notes)])
+        head = (
+            f"{what}: {len(self.templates)} template version(s), {len(self.cases)} "
+            f"parameter set(s) passed, {len(self.failures)} failure(s)"
+        )
+        return "\n".join(
+            [head, *(f"  - {f}" for f in self.failures), *(f"  note: {n}" for n in self.notes)]
+        )
 
 
-def check_pack(pack: str | None = None, *, host: PluginHost | None = None, run: bool = True,
-               root: str | None = None, raise_on_failure: bool = True) -> PackReport:
+def check_pack(
+    pack: str | None = None,
+    *,
+    host: PluginHost | None = None,
+    run: bool = True,
+    root: str | None = None,
+    raise_on_failure: bool = True,
+) -> PackReport:
     """Check every template version of ``pack`` (an entry-point name) and return the report.
 
     ``host`` defaults to a fresh host holding only ``pack``; given a host (the
@@ -102,14 +113,22 @@ def check_pack(pack: str | None = None, *, host: PluginHost | None = None, run: 
         if rec.name == pack or (pack is None and rec.name not in builtins):
             report.failures.append(f"pack {rec.name!r} {rec.status}: {rec.detail}")
     index = TemplateIndex.collect(host)
-    report.failures += [p for p in index.problems if pack is None or repr(pack) in p
-                        or f"by {pack};" in p]
-    templates = sorted((t for versions in index.by_id.values() for t in versions
-                        if (t.plugin == pack if pack else t.plugin not in builtins)),
-                       key=lambda t: (t.id, semver_key(t.version)))
+    report.failures += [
+        p for p in index.problems if pack is None or repr(pack) in p or f"by {pack};" in p
+    ]
+    templates = sorted(
+        (
+            t
+            for versions in index.by_id.values()
+            for t in versions
+            if (t.plugin == pack if pack else t.plugin not in builtins)
+        ),
+        key=lambda t: (t.id, semver_key(t.version)),
+    )
     if not templates and not report.failures:
-        report.failures.append(f"{'pack ' + repr(pack) if pack else 'the host'} provides no "
-                               "templates")
+        report.failures.append(
+            f"{'pack ' + repr(pack) if pack else 'the host'} provides no templates"
+        )
     with tempfile.TemporaryDirectory(prefix="flowtime-check-") as tmp:
         ft = Flowtime(host=host, root=root or tmp, owner="flowtime-sim-check")
         try:
@@ -128,8 +147,9 @@ def _check_locks(host: PluginHost, templates: list[Template], report: PackReport
     from flowtime_sim.template_lock import check_lock, pack_folder
 
     for plugin in sorted({t.plugin for t in templates}):
-        found = check_lock(plugin, pack_folder(host, plugin),
-                           [t for t in templates if t.plugin == plugin])
+        found = check_lock(
+            plugin, pack_folder(host, plugin), [t for t in templates if t.plugin == plugin]
+        )
         report.failures += found.failures
         report.notes += found.notes
 
@@ -152,16 +172,23 @@ def _check_template(ft: Flowtime, tpl: Template, report: PackReport, run: bool) 
         return
     report.failures += [f"{label}: {p}" for p in _undeclared_names(tpl)]
     cases: list[tuple[str, dict[str, Any]]] = [("defaults", {})]
-    cases += [(f"{name}={_show(example)}", {name: example}) for name, spec in props.items()
-              if isinstance(spec, Mapping) for example in spec.get("examples") or ()]
+    cases += [
+        (f"{name}={_show(example)}", {name: example})
+        for name, spec in props.items()
+        if isinstance(spec, Mapping)
+        for example in spec.get("examples") or ()
+    ]
     # one line per distinct failure: the first case's message, and every case that failed alike
     failed: dict[str, tuple[str, list[str]]] = {}
     for case, sets in cases:
         try:
             report.cases.append(_check_case(ft, tpl, case, sets, run))
         except Exception as exc:  # every failure is reported, not just the first
-            reason = str(exc) if isinstance(exc, FlowtimeError | AssertionError) else (
-                f"{type(exc).__name__}: {exc}")
+            reason = (
+                str(exc)
+                if isinstance(exc, FlowtimeError | AssertionError)
+                else (f"{type(exc).__name__}: {exc}")
+            )
             reason = " ".join(reason.split())
             failed.setdefault(_alike(exc, reason), (reason, []))[1].append(case)
     for reason, which in failed.values():
@@ -184,10 +211,12 @@ def _cases(names: list[str]) -> str:
     return f"{shown} ({len(names)} cases)"
 
 
-def _check_case(ft: Flowtime, tpl: Template, case: str, sets: dict[str, Any],
-                run: bool) -> CheckedCase:
-    created = ft.create_model(f"{tpl.plugin}:{tpl.id}", ParameterSources(sets=sets),
-                              version=tpl.version)
+def _check_case(
+    ft: Flowtime, tpl: Template, case: str, sets: dict[str, Any], run: bool
+) -> CheckedCase:
+    created = ft.create_model(
+        f"{tpl.plugin}:{tpl.id}", ParameterSources(sets=sets), version=tpl.version
+    )
     model = created.artifact
     assert isinstance(model, ModelArtifact)
     _check_stored(ft, model)
@@ -218,8 +247,10 @@ def _check_stored(ft: Flowtime, artifact: ModelArtifact | RunArtifact) -> None:
     errors = list(jsonschema.Draft202012Validator(catalog_schema()).iter_errors(catalog))
     if errors:
         where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
-        raise AssertionError(f"{artifact.id}: catalog.json does not match the catalog schema "
-                             f"at {where}: {errors[0].message}")
+        raise AssertionError(
+            f"{artifact.id}: catalog.json does not match the catalog schema "
+            f"at {where}: {errors[0].message}"
+        )
     for name, digest in catalog["files"].items():
         if file_hash(registry.read_file(artifact, name)) != digest:
             raise AssertionError(f"{artifact.id}: {name} does not match its catalog hash")
@@ -263,12 +294,17 @@ def _undeclared_names(tpl: Template) -> list[str]:
     for node in ast.find_all(nodes.Name):
         if node.ctx == "load" and node.name in unknown:
             lines.setdefault(node.name, []).append(node.lineno)
-    where = [f"{name} (line{'s' * (len(set(lines.get(name, []))) > 1)} "
-             f"{', '.join(map(str, sorted(set(lines.get(name, [])))))})" for name in unknown]
+    where = [
+        f"{name} (line{'s' * (len(set(lines.get(name, []))) > 1)} "
+        f"{', '.join(map(str, sorted(set(lines.get(name, [])))))})"
+        for name in unknown
+    ]
     what = "is not a parameter" if len(unknown) == 1 else "are not parameters"
-    return [f"the body reads {', '.join(where)}, which {what}; a template may read only its "
-            "parameters "
-            f"({', '.join(sorted(params)) or 'none'}) and {', '.join(helpers)}"]
+    return [
+        f"the body reads {', '.join(where)}, which {what}; a template may read only its "
+        "parameters "
+        f"({', '.join(sorted(params)) or 'none'}) and {', '.join(helpers)}"
+    ]
 
 
 def _sandbox_problems(host: PluginHost, tpl: Template) -> list[str]:
@@ -280,8 +316,13 @@ def _sandbox_problems(host: PluginHost, tpl: Template) -> list[str]:
         again = [_render_raw(host, tpl, defaults) for _ in range(2)]
     except Exception:  # the "defaults" case has reported it already
         return []
-    problems = [] if again[0] == again[1] else [
-        "rendering the defaults twice gave different models; a template must be deterministic"]
+    problems = (
+        []
+        if again[0] == again[1]
+        else [
+            "rendering the defaults twice gave different models; a template must be deterministic"
+        ]
+    )
     props = tpl.manifest.parameters.get("properties") or {}
     for name, spec in props.items():
         if isinstance(spec, Mapping) and _accepts_string(spec):
@@ -303,31 +344,43 @@ def _probe(host: PluginHost, tpl: Template, defaults: dict[str, Any], name: str)
         return []  # refused cleanly (a body's fail() refuses input on purpose)
     except Exception as exc:  # a renderer must refuse a value with a TemplateError, not crash
         crash = exc.__cause__ if isinstance(exc, PluginError) and exc.__cause__ else exc
-        return [f"parameter {name!r}: a hostile string value crashed the renderer: "
-                f"{type(crash).__name__}: {crash}"]
+        return [
+            f"parameter {name!r}: a hostile string value crashed the renderer: "
+            f"{type(crash).__name__}: {crash}"
+        ]
     try:
         hostile = load_yaml(text, limits=MODEL_LIMITS)
     except YamlError as exc:
-        return [f"parameter {name!r}: a string value containing quotes and line breaks makes "
-                f"the model invalid YAML ({' '.join(str(exc).split())}); insert values with "
-                "{{ name }}, never inside quotes"]
+        return [
+            f"parameter {name!r}: a string value containing quotes and line breaks makes "
+            f"the model invalid YAML ({' '.join(str(exc).split())}); insert values with "
+            "{{ name }}, never inside quotes"
+        ]
     if _skeleton(hostile) != _skeleton(benign):
-        return [f"parameter {name!r}: a string value containing line breaks changed the "
-                "model's structure; insert values with {{ name }}, never inside quotes"]
+        return [
+            f"parameter {name!r}: a string value containing line breaks changed the "
+            "model's structure; insert values with {{ name }}, never inside quotes"
+        ]
     strings = list(_strings(hostile))
     if any(_EVALUATED in s for s in strings):
-        return [f"parameter {name!r}: a value containing {{{{ 7*7 }}}} was evaluated as a "
-                "template expression"]
+        return [
+            f"parameter {name!r}: a value containing {{{{ 7*7 }}}} was evaluated as a "
+            "template expression"
+        ]
     if any(_BENIGN_STRING in s for s in _strings(benign)) and not any(
-            HOSTILE_STRING in s for s in strings):
+        HOSTILE_STRING in s for s in strings
+    ):
         return [f"parameter {name!r}: a string value was altered on its way into the model"]
     return []
 
 
 def _render_raw(host: PluginHost, tpl: Template, values: dict[str, Any]) -> str:
     """Render without validating ``values``: the sandbox must hold whatever gets through."""
-    result = host.first("flowtime_render_template", template=tpl,
-                        parameters=ResolvedParameters(tpl.id, tpl.version, values))
+    result = host.first(
+        "flowtime_render_template",
+        template=tpl,
+        parameters=ResolvedParameters(tpl.id, tpl.version, values),
+    )
     if result is None or not isinstance(result.value, str):
         raise TemplateError(f"no renderer for template format {tpl.format!r}")
     return result.value

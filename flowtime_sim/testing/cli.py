@@ -27,15 +27,17 @@ class FlowtimeCli:
     swallowed: they fail the test with their traceback.
     """
 
-    def __init__(self, host_factory: HostFactory, root: Path,
-                 host: PluginHost | None = None) -> None:
+    def __init__(
+        self, host_factory: HostFactory, root: Path, host: PluginHost | None = None
+    ) -> None:
         self.host_factory = host_factory
         self.root = Path(root)
         #: The host of every command without ``--strict`` or ``--templates-dir``.
         self.host = host if host is not None else host_factory(False)
 
-    def invoke(self, *args: str, input: str | None = None,
-               env: Mapping[str, str] | None = None) -> Result:
+    def invoke(
+        self, *args: str, input: str | None = None, env: Mapping[str, str] | None = None
+    ) -> Result:
         """Run ``flowtime-sim ARGS...``; one string is split like a shell would split it.
 
         Returns click's ``Result``: ``exit_code``, ``stdout``, ``stderr``.
@@ -46,19 +48,19 @@ class FlowtimeCli:
 
         argv = shlex.split(args[0]) if len(args) == 1 else list(args)
         runner = CliRunner()
-        environment = {"FLOWTIME_ARTIFACTS_ROOT": str(self.root), "COLUMNS": "200",
-                       **(env or {})}
+        environment = {"FLOWTIME_ARTIFACTS_ROOT": str(self.root), "COLUMNS": "200", **(env or {})}
         with self._bound():
-            return runner.invoke(main, argv, input=input, env=environment,
-                                 catch_exceptions=False)
+            return runner.invoke(main, argv, input=input, env=environment, catch_exceptions=False)
 
     def json(self, *args: str, input: str | None = None) -> Any:
         """Run a command with ``--json`` and return its parsed output; fail on a non-zero exit."""
         argv = shlex.split(args[0]) if len(args) == 1 else list(args)
         result = self.invoke(*argv, "--json", input=input)
         if result.exit_code != 0:
-            raise AssertionError(f"flowtime-sim {shlex.join(argv)} --json exited "
-                                 f"{result.exit_code}: {result.stderr.strip()}")
+            raise AssertionError(
+                f"flowtime-sim {shlex.join(argv)} --json exited "
+                f"{result.exit_code}: {result.stderr.strip()}"
+            )
         return json.loads(result.stdout)
 
     @contextmanager
@@ -74,8 +76,10 @@ class FlowtimeCli:
 
         terminal.console.cache_clear()  # the console caches the terminal width
         try:
-            with mock.patch("flowtime_sim.plugins.get_plugin_host", lambda: self.host), \
-                    mock.patch("flowtime_sim.plugins.create_plugin_host", create):
+            with (
+                mock.patch("flowtime_sim.plugins.get_plugin_host", lambda: self.host),
+                mock.patch("flowtime_sim.plugins.create_plugin_host", create),
+            ):
                 yield
         finally:
             terminal.console.cache_clear()

@@ -17,14 +17,20 @@ class _InProcessTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
-        forwarded = httpx.Request(request.method, request.url, headers=request.headers,
-                                  content=body, extensions=request.extensions)
+        forwarded = httpx.Request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=body,
+            extensions=request.extensions,
+        )
 
         async def send() -> httpx.Response:
             response = await self._asgi.handle_async_request(forwarded)
             content = await response.aread()
-            return httpx.Response(response.status_code, headers=response.headers,
-                                  content=content, request=request)
+            return httpx.Response(
+                response.status_code, headers=response.headers, content=content, request=request
+            )
 
         return self._loop.run_until_complete(send())
 

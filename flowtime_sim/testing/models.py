@@ -13,8 +13,13 @@ if TYPE_CHECKING:
     from flowtime_sim.rendering import RenderedModel
 
 
-def render_template(host: PluginHost, ref: str, parameters: Mapping[str, Any] | None = None,
-                    *, version: str | None = None) -> RenderedModel:
+def render_template(
+    host: PluginHost,
+    ref: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    version: str | None = None,
+) -> RenderedModel:
     """Resolve ``parameters`` over the template's defaults and render a validated model.
 
     ``ref`` is a template id or ``pack:id``. Invalid parameters raise
@@ -27,9 +32,15 @@ def render_template(host: PluginHost, ref: str, parameters: Mapping[str, Any] | 
     return Flowtime(host=host).render(ref, sources, version=version)
 
 
-def run_template(host: PluginHost, ref: str, parameters: Mapping[str, Any] | None = None,
-                 *, version: str | None = None, mode: Mode = "expected",
-                 seed: int | None = None) -> dict[str, list[float]]:
+def run_template(
+    host: PluginHost,
+    ref: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    version: str | None = None,
+    mode: Mode = "expected",
+    seed: int | None = None,
+) -> dict[str, list[float]]:
     """Render like :func:`render_template` and evaluate: every node's series by node id.
 
     ``mode`` is ``expected`` (PMF nodes give their expected value) or ``sample`` (drawn with

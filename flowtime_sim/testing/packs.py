@@ -36,14 +36,18 @@ def find_entry_point(pack: str, project_dir: Path | None = None) -> EntryPoint:
         ep = EntryPoint(name=pack, value=declared[pack], group=ENTRY_POINT_GROUP)
         project = _project(project_dir) if project_dir is not None else {}
         # EntryPoint is immutable; importlib.metadata attaches its distribution the same way.
-        vars(ep)["dist"] = PackInfo(str(project.get("name", pack)),
-                                    str(project.get("version", "0")))
+        vars(ep)["dist"] = PackInfo(
+            str(project.get("name", pack)), str(project.get("version", "0"))
+        )
         return ep
     where = f" and {project_dir / 'pyproject.toml'} does not declare it" if project_dir else ""
     known = sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} | set(declared))
-    raise UserError(f"pack {pack!r} is not installed{where}; installed packs: "
-                    f"{', '.join(known) or 'none'} (the name is the entry point's name under "
-                    "[project.entry-points.flowtime_sim])", field="pack")
+    raise UserError(
+        f"pack {pack!r} is not installed{where}; installed packs: "
+        f"{', '.join(known) or 'none'} (the name is the entry point's name under "
+        "[project.entry-points.flowtime_sim])",
+        field="pack",
+    )
 
 
 def is_installed(pack: str) -> bool:

@@ -24,30 +24,39 @@ if TYPE_CHECKING:
     from flowtime_sim.testing.cli import FlowtimeCli
 
 INI = "flowtime_pack"
-HOW_TO_NAME = ("set flowtime_pack = \"NAME\" under [tool.pytest.ini_options], mark the test "
-               "with @pytest.mark.flowtime_pack(\"NAME\"), or override the flowtime_pack "
-               "fixture; NAME is the entry point's name under [project.entry-points.flowtime_sim]")
+HOW_TO_NAME = (
+    'set flowtime_pack = "NAME" under [tool.pytest.ini_options], mark the test '
+    'with @pytest.mark.flowtime_pack("NAME"), or override the flowtime_pack '
+    "fixture; NAME is the entry point's name under [project.entry-points.flowtime_sim]"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(INI, "entry-point name of the template pack the flowtime_* fixtures load",
-                  default="")
+    parser.addini(
+        INI, "entry-point name of the template pack the flowtime_* fixtures load", default=""
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "flowtime_pack(name): the template pack the flowtime_* fixtures load")
+        "markers", "flowtime_pack(name): the template pack the flowtime_* fixtures load"
+    )
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed ``check_pack`` reads as its report alone: one line per failure, no source."""
     report = yield
     checks = sys.modules.get("flowtime_sim.testing.checks")
     failed = getattr(checks, "PackCheckFailed", None)
-    if (failed is not None and call.excinfo is not None and report.failed
-            and isinstance(call.excinfo.value, failed)):
+    if (
+        failed is not None
+        and call.excinfo is not None
+        and report.failed
+        and isinstance(call.excinfo.value, failed)
+    ):
         report.longrepr = str(call.excinfo.value)
     return report
 
@@ -66,11 +75,15 @@ def flowtime_pack(request: pytest.FixtureRequest) -> str:
     declared = declared_packs(request.config.rootpath)
     if len(declared) == 1:
         return next(iter(declared))
-    found = (f"{request.config.rootpath / 'pyproject.toml'} declares "
-             f"{', '.join(sorted(declared))}" if declared else
-             f"{request.config.rootpath / 'pyproject.toml'} declares no flowtime_sim entry point")
-    pytest.fail(f"which template pack should the flowtime_* fixtures load? {found}; "
-                f"{HOW_TO_NAME}", pytrace=False)
+    found = (
+        f"{request.config.rootpath / 'pyproject.toml'} declares {', '.join(sorted(declared))}"
+        if declared
+        else f"{request.config.rootpath / 'pyproject.toml'} declares no flowtime_sim entry point"
+    )
+    pytest.fail(
+        f"which template pack should the flowtime_* fixtures load? {found}; {HOW_TO_NAME}",
+        pytrace=False,
+    )
 
 
 @pytest.fixture
@@ -93,15 +106,22 @@ def flowtime_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def flowtime_cli(flowtime_host: PluginHost, flowtime_pack: str, flowtime_root: Path,
-                 request: pytest.FixtureRequest) -> FlowtimeCli:
+def flowtime_cli(
+    flowtime_host: PluginHost,
+    flowtime_pack: str,
+    flowtime_root: Path,
+    request: pytest.FixtureRequest,
+) -> FlowtimeCli:
     """Runs ``flowtime-sim`` commands in-process against ``flowtime_host`` and
     ``flowtime_root``: ``flowtime_cli.invoke("templates")``, ``flowtime_cli.json("list")``."""
     from flowtime_sim.testing.cli import FlowtimeCli
 
     rootpath = request.config.rootpath
-    return FlowtimeCli(lambda strict: _host(flowtime_pack, rootpath, strict=strict),
-                       flowtime_root, host=flowtime_host)
+    return FlowtimeCli(
+        lambda strict: _host(flowtime_pack, rootpath, strict=strict),
+        flowtime_root,
+        host=flowtime_host,
+    )
 
 
 @pytest.fixture
@@ -110,8 +130,9 @@ def flowtime_client(flowtime_host: PluginHost, flowtime_root: Path) -> Iterator[
 
     Skips the test when FastAPI or httpx is not installed.
     """
-    pytest.importorskip("fastapi", reason="flowtime_client needs FastAPI, which the HTTP "
-                        "service runs on")
+    pytest.importorskip(
+        "fastapi", reason="flowtime_client needs FastAPI, which the HTTP service runs on"
+    )
     pytest.importorskip("httpx", reason="flowtime_client needs httpx")
     try:
         from flowtime_sim.service import create_app
@@ -138,8 +159,13 @@ def _host(pack: str, rootpath: Path, *, strict: bool) -> PluginHost:
         pytest.fail(str(exc), pytrace=False)
     record = [r for r in host.records if r.name == pack][-1]
     if record.status != "loaded":
-        hint = "" if is_installed(pack) or "ModuleNotFoundError" not in record.detail else (
-            "; the pack is not installed, so its source folder must be on the test path: "
-            "add pythonpath = [\"src\"] under [tool.pytest.ini_options], or pip install -e .")
+        hint = (
+            ""
+            if is_installed(pack) or "ModuleNotFoundError" not in record.detail
+            else (
+                "; the pack is not installed, so its source folder must be on the test path: "
+                'add pythonpath = ["src"] under [tool.pytest.ini_options], or pip install -e .'
+            )
+        )
         pytest.fail(f"pack {pack!r} {record.status}: {record.detail}{hint}", pytrace=False)
     return host

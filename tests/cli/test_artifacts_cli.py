@@ -42,12 +42,32 @@ def test_new_list_show_versions_run(cli, tmp_path: Path) -> None:
     assert again.stdout.startswith(f"unchanged model {model_id}@v1")
 
     # another template version with the defaults is the next version of the same model
-    older = _json(cli("new", "--template", "checkout", "--name", "checkout-baseline",
-                      "--version", "1.0.0", "--json"))
+    older = _json(
+        cli(
+            "new",
+            "--template",
+            "checkout",
+            "--name",
+            "checkout-baseline",
+            "--version",
+            "1.0.0",
+            "--json",
+        )
+    )
     assert (older["model_id"], older["version"]) == (model_id, 2)
     assert _json(cli("show", f"{model_id}@v2", "--json"))["template_version"] == "1.0.0"
-    other = _json(cli("new", "--template", "checkout", "--name", "checkout-baseline",
-                      "--set", "peak_factor=3", "--json"))
+    other = _json(
+        cli(
+            "new",
+            "--template",
+            "checkout",
+            "--name",
+            "checkout-baseline",
+            "--set",
+            "peak_factor=3",
+            "--json",
+        )
+    )
     assert other["model_id"] != model_id and other["version"] == 1
     older = other
 
@@ -57,14 +77,15 @@ def test_new_list_show_versions_run(cli, tmp_path: Path) -> None:
     first = _json(cli("list", "--limit", "1", "--json"))
     second = _json(cli("list", "--limit", "1", "--cursor", first["next_cursor"], "--json"))
     assert {first["artifacts"][0]["id"], second["artifacts"][0]["id"]} == {
-        model_id, older["model_id"]}
+        model_id,
+        older["model_id"],
+    }
     assert second["next_cursor"] is None
     assert _json(cli("list", "--template", "nope", "--json"))["total"] == 0
     assert "No artifacts match." in cli("list", "--tag", "nope").stdout
 
     versions = _json(cli("versions", model_id, "--json"))
-    assert [(v["version"], v["template_version"]) for v in versions] == [(1, "1.2.0"),
-                                                                         (2, "1.0.0")]
+    assert [(v["version"], v["template_version"]) for v in versions] == [(1, "1.2.0"), (2, "1.0.0")]
     shown = _json(cli("show", f"{model_id}@v1", "--json"))
     assert shown["owner"] == "ada" and shown["runs"] == []
 
@@ -72,18 +93,28 @@ def test_new_list_show_versions_run(cli, tmp_path: Path) -> None:
     assert run["run_id"].startswith("checkout-baseline-run_")
     assert (tmp_path / "root" / "runs" / run["run_id"] / "binned_v0.csv").is_file()
     assert _json(cli("show", model_id + "@v1", "--json"))["runs"] == [run["run_id"]]
-    same = _json(cli("run", "--model", f"{model_id}@v1", "--seed", "42", "--json",
-                     group=flowtime))
+    same = _json(cli("run", "--model", f"{model_id}@v1", "--seed", "42", "--json", group=flowtime))
     assert same["status"] == "unchanged" and same["run_id"] == run["run_id"]
     assert _json(cli("show", run["run_id"], "--json"))["kind"] == "run"
     assert [a["id"] for a in _json(cli("list", "--kind", "run", "--json"))["artifacts"]] == [
-        run["run_id"]]
+        run["run_id"]
+    ]
 
 
 def test_derive_and_sim_spelling(cli) -> None:
     base = _json(cli("sim", "new", "--template", "checkout", "--json", group=flowtime))
-    derived = _json(cli("derive", "--from", base["model_id"], "--name", "peak-2x",
-                        "--set", "peak_factor=2", "--json"))
+    derived = _json(
+        cli(
+            "derive",
+            "--from",
+            base["model_id"],
+            "--name",
+            "peak-2x",
+            "--set",
+            "peak_factor=2",
+            "--json",
+        )
+    )
     shown = _json(cli("show", derived["model_id"], "--json"))
     assert shown["derived_from"] == f"{base['model_id']}@v1"
     assert shown["parameters"]["peak_factor"] == 2
@@ -118,8 +149,9 @@ def test_model_ids_are_fixed_forever(cli) -> None:
     made = _json(cli("new", "--template", "checkout", "--name", "checkout-baseline", "--json"))
     assert made["model_id"] == "checkout-baseline_1c15d257"
     # the inputs hash names the template version, so it follows the newest checkout (1.2.0)
-    assert made["inputs_hash"] == ("sha256:43462cf240d8562dba0b3b06c0ecca1d48b00a4173f26abff"
-                                   "5f0c976056b6949")
+    assert made["inputs_hash"] == (
+        "sha256:43462cf240d8562dba0b3b06c0ecca1d48b00a4173f26abff5f0c976056b6949"
+    )
 
 
 def test_reindex_gc_delete(cli) -> None:
@@ -130,19 +162,26 @@ def test_reindex_gc_delete(cli) -> None:
     assert _json(cli("list", "--json"))["total"] == 0
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("show", "../etc"), "error: invalid artifact id '../etc': ids are lower-case letters"),
-    (("show", "nope_00000000"), "error: no model 'nope_00000000' in "),
-    (("new", "--template", "nope"), "error: unknown template 'nope'; available: checkout, "),
-    (("new", "--template", "checkout", "--set", "peak_factor=-2"),
-     "error: parameter 'peak_factor' = -2 is below the minimum 0 (template checkout 1.2.0)"),
-    (("new", "--template", "checkout", "--set", "nonsense"),
-     "error: --set expects key=value, got 'nonsense'"),
-    (("run",), "error: give exactly one of --model ID and --file model.yaml"),
-    (("run", "--file", "missing.yaml"), "error: model file 'missing.yaml' does not exist"),
-    (("list", "--cursor", "zzz"), "error: invalid cursor 'zzz'"),
-    (("derive", "--from", "a/b"), "error: invalid model id 'a/b'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("show", "../etc"), "error: invalid artifact id '../etc': ids are lower-case letters"),
+        (("show", "nope_00000000"), "error: no model 'nope_00000000' in "),
+        (("new", "--template", "nope"), "error: unknown template 'nope'; available: checkout, "),
+        (
+            ("new", "--template", "checkout", "--set", "peak_factor=-2"),
+            "error: parameter 'peak_factor' = -2 is below the minimum 0 (template checkout 1.2.0)",
+        ),
+        (
+            ("new", "--template", "checkout", "--set", "nonsense"),
+            "error: --set expects key=value, got 'nonsense'",
+        ),
+        (("run",), "error: give exactly one of --model ID and --file model.yaml"),
+        (("run", "--file", "missing.yaml"), "error: model file 'missing.yaml' does not exist"),
+        (("list", "--cursor", "zzz"), "error: invalid cursor 'zzz'"),
+        (("derive", "--from", "a/b"), "error: invalid model id 'a/b'"),
+    ],
+)
 def test_user_errors_are_one_line_exit_1(cli, args: tuple[str, ...], message: str) -> None:
     result = cli(*args, code=1)
     assert result.stderr.startswith(message), result.stderr
@@ -153,12 +192,20 @@ HOSTILE_IDS = ["../x", "%2e%2e", "/etc/passwd", "a\\b", "A_1", "a/../../b", "x" 
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_IDS)
-@pytest.mark.parametrize(("command", "what"), [
-    (("show",), "artifact"), (("versions",), "model"), (("delete",), "artifact"),
-    (("preview",), "model"), (("run", "--model"), "model"),
-    (("derive", "--name", "x", "--from"), "model")])
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [
+        (("show",), "artifact"),
+        (("versions",), "model"),
+        (("delete",), "artifact"),
+        (("preview",), "model"),
+        (("run", "--model"), "model"),
+        (("derive", "--name", "x", "--from"), "model"),
+    ],
+)
 def test_every_command_refuses_a_hostile_id_before_touching_storage(
-        cli, tmp_path: Path, hostile: str, command: tuple[str, ...], what: str) -> None:
+    cli, tmp_path: Path, hostile: str, command: tuple[str, ...], what: str
+) -> None:
     model_id = _json(cli("new", "--template", "checkout", "--json"))["model_id"]
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     result = cli(*command, hostile, code=1)
@@ -194,7 +241,8 @@ def test_derive_from_a_template_version_no_longer_installed(cli, tmp_path: Path)
     result = cli("derive", "--from", model_id, "--name", "again", code=1)
     assert result.stderr == (
         f"error: template checkout:checkout 0.9.0, which {model_id} was made from, is not "
-        "installed (installed versions: 1.2.0, 1.1.0, 1.0.0); install the pack that provides it\n")
+        "installed (installed versions: 1.2.0, 1.1.0, 1.0.0); install the pack that provides it\n"
+    )
 
 
 def test_usage_errors_exit_2(cli) -> None:
@@ -203,9 +251,11 @@ def test_usage_errors_exit_2(cli) -> None:
 
 def test_run_file_and_preview(cli, tmp_path: Path) -> None:
     model = tmp_path / "hello.yaml"
-    model.write_text("schemaVersion: 1\ngrid: {bins: 3, binSize: 1, binUnit: hours}\n"
-                     "nodes:\n  - {id: demand, kind: const, values: [1, 2, 3]}\n"
-                     "  - {id: served, kind: expr, expr: \"demand * 2\"}\n")
+    model.write_text(
+        "schemaVersion: 1\ngrid: {bins: 3, binSize: 1, binUnit: hours}\n"
+        "nodes:\n  - {id: demand, kind: const, values: [1, 2, 3]}\n"
+        '  - {id: served, kind: expr, expr: "demand * 2"}\n'
+    )
     run = _json(cli("run", "--file", str(model), "--json"))
     assert run["run_id"].startswith("hello-run_") and run["model_id"] is None
     csv = (tmp_path / "root" / "runs" / run["run_id"] / "binned_v0.csv").read_text()

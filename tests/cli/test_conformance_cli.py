@@ -22,8 +22,11 @@ def test_the_conformance_folder_is_there() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name.removesuffix(".model.yaml"))
 def test_run_file_reproduces_the_expected_series(case: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["run", "--file", str(case), "--root", str(tmp_path),
-                                       "--json"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        ["run", "--file", str(case), "--root", str(tmp_path), "--json"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.stderr
     run_id = json.loads(result.stdout)["run_id"]
     with open(tmp_path / "runs" / run_id / "binned_v0.csv", newline="") as fh:
@@ -32,8 +35,9 @@ def test_run_file_reproduces_the_expected_series(case: Path, tmp_path: Path) -> 
     for row in rows:
         got.setdefault(row["series"], []).append(float(row["value"]))
         assert int(row["bin"]) == len(got[row["series"]]) - 1
-    expected = json.loads(case.with_name(case.name.replace(".model.yaml", ".expected.json"))
-                          .read_text())
+    expected = json.loads(
+        case.with_name(case.name.replace(".model.yaml", ".expected.json")).read_text()
+    )
     assert set(got) == set(expected)
     for series, values in expected.items():
         assert len(got[series]) == len(values)

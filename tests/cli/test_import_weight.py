@@ -27,8 +27,9 @@ print("loaded:", *sorted(heavy & {name.partition(".")[0] for name in sys.modules
 
 
 def loaded(*args: str, cwd: Path) -> set[str]:
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
-                            text=True, cwd=cwd, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd, check=True
+    )
     marker, *names = result.stderr.strip().splitlines()[-1].split()
     assert marker == "loaded:", result.stderr
     return set(names)
@@ -43,5 +44,7 @@ def test_help_and_templates_import_nothing_heavy(tmp_path: Path) -> None:
 def test_new_to_a_file_renders_without_jsonschema_numpy_or_the_service(tmp_path: Path) -> None:
     out = tmp_path / "m.yaml"
     assert loaded("new", "--template", "checkout", "--out", str(out), cwd=tmp_path) == {
-        "jinja2", "jsonschema_rs"}
+        "jinja2",
+        "jsonschema_rs",
+    }
     assert out.read_text().startswith("schemaVersion: 1")

@@ -42,11 +42,15 @@ def healthy_count() -> int:
 def hook_calls() -> int:
     """Doctor calls each plugin's implementation of every hook but the artifact-created one."""
     host = create_plugin_host()
-    return sum(len(host.plugins_implementing(hook)) for hook in host.hook_names()
-               if hook != "flowtime_artifact_created")
+    return sum(
+        len(host.plugins_implementing(hook))
+        for hook in host.hook_names()
+        if hook != "flowtime_artifact_created"
+    )
 
 
 # -- plugins --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_plugins_lists_builtins_and_installed_packs(cli: Cli, spelling: str) -> None:
@@ -54,11 +58,14 @@ def test_plugins_lists_builtins_and_installed_packs(cli: Cli, spelling: str) -> 
     assert result.exit_code == 0
     header, *rows = [line.split("\t") for line in result.stdout.splitlines()]
     assert header == ["plugin", "distribution", "status", "detail"]
-    expected = [[r.name, f"{r.dist.name} {r.dist.version}" if r.dist else "(built in)",
-                 r.status, r.detail] for r in create_plugin_host().records]
+    expected = [
+        [r.name, f"{r.dist.name} {r.dist.version}" if r.dist else "(built in)", r.status, r.detail]
+        for r in create_plugin_host().records
+    ]
     assert rows == expected
-    assert rows[:len(BUILTIN_PLUGINS)] == [[name, "(built in)", "loaded", ""]
-                                           for name, _ in BUILTIN_PLUGINS]
+    assert rows[: len(BUILTIN_PLUGINS)] == [
+        [name, "(built in)", "loaded", ""] for name, _ in BUILTIN_PLUGINS
+    ]
 
 
 @pytest.mark.parametrize("package", sorted(BROKEN))
@@ -70,10 +77,14 @@ def test_plugins_shows_why_a_pack_was_skipped(cli: Cli, fake_dist, package: str)
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     assert [package, f"flowtime-pack-{package.replace('_', '-')} 1.0", status, detail] in rows
     records = json.loads(cli("plugins", "--json").stdout)
-    assert {"name": package,
-            "distribution": {"name": f"flowtime-pack-{package.replace('_', '-')}",
-                             "version": "1.0"},
-            "status": status, "detail": detail, "imported": True, "problems": []} in records
+    assert {
+        "name": package,
+        "distribution": {"name": f"flowtime-pack-{package.replace('_', '-')}", "version": "1.0"},
+        "status": status,
+        "detail": detail,
+        "imported": True,
+        "problems": [],
+    } in records
 
 
 @pytest.mark.parametrize("package", sorted(BROKEN))
@@ -86,34 +97,57 @@ def test_strict_option_makes_it_fatal(cli: Cli, fake_dist, package: str, command
 
 @pytest.mark.parametrize("spelling", SPELLINGS)
 @pytest.mark.parametrize("command", ["plugins", "doctor"])
-def test_strict_environment_variable(cli: Cli, fake_dist, monkeypatch: pytest.MonkeyPatch,
-                                     spelling: str, command: str) -> None:
+def test_strict_environment_variable(
+    cli: Cli, fake_dist, monkeypatch: pytest.MonkeyPatch, spelling: str, command: str
+) -> None:
     fake_dist("future_api_module")
     monkeypatch.setenv("FLOWTIME_SIM_STRICT", "1")
-    fails(cli(command, "--json", spelling=spelling),
-          f"plugin 'future_api_module' refused: {BROKEN['future_api_module'][1]}")
+    fails(
+        cli(command, "--json", spelling=spelling),
+        f"plugin 'future_api_module' refused: {BROKEN['future_api_module'][1]}",
+    )
 
 
 def test_plugins_json_of_a_static_pack(cli: Cli, fake_dist) -> None:
     fake_dist("pack_a")
     records = json.loads(cli("plugins", "--json").stdout)
-    assert records[0] == {"name": "builtin-parameters", "distribution": None,
-                          "status": "loaded", "detail": "", "imported": True, "problems": []}
-    assert {"name": "pack_a",
-            "distribution": {"name": "flowtime-pack-pack-a", "version": "1.0"},
-            "status": "loaded", "detail": "", "imported": False, "problems": []} in records
+    assert records[0] == {
+        "name": "builtin-parameters",
+        "distribution": None,
+        "status": "loaded",
+        "detail": "",
+        "imported": True,
+        "problems": [],
+    }
+    assert {
+        "name": "pack_a",
+        "distribution": {"name": "flowtime-pack-pack-a", "version": "1.0"},
+        "status": "loaded",
+        "detail": "",
+        "imported": False,
+        "problems": [],
+    } in records
 
 
-def test_disabled_plugins_are_listed_as_disabled(cli: Cli, fake_dist,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disabled_plugins_are_listed_as_disabled(
+    cli: Cli, fake_dist, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_dist("broken_import")
     fake_dist("pack_a")
     monkeypatch.setenv("FLOWTIME_SIM_DISABLE_PLUGINS", "broken_import,pack_a")
     rows = [line.split("\t") for line in cli("--strict", "plugins").stdout.splitlines()]
-    assert ["broken_import", "flowtime-pack-broken-import 1.0", "disabled",
-            "listed in FLOWTIME_SIM_DISABLE_PLUGINS"] in rows
-    assert ["pack_a", "flowtime-pack-pack-a 1.0", "disabled",
-            "listed in FLOWTIME_SIM_DISABLE_PLUGINS"] in rows
+    assert [
+        "broken_import",
+        "flowtime-pack-broken-import 1.0",
+        "disabled",
+        "listed in FLOWTIME_SIM_DISABLE_PLUGINS",
+    ] in rows
+    assert [
+        "pack_a",
+        "flowtime-pack-pack-a 1.0",
+        "disabled",
+        "listed in FLOWTIME_SIM_DISABLE_PLUGINS",
+    ] in rows
     assert "hello" not in cli("templates").stdout
     assert cli("doctor").exit_code == 0
 
@@ -135,18 +169,32 @@ def test_trace_goes_to_stderr(cli: Cli, fake_dist, monkeypatch: pytest.MonkeyPat
 
 # -- doctor ---------------------------------------------------------------------------------
 
+
 def _raising_pack(hook: str) -> str:
     """A pack module whose implementation of ``hook`` raises."""
-    args = {"flowtime_templates": "", "flowtime_resolve_parameters": "template, sources",
-            "flowtime_render_template": "template, parameters",
-            "flowtime_render_preview": "model, title", "flowtime_storage_backends": ""}[hook]
-    return ("from flowtime_sim import hookimpl\nFLOWTIME_SIM_PLUGIN_API = '>=1,<2'\n"
-            f"@hookimpl\ndef {hook}({args}):\n    raise RuntimeError('{hook} is down')\n")
+    args = {
+        "flowtime_templates": "",
+        "flowtime_resolve_parameters": "template, sources",
+        "flowtime_render_template": "template, parameters",
+        "flowtime_render_preview": "model, title",
+        "flowtime_storage_backends": "",
+    }[hook]
+    return (
+        "from flowtime_sim import hookimpl\nFLOWTIME_SIM_PLUGIN_API = '>=1,<2'\n"
+        f"@hookimpl\ndef {hook}({args}):\n    raise RuntimeError('{hook} is down')\n"
+    )
 
 
-@pytest.mark.parametrize("hook", ["flowtime_templates", "flowtime_resolve_parameters",
-                                  "flowtime_render_template", "flowtime_render_preview",
-                                  "flowtime_storage_backends"])
+@pytest.mark.parametrize(
+    "hook",
+    [
+        "flowtime_templates",
+        "flowtime_resolve_parameters",
+        "flowtime_render_template",
+        "flowtime_render_preview",
+        "flowtime_storage_backends",
+    ],
+)
 def test_doctor_calls_every_hook_of_every_pack(cli: Cli, fake_dist, hook: str) -> None:
     # The built-in plugins answer these hooks too; doctor still names the raising one.
     fake_dist("raising", {"raising/__init__.py": _raising_pack(hook)})
@@ -166,14 +214,22 @@ def test_doctor_healthy(cli: Cli, spelling: str) -> None:
     result = cli("doctor", spelling=spelling)
     plugins = len(create_plugin_host().records)
     assert (result.exit_code, result.stderr) == (0, "")
-    assert result.stdout == (f"flowtime-sim {__version__}, plugin API {PLUGIN_API_VERSION}\n"
-                             f"{plugins} plugin(s), {hook_calls()} hook call(s), "
-                             f"{healthy_count()} template version(s) render with their "
-                             "defaults\nno problems found\n")
+    assert result.stdout == (
+        f"flowtime-sim {__version__}, plugin API {PLUGIN_API_VERSION}\n"
+        f"{plugins} plugin(s), {hook_calls()} hook call(s), "
+        f"{healthy_count()} template version(s) render with their "
+        "defaults\nno problems found\n"
+    )
     assert json.loads(cli("doctor", "--json").stdout) == {
-        "version": __version__, "plugin_api": PLUGIN_API_VERSION, "plugins": plugins,
-        "templates_checked": healthy_count(), "hooks_called": hook_calls(), "problems": [],
-        "notes": [], "warnings": []}
+        "version": __version__,
+        "plugin_api": PLUGIN_API_VERSION,
+        "plugins": plugins,
+        "templates_checked": healthy_count(),
+        "hooks_called": hook_calls(),
+        "problems": [],
+        "notes": [],
+        "warnings": [],
+    }
 
 
 @pytest.mark.parametrize("package", sorted(BROKEN))
@@ -198,14 +254,18 @@ def test_doctor_reports_a_broken_discovery_hook(cli: Cli, fake_dist, package: st
 
 
 def test_doctor_renders_every_template_with_its_defaults(cli: Cli, fake_dist) -> None:
-    fake_dist("bad_template", {
-        "bad_template/__init__.py": "",
-        "bad_template/flowtime_pack.toml": 'plugin_api = ">=1,<2"\n',
-        "bad_template/templates/short/template.yaml": (
-            "id: short\nversion: 1.0.0\ntitle: Short\nparameters:\n  type: object\n"
-            "  properties: {bins: {type: integer, default: 3}}\n"),
-        "bad_template/templates/short/model.yaml.j2": BAD_BODY,
-    })
+    fake_dist(
+        "bad_template",
+        {
+            "bad_template/__init__.py": "",
+            "bad_template/flowtime_pack.toml": 'plugin_api = ">=1,<2"\n',
+            "bad_template/templates/short/template.yaml": (
+                "id: short\nversion: 1.0.0\ntitle: Short\nparameters:\n  type: object\n"
+                "  properties: {bins: {type: integer, default: 3}}\n"
+            ),
+            "bad_template/templates/short/model.yaml.j2": BAD_BODY,
+        },
+    )
     fake_dist("pack_a")
     with pytest.raises(FlowtimeError) as err:
         Flowtime(host=create_plugin_host()).render("bad_template:short")
@@ -215,4 +275,6 @@ def test_doctor_renders_every_template_with_its_defaults(cli: Cli, fake_dist) ->
     assert result.stdout.splitlines()[1:] == [
         f"{len(create_plugin_host().records)} plugin(s), {hook_calls()} hook call(s), "
         f"{healthy_count() - 1} template version(s) render with their defaults",
-        f"problem: template bad_template:short 1.0.0: {err.value}", "1 problem(s)"]
+        f"problem: template bad_template:short 1.0.0: {err.value}",
+        "1 problem(s)",
+    ]

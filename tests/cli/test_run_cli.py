@@ -44,8 +44,13 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def _process_run(model: Path, root: Path, *args: str, hash_seed: str) -> tuple[dict, bytes]:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed, "FLOWTIME_ARTIFACTS_ROOT": str(root)}
-    out = subprocess.run([CLI, "run", "--file", str(model), "--json", *args], env=env,
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [CLI, "run", "--file", str(model), "--json", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     summary = json.loads(out)
     return summary, (root / "runs" / summary["run_id"] / "binned_v0.csv").read_bytes()
 
@@ -54,14 +59,13 @@ def _process_run(model: Path, root: Path, *args: str, hash_seed: str) -> tuple[d
 def test_sample_mode_is_byte_identical_across_processes(tmp_path: Path) -> None:
     model = tmp_path / "sampled.yaml"
     model.write_text(SAMPLED)
-    first, csv_a = _process_run(model, tmp_path / "a", "--sample", "--seed", "42",
-                                hash_seed="1")
-    second, csv_b = _process_run(model, tmp_path / "b", "--sample", "--seed", "42",
-                                 hash_seed="4242")
+    first, csv_a = _process_run(model, tmp_path / "a", "--sample", "--seed", "42", hash_seed="1")
+    second, csv_b = _process_run(
+        model, tmp_path / "b", "--sample", "--seed", "42", hash_seed="4242"
+    )
     assert first["run_id"] == second["run_id"]
     assert csv_a == csv_b
-    other, csv_c = _process_run(model, tmp_path / "c", "--sample", "--seed", "43",
-                                hash_seed="1")
+    other, csv_c = _process_run(model, tmp_path / "c", "--sample", "--seed", "43", hash_seed="1")
     assert other["run_id"] != first["run_id"] and csv_c != csv_a
     expected, csv_e = _process_run(model, tmp_path / "d", "--seed", "42", hash_seed="1")
     assert expected["run_id"] != first["run_id"] and csv_e != csv_a
@@ -74,37 +78,47 @@ def test_sample_mode_is_byte_identical_across_processes(tmp_path: Path) -> None:
 def test_sample_flag_is_recorded_in_the_run_catalog(cli, tmp_path: Path) -> None:
     model = tmp_path / "sampled.yaml"
     model.write_text(SAMPLED)
-    sampled = json.loads(cli("run", "--file", str(model), "--sample", "--seed", "7",
-                             "--json").stdout)
-    catalog = json.loads((tmp_path / "root" / "runs" / sampled["run_id"] / "catalog.json")
-                         .read_text())
+    sampled = json.loads(
+        cli("run", "--file", str(model), "--sample", "--seed", "7", "--json").stdout
+    )
+    catalog = json.loads(
+        (tmp_path / "root" / "runs" / sampled["run_id"] / "catalog.json").read_text()
+    )
     assert (catalog["mode"], catalog["seed"]) == ("sample", 7)
     plain = json.loads(cli("run", "--file", str(model), "--seed", "7", "--json").stdout)
     plain_catalog = json.loads(
-        (tmp_path / "root" / "runs" / plain["run_id"] / "catalog.json").read_text())
+        (tmp_path / "root" / "runs" / plain["run_id"] / "catalog.json").read_text()
+    )
     assert plain_catalog["mode"] == "expected"
     assert plain["run_id"] != sampled["run_id"]
 
 
 def test_a_run_that_overflows_is_refused_and_writes_nothing(cli, tmp_path: Path) -> None:
     model = tmp_path / "boom.yaml"
-    model.write_text("schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\n"
-                     "nodes:\n  - {id: x, kind: const, values: [1, 1e300]}\n"
-                     "  - {id: big, kind: expr, expr: \"x * x\"}\n")
+    model.write_text(
+        "schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\n"
+        "nodes:\n  - {id: x, kind: const, values: [1, 1e300]}\n"
+        '  - {id: big, kind: expr, expr: "x * x"}\n'
+    )
     result = cli("run", "--file", str(model), code=1)
-    assert result.stderr == ("error: node 'big' overflowed to infinity at bin 1; check its "
-                             "inputs\n")
+    assert result.stderr == (
+        "error: node 'big' overflowed to infinity at bin 1; check its inputs\n"
+    )
     assert not (tmp_path / "root" / "runs").exists() or not any(
-        (tmp_path / "root" / "runs").iterdir())
+        (tmp_path / "root" / "runs").iterdir()
+    )
 
 
 def test_a_run_of_an_invalid_model_names_the_node(cli, tmp_path: Path) -> None:
     model = tmp_path / "bad.yaml"
-    model.write_text("schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\n"
-                     "nodes:\n  - {id: served, kind: expr, expr: \"demand * 2\"}\n")
+    model.write_text(
+        "schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\n"
+        'nodes:\n  - {id: served, kind: expr, expr: "demand * 2"}\n'
+    )
     result = cli("run", "--file", str(model), code=1)
-    assert result.stderr == ("error: node 'served': unknown node 'demand' at column 1 in "
-                             "expression \"demand * 2\"\n")
+    assert result.stderr == (
+        "error: node 'served': unknown node 'demand' at column 1 in expression \"demand * 2\"\n"
+    )
     assert result.stderr.count("\n") == 1
 
 
@@ -117,13 +131,18 @@ def test_preview_of_a_stored_model(cli, tmp_path: Path) -> None:
     assert out.read_bytes() == stored
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ((), "error: give exactly one of ID[@vN] and --file model.yaml\n"),
-    (("x_00000000", "--file", "m.yaml"), "error: give exactly one of ID[@vN] and --file "
-                                         "model.yaml\n"),
-    (("../etc",), "error: invalid model id '../etc'"),
-    (("nope_00000000",), "error: no model 'nope_00000000' in "),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "error: give exactly one of ID[@vN] and --file model.yaml\n"),
+        (
+            ("x_00000000", "--file", "m.yaml"),
+            "error: give exactly one of ID[@vN] and --file model.yaml\n",
+        ),
+        (("../etc",), "error: invalid model id '../etc'"),
+        (("nope_00000000",), "error: no model 'nope_00000000' in "),
+    ],
+)
 def test_preview_errors(cli, args: tuple[str, ...], message: str) -> None:
     assert cli("preview", *args, code=1).stderr.startswith(message)
 
@@ -148,14 +167,23 @@ def _read_until_exit(fd: int, pid: int, timeout: float) -> bytes:
 
 @pytest.mark.slow
 def test_a_long_run_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
-    lines = ["schemaVersion: 1", "grid: {bins: 20000, binSize: 1, binUnit: minutes}", "nodes:",
-             "  - {id: n0, kind: pmf, pmf: {values: [1, 2], probabilities: [0.5, 0.5]}}"]
-    lines += [f"  - {{id: n{i}, kind: expr, expr: \"SHIFT(n{i - 1}, 1) + n0\"}}"
-              for i in range(1, 400)]
+    lines = [
+        "schemaVersion: 1",
+        "grid: {bins: 20000, binSize: 1, binUnit: minutes}",
+        "nodes:",
+        "  - {id: n0, kind: pmf, pmf: {values: [1, 2], probabilities: [0.5, 0.5]}}",
+    ]
+    lines += [
+        f'  - {{id: n{i}, kind: expr, expr: "SHIFT(n{i - 1}, 1) + n0"}}' for i in range(1, 400)
+    ]
     model = tmp_path / "long.yaml"
     model.write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "FLOWTIME_ARTIFACTS_ROOT": str(tmp_path / "root"),
-           "COLUMNS": "100", "TERM": "xterm"}
+    env = {
+        **os.environ,
+        "FLOWTIME_ARTIFACTS_ROOT": str(tmp_path / "root"),
+        "COLUMNS": "100",
+        "TERM": "xterm",
+    }
     pid, fd = pty.fork()
     if pid == 0:  # the child: its stdout and stderr are the pseudo-terminal
         os.execve(CLI, [CLI, "run", "--file", str(model), "--sample"], env)

@@ -22,12 +22,17 @@ WORKER = Path(__file__).resolve().parent / "worker.py"
 pytestmark = pytest.mark.slow
 
 
-def _spawn(root: Path, mode: str, arg: int, *, quiet: bool = False,
-           start_at: float = 0.0, hold: str = "") -> subprocess.Popen[str]:
+def _spawn(
+    root: Path, mode: str, arg: int, *, quiet: bool = False, start_at: float = 0.0, hold: str = ""
+) -> subprocess.Popen[str]:
     out = subprocess.DEVNULL if quiet else subprocess.PIPE
-    return subprocess.Popen([sys.executable, str(WORKER), str(root), mode, str(arg)],
-                            stdout=out, stderr=out, text=True,
-                            env={**os.environ, "START_AT": str(start_at), "HOLD": hold})
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), str(root), mode, str(arg)],
+        stdout=out,
+        stderr=out,
+        text=True,
+        env={**os.environ, "START_AT": str(start_at), "HOLD": hold},
+    )
 
 
 def _together(count: int) -> float:
@@ -77,8 +82,11 @@ def test_fifty_processes_creating_the_same_model_end_with_one_v1(root: Path, hol
     assert sum(not r["unchanged"] for r in results) == 1
     folders = _version_folders(root)
     assert [f.name for f in folders] == ["v1"]
-    assert sorted(p.name for p in folders[0].iterdir()) == ["catalog.json", "model.yaml",
-                                                            "preview.svg"]
+    assert sorted(p.name for p in folders[0].iterdir()) == [
+        "catalog.json",
+        "model.yaml",
+        "preview.svg",
+    ]
     assert list((root / ".staging").iterdir()) == []
     assert _listing(root) == [(str(results[0]["id"]), 1)]
 

@@ -30,8 +30,11 @@ def test_deleting_a_version_hides_it_and_gc_purges_it(ft_versions, root: Path) -
     assert [v.version for v in ft.versions(model_id)] == [1]
     assert ft.model(model_id).version == 1
     assert [c["version"] for c in ft.list(Query()).items] == [1]
-    with pytest.raises(NotFoundError, match=f"model {model_id} has no version 2 "
-                                            r"\(versions: v1\)"):
+    with pytest.raises(
+        NotFoundError,
+        match=f"model {model_id} has no version 2 "
+        r"\(versions: v1\)",
+    ):
         ft.model(f"{model_id}@v2")
     assert ft.registry().reindex() == 1
     assert ft.registry().gc(3600) == []
@@ -47,8 +50,11 @@ def test_deleting_a_version_hides_it_and_gc_purges_it(ft_versions, root: Path) -
 def test_model_with_runs_needs_force(ft) -> None:
     model = ft.create_model("tiny").artifact
     run = ft.run_model(model.id).artifact
-    with pytest.raises(ConflictError, match=rf"{model.id} is referenced by 1 run\(s\) "
-                                            rf"\({run.id}\); delete those first or pass --force"):
+    with pytest.raises(
+        ConflictError,
+        match=rf"{model.id} is referenced by 1 run\(s\) "
+        rf"\({run.id}\); delete those first or pass --force",
+    ):
         ft.delete(model.id)
     assert ft.delete(run.id) == [f"runs/{run.id}"]
     with pytest.raises(NotFoundError, match=f"no run '{run.id}'"):

@@ -101,12 +101,14 @@ def test_missing_catalogs_folders_and_records_are_found(ft_versions, root: Path)
     (root / run.key / "extra.txt").write_text("x")
     checked, problems = registry.verify()
     assert checked == 2
-    assert sorted(problems) == sorted([  # reported in key order; ids depend on the hash
-        f"{v1.key}/catalog.json: missing",
-        f"{run.key}/extra.txt: not listed in its catalog",
-        f"{v2.key}: missing (published, recorded in ledger/{v2.key}, never deleted)",
-        f"{other.key}: missing (published, recorded in ledger/{other.key}, never deleted)",
-    ])
+    assert sorted(problems) == sorted(
+        [  # reported in key order; ids depend on the hash
+            f"{v1.key}/catalog.json: missing",
+            f"{run.key}/extra.txt: not listed in its catalog",
+            f"{v2.key}: missing (published, recorded in ledger/{v2.key}, never deleted)",
+            f"{other.key}: missing (published, recorded in ledger/{other.key}, never deleted)",
+        ]
+    )
 
 
 def test_a_missing_or_changed_ledger_record_is_found(ft, root: Path) -> None:
@@ -115,10 +117,12 @@ def test_a_missing_or_changed_ledger_record_is_found(ft, root: Path) -> None:
     (root / "ledger" / a.key).unlink()
     (root / "ledger" / b.key).write_text('{"catalog": 1}')
     _, problems = ft.registry().verify()
-    assert sorted(problems) == sorted([
-        f"{a.key}/catalog.json: not recorded at publication (ledger/{a.key} is missing)",
-        f"ledger/{b.key}: unreadable",
-    ])
+    assert sorted(problems) == sorted(
+        [
+            f"{a.key}/catalog.json: not recorded at publication (ledger/{a.key} is missing)",
+            f"ledger/{b.key}: unreadable",
+        ]
+    )
 
 
 def test_deleted_and_purged_versions_are_not_missing(ft, root: Path) -> None:
@@ -168,7 +172,8 @@ def test_a_root_from_before_the_ledger_is_adopted_by_reindex(ft, root: Path) -> 
     _, problems = registry.verify()
     assert sorted(problems) == sorted(
         f"{k}/catalog.json: not recorded at publication (ledger/{k} is missing)"
-        for k in (a.key, b.key))
+        for k in (a.key, b.key)
+    )
     refused: list[str] = []
     assert registry.reindex(refused=refused) == 1 and refused == []
     assert registry.verify() == (2, [])  # every catalog recorded as found, the deleted too
@@ -176,4 +181,5 @@ def test_a_root_from_before_the_ledger_is_adopted_by_reindex(ft, root: Path) -> 
     (root / "ledger" / a.key).unlink()
     assert registry.reindex(refused=refused) == 0
     assert refused == [
-        f"{a.key}/catalog.json: not recorded at publication (ledger/{a.key} is missing)"]
+        f"{a.key}/catalog.json: not recorded at publication (ledger/{a.key} is missing)"
+    ]

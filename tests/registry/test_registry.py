@@ -24,8 +24,7 @@ def test_new_writes_the_three_files_and_a_complete_catalog(ft, root: Path) -> No
     assert not created.unchanged
     assert art.id.startswith("tiny-baseline_") and len(art.id) == len("tiny-baseline_") + 8
     folder = root / "models" / art.id / "v1"
-    assert sorted(p.name for p in folder.iterdir()) == ["catalog.json", "model.yaml",
-                                                        "preview.svg"]
+    assert sorted(p.name for p in folder.iterdir()) == ["catalog.json", "model.yaml", "preview.svg"]
     catalog = json.loads((folder / "catalog.json").read_text())
     jsonschema.Draft202012Validator(catalog_schema()).validate(catalog)
     params = {"level": 10, "bins": 4, "label": "plain"}
@@ -34,8 +33,11 @@ def test_new_writes_the_three_files_and_a_complete_catalog(ft, root: Path) -> No
     assert catalog["name"] == "Tiny Baseline"
     assert catalog["schema_version"] == "treehouse.binned.v0"
     assert catalog["template_id"] == "tiny" and catalog["template_version"] == "1.0.0"
-    assert catalog["pack"] == {"name": "flowtime-pack-tiny", "version": "1.0.0",
-                               "plugin": "tinypack"}
+    assert catalog["pack"] == {
+        "name": "flowtime-pack-tiny",
+        "version": "1.0.0",
+        "plugin": "tinypack",
+    }
     assert catalog["tags"] == ["test", "queue", "demo"]
     assert catalog["capabilities"] == ["counts"]
     assert catalog["source"] == "sim" and catalog["owner"] == "tester"
@@ -43,7 +45,8 @@ def test_new_writes_the_three_files_and_a_complete_catalog(ft, root: Path) -> No
     assert catalog["generator"].startswith("flowtime-sim/")
     assert catalog["created_utc"].endswith("Z") and len(catalog["created_utc"]) == 20
     assert catalog["inputs_hash"] == canonical_hash(
-        {"template_id": "tiny", "template_version": "1.0.0", "parameters": params})
+        {"template_id": "tiny", "template_version": "1.0.0", "parameters": params}
+    )
     # every parameter has its default: none of them is part of the identity
     identity = canonical_hash({"template_id": "tiny", "pack": "tinypack", "parameters": {}})
     assert catalog["identity"] == identity
@@ -52,14 +55,17 @@ def test_new_writes_the_three_files_and_a_complete_catalog(ft, root: Path) -> No
     assert catalog["model_hash"] == canonical_hash(model_doc)
     assert set(catalog["files"]) == {"model.yaml", "preview.svg"}
     assert {n["id"] for n in catalog["topology"]["nodes"]} == {"demand", "size", "served"}
-    assert catalog["topology"]["edges"] == [{"from": "demand", "to": "served"},
-                                            {"from": "size", "to": "served"}]
+    assert catalog["topology"]["edges"] == [
+        {"from": "demand", "to": "served"},
+        {"from": "size", "to": "served"},
+    ]
 
 
 def test_only_parameters_changed_from_their_defaults_make_the_identity(ft) -> None:
     changed = ft.create_model("tiny", SETS(sets={"level": 11}), name="Tiny Baseline")
-    identity = canonical_hash({"template_id": "tiny", "pack": "tinypack",
-                               "parameters": {"level": 11}})
+    identity = canonical_hash(
+        {"template_id": "tiny", "pack": "tinypack", "parameters": {"level": 11}}
+    )
     assert changed.artifact.catalog["identity"] == identity
     assert changed.artifact.id == f"tiny-baseline_{identity[7:15]}"
     # a value equal to its default (1 and 1.0 are one JSON number) changes nothing
@@ -78,7 +84,7 @@ def test_same_inputs_are_unchanged_and_keep_the_first_catalog(ft) -> None:
 def test_yaml_and_json_parameter_files_give_the_same_model(ft, tmp_path: Path) -> None:
     from flowtime_sim.parameter_input import parameter_sources
 
-    (tmp_path / "p.yaml").write_text("level: 12\nlabel: \"caf\\u00e9\"\n")
+    (tmp_path / "p.yaml").write_text('level: 12\nlabel: "caf\\u00e9"\n')
     (tmp_path / "p.json").write_text('{"label": "cafe\\u0301", "level": 12.0}')
     a = ft.create_model("tiny", parameter_sources(tmp_path / "p.yaml", []))
     b = ft.create_model("tiny", parameter_sources(tmp_path / "p.json", []))
@@ -109,11 +115,13 @@ def test_derive_records_its_source(ft) -> None:
 
 def test_show_and_versions_errors_name_what_is_missing(ft) -> None:
     base = ft.create_model("tiny")
-    with pytest.raises(NotFoundError,
-                       match=r"no model 'nope_12345678' in .*; see 'flowtime-sim list'"):
+    with pytest.raises(
+        NotFoundError, match=r"no model 'nope_12345678' in .*; see 'flowtime-sim list'"
+    ):
         ft.model("nope_12345678")
-    with pytest.raises(NotFoundError,
-                       match=rf"model {base.artifact.id} has no version 7 \(versions: v1\)"):
+    with pytest.raises(
+        NotFoundError, match=rf"model {base.artifact.id} has no version 7 \(versions: v1\)"
+    ):
         ft.model(f"{base.artifact.id}@v7")
     with pytest.raises(UserError, match=r"invalid model id '\.\./x'"):
         ft.model("../x")
@@ -124,18 +132,21 @@ def test_hash_prefix_collision_is_refused(ft, monkeypatch: pytest.MonkeyPatch) -
 
     first = ft.create_model("tiny", name="clash")
     monkeypatch.setattr(catalogs, "model_id_for", lambda *a: first.artifact.id)
-    with pytest.raises(ConflictError,
-                       match=rf"model id {first.artifact.id} is already taken by a different "
-                             rf"model \(a hash-prefix collision with {first.artifact.id}@v1\); "
-                             "choose another --name"):
+    with pytest.raises(
+        ConflictError,
+        match=rf"model id {first.artifact.id} is already taken by a different "
+        rf"model \(a hash-prefix collision with {first.artifact.id}@v1\); "
+        "choose another --name",
+    ):
         ft.create_model("tiny", SETS(sets={"level": 11}), name="clash")
     assert [v.version for v in ft.versions(first.artifact.id)] == [1]
 
 
 def test_listing_filters_and_pages_without_gaps(ft) -> None:
     for level in range(7):
-        ft.create_model("tiny", SETS(sets={"level": level}), tags=["even"] if level % 2 == 0
-                        else ["odd"])
+        ft.create_model(
+            "tiny", SETS(sets={"level": level}), tags=["even"] if level % 2 == 0 else ["odd"]
+        )
     page = ft.list(Query(limit=3))
     seen = [c["id"] for c in page.items]
     while page.next_cursor:
@@ -174,8 +185,7 @@ def test_verify_names_a_tampered_file(ft, root: Path) -> None:
         registry.verify_or_raise()
 
 
-def test_reindex_reproduces_the_listing(ft, root: Path, capsys: pytest.CaptureFixture[str]
-                                       ) -> None:
+def test_reindex_reproduces_the_listing(ft, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for level in range(5):
         ft.create_model("tiny", SETS(sets={"level": level}))
     registry = ft.registry()
@@ -185,8 +195,9 @@ def test_reindex_reproduces_the_listing(ft, root: Path, capsys: pytest.CaptureFi
     ft._registries.clear()
     fresh = ft.registry()
     assert fresh.index.listing_snapshot() == before  # a missing index rebuilds itself
-    assert capsys.readouterr().err == (f"rebuilt the listing index of {root}: it was missing "
-                                       "(5 artifacts)\n")
+    assert capsys.readouterr().err == (
+        f"rebuilt the listing index of {root}: it was missing (5 artifacts)\n"
+    )
     assert fresh.reindex() == 5
     assert fresh.index.listing_snapshot() == before
 
@@ -218,9 +229,12 @@ def test_root_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 
 def test_unknown_scheme_is_a_clear_error(ft) -> None:
-    with pytest.raises(NotFoundError, match=r"no storage backend for s3:// roots \(install "
-                                            r"flowtime-sim-s3 for s3:// roots\); available "
-                                            "schemes: file"):
+    with pytest.raises(
+        NotFoundError,
+        match=r"no storage backend for s3:// roots \(install "
+        r"flowtime-sim-s3 for s3:// roots\); available "
+        "schemes: file",
+    ):
         ft.registry("s3://bucket/prefix")
 
 
@@ -234,8 +248,7 @@ def test_owner_from_environment(root: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_bad_visibility_and_tags(ft) -> None:
-    with pytest.raises(UserError, match="visibility 'secret' must be one of private, team, "
-                                        "public"):
+    with pytest.raises(UserError, match="visibility 'secret' must be one of private, team, public"):
         ft.create_model("tiny", visibility="secret")
     with pytest.raises(UserError, match="tag '' must be 1 to 64 characters"):
         ft.create_model("tiny", tags=[""])
@@ -248,8 +261,10 @@ def test_an_invalid_catalog_is_never_written(ft, root: Path) -> None:
 
     catalog = dict(ft.create_model("tiny").artifact.catalog)
     validate_catalog(catalog)
-    with pytest.raises(FlowtimeError, match="refusing to write an invalid catalog: version: "
-                                            "0 is less than the minimum of 1"):
+    with pytest.raises(
+        FlowtimeError,
+        match="refusing to write an invalid catalog: version: 0 is less than the minimum of 1",
+    ):
         validate_catalog({**catalog, "version": 0})
     with pytest.raises(FlowtimeError, match="refusing to write an invalid catalog: "):
         validate_catalog({k: v for k, v in catalog.items() if k != "owner"})
@@ -261,14 +276,14 @@ def test_a_pack_preview_is_stored_in_the_version(ft, root: Path) -> None:
     class PngPreview:
         @hookimpl
         def flowtime_render_preview(self, model, title):
-            return Preview(content=b"PNG " + title.encode(), media_type="image/png",
-                           filename="preview.png")
+            return Preview(
+                content=b"PNG " + title.encode(), media_type="image/png", filename="preview.png"
+            )
 
     ft.host.register(PngPreview(), "png-pack")
     art = ft.create_model("tiny", name="pictured").artifact
     folder = root / art.key
-    assert sorted(p.name for p in folder.iterdir()) == ["catalog.json", "model.yaml",
-                                                        "preview.png"]
+    assert sorted(p.name for p in folder.iterdir()) == ["catalog.json", "model.yaml", "preview.png"]
     assert (folder / "preview.png").read_bytes() == b"PNG pictured"
     assert set(art.catalog["files"]) == {"model.yaml", "preview.png"}
 
@@ -292,11 +307,13 @@ def test_flowtime_artifact_created_fires_once_per_new_artifact(ft) -> None:
     ft.host.register(Broken(), "broken-listener")
     created = ft.create_model("tiny")
     model = created.artifact
-    assert created.warnings == ("plugin 'broken-listener': flowtime_artifact_created failed: "
-                                "RuntimeError: listener down; the artifact is published",)
+    assert created.warnings == (
+        "plugin 'broken-listener': flowtime_artifact_created failed: "
+        "RuntimeError: listener down; the artifact is published",
+    )
     assert ft.create_model("tiny").warnings == ()  # unchanged: no event
     ran = ft.run_model(model.id)
     run = ran.artifact
     assert len(ran.warnings) == 1 and "broken-listener" in ran.warnings[0]
     assert seen == [f"model:{model.id}", f"run:{run.id}"]
-    assert (ft.registry().storage.index_path().exists())
+    assert ft.registry().storage.index_path().exists()

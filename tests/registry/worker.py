@@ -42,8 +42,9 @@ class ManyVersions:
         out = []
         for i in range(41):
             m = base.manifest
-            manifest = TemplateManifest(id="tiny", version=f"1.{i}.0", title=m.title,
-                                        parameters=m.parameters, tags=m.tags)
+            manifest = TemplateManifest(
+                id="tiny", version=f"1.{i}.0", title=m.title, parameters=m.parameters, tags=m.tags
+            )
             out.append(Template(manifest, read_body=base.read_body, origin=base.origin))
         return out
 
@@ -54,8 +55,9 @@ def make(root: str, many_versions: bool = False) -> Flowtime:
         host.register(ManyVersions(), "tinypack", PackInfo("flowtime-pack-tiny", "1.0.0"))
     else:
         data = tomllib.loads((PACK / "flowtime_pack.toml").read_text())
-        host.register(StaticPack(PACK, data, "tinypack"), "tinypack",
-                      PackInfo("flowtime-pack-tiny", "1.0.0"))
+        host.register(
+            StaticPack(PACK, data, "tinypack"), "tinypack", PackInfo("flowtime-pack-tiny", "1.0.0")
+        )
     return Flowtime(host=host, root=root, owner="tester")
 
 
@@ -90,15 +92,23 @@ def main() -> None:
         else:
             _wait_for_start()
         r = ft.create_model("tiny", ParameterSources(sets={"level": arg}))
-        print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
-                          "unchanged": r.unchanged}), flush=True)
+        print(
+            json.dumps(
+                {"id": r.artifact.id, "version": r.artifact.version, "unchanged": r.unchanged}
+            ),
+            flush=True,
+        )
     elif mode == "version":
         ft = make(root, many_versions=True)
         ft.render("tiny", version=f"1.{arg}.0")
         _wait_for_start()
         r = ft.create_model("tiny", version=f"1.{arg}.0")
-        print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
-                          "unchanged": r.unchanged}), flush=True)
+        print(
+            json.dumps(
+                {"id": r.artifact.id, "version": r.artifact.version, "unchanged": r.unchanged}
+            ),
+            flush=True,
+        )
     elif mode == "list":
         from flowtime_sim.registry import Query
 
@@ -117,16 +127,24 @@ def main() -> None:
         FileStorage._write = slow_write  # type: ignore[method-assign]
         ft = make(root)
         r = ft.create_model("tiny")
-        print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
-                          "unchanged": r.unchanged}), flush=True)
+        print(
+            json.dumps(
+                {"id": r.artifact.id, "version": r.artifact.version, "unchanged": r.unchanged}
+            ),
+            flush=True,
+        )
     elif mode == "both":
         ft = make(root, many_versions=True)
         ft.render("tiny", version=f"1.{arg}.0")
         _wait_for_start()
         for version in ("1.40.0", f"1.{arg}.0"):
             r = ft.create_model("tiny", ParameterSources(sets={"level": 7}), version=version)
-            print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
-                              "unchanged": r.unchanged}), flush=True)
+            print(
+                json.dumps(
+                    {"id": r.artifact.id, "version": r.artifact.version, "unchanged": r.unchanged}
+                ),
+                flush=True,
+            )
     elif mode == "loop":
         ft = make(root)
         level = arg * 100_000

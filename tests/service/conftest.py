@@ -41,8 +41,9 @@ class Client:
 
     def __init__(self, app: FastAPI, headers: dict[str, str] | None = None) -> None:
         self._loop = asyncio.new_event_loop()
-        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                         base_url="http://testserver", headers=headers)
+        self._client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
+        )
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         return self._loop.run_until_complete(self._client.request(method, url, **kwargs))
@@ -117,10 +118,21 @@ MakeModel = Callable[..., Created]
 def make_model(ft: Flowtime) -> MakeModel:
     """Create a checkout model directly through the façade, owned by whoever is named."""
 
-    def make(owner: str = LOCAL_USER, visibility: str = "private", name: str | None = None,
-             tags: tuple[str, ...] = (), **parameters: Any) -> Created:
-        return ft.create_model("checkout", ParameterSources(sets=parameters), name=name,
-                               tags=tags, visibility=visibility, owner=owner)
+    def make(
+        owner: str = LOCAL_USER,
+        visibility: str = "private",
+        name: str | None = None,
+        tags: tuple[str, ...] = (),
+        **parameters: Any,
+    ) -> Created:
+        return ft.create_model(
+            "checkout",
+            ParameterSources(sets=parameters),
+            name=name,
+            tags=tags,
+            visibility=visibility,
+            owner=owner,
+        )
 
     return make
 
@@ -147,8 +159,9 @@ def live_server(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none",
-                            server_header=False)
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", ws="none", server_header=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

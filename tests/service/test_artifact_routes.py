@@ -21,8 +21,7 @@ def test_listing_filters(client: Client, make_model: MakeModel, ft: Flowtime) ->
     c = make_model(owner="zed", name="gamma", tags=("blue",), peak_factor=3).artifact.id
     run = ft.run_model(a).artifact.id
     assert sorted(_ids(client.get("/v1/artifacts"))) == sorted([a, b, c, run])
-    assert sorted(_ids(client.get("/v1/artifacts", params={"kind": "model"}))) == sorted(
-        [a, b, c])
+    assert sorted(_ids(client.get("/v1/artifacts", params={"kind": "model"}))) == sorted([a, b, c])
     assert _ids(client.get("/v1/artifacts", params={"kind": "run"})) == [run]
     assert sorted(_ids(client.get("/v1/artifacts", params={"tag": "red"}))) == sorted([a, b])
     assert _ids(client.get("/v1/artifacts", params=[("tag", "red"), ("tag", "big")])) == [a]
@@ -47,7 +46,8 @@ def test_listing_pages_with_a_cursor(client: Client, make_model: MakeModel) -> N
 
 
 def test_paging_while_others_insert_neither_skips_nor_repeats(
-        client: Client, make_model: MakeModel, ft: Flowtime) -> None:
+    client: Client, make_model: MakeModel, ft: Flowtime
+) -> None:
     before = {make_model(peak_factor=1 + i / 100).artifact.id for i in range(12)}
     stop = threading.Event()
     inserted: list[str] = []
@@ -59,8 +59,9 @@ def test_paging_while_others_insert_neither_skips_nor_repeats(
         try:
             i = 0
             while not stop.is_set():
-                created = writer.create_model("checkout", ParameterSources(
-                    sets={"peak_factor": 5 + i / 100}), owner="writer")
+                created = writer.create_model(
+                    "checkout", ParameterSources(sets={"peak_factor": 5 + i / 100}), owner="writer"
+                )
                 inserted.append(created.artifact.id)
                 i += 1
         finally:
@@ -96,8 +97,9 @@ def test_paging_while_others_insert_neither_skips_nor_repeats(
 
 def test_listing_parameters_are_validated(client: Client) -> None:
     doc = problem(client.get("/v1/artifacts", params={"cursor": "not-a-cursor"}), 400, "cursor")
-    assert doc["detail"] == ("invalid cursor 'not-a-cursor'; pass the next_cursor of a "
-                             "previous page")
+    assert doc["detail"] == (
+        "invalid cursor 'not-a-cursor'; pass the next_cursor of a previous page"
+    )
     problem(client.get("/v1/artifacts", params={"limit": 0}), 422, "limit")
     problem(client.get("/v1/artifacts", params={"limit": 1001}), 422, "limit")
     doc = problem(client.get("/v1/artifacts", params={"kind": "dataset"}), 422, "kind")
@@ -105,8 +107,7 @@ def test_listing_parameters_are_validated(client: Client) -> None:
     problem(client.get("/v1/artifacts", params={"tag": "x" * 65}), 422, "tag[0]")
 
 
-def test_one_artifact_and_its_files(client: Client, make_model: MakeModel,
-                                    ft: Flowtime) -> None:
+def test_one_artifact_and_its_files(client: Client, make_model: MakeModel, ft: Flowtime) -> None:
     mid = make_model(name="shop").artifact.id
     run = ft.run_model(mid).artifact.id
     model = client.get(f"/v1/artifacts/{mid}").json()
@@ -114,10 +115,15 @@ def test_one_artifact_and_its_files(client: Client, make_model: MakeModel,
     assert client.get(f"/v1/artifacts/{mid}@v1").json() == model
     view = client.get(f"/v1/artifacts/{run}").json()
     assert view["kind"] == "run" and view["version"] is None
-    assert view["files"] == {"binned_v0.csv": f"/v1/artifacts/{run}/files/binned_v0.csv",
-                             "catalog.json": f"/v1/artifacts/{run}/files/catalog.json"}
-    assert view["links"] == {"self": f"/v1/artifacts/{run}", "page": f"/runs/{run}",
-                             "model": f"/sim/models/{mid}/v1"}
+    assert view["files"] == {
+        "binned_v0.csv": f"/v1/artifacts/{run}/files/binned_v0.csv",
+        "catalog.json": f"/v1/artifacts/{run}/files/catalog.json",
+    }
+    assert view["links"] == {
+        "self": f"/v1/artifacts/{run}",
+        "page": f"/runs/{run}",
+        "model": f"/sim/models/{mid}/v1",
+    }
     csv = client.get(view["files"]["binned_v0.csv"])
     assert csv.text.startswith("bin,time_bin,series,value\n")
     assert csv.headers["etag"] == f'"{view["catalog"]["files"]["binned_v0.csv"]}"'
@@ -125,29 +131,41 @@ def test_one_artifact_and_its_files(client: Client, make_model: MakeModel,
     assert model_yaml.headers["content-type"] == "application/yaml"
 
     doc = problem(client.get("/v1/artifacts/absent-run_12345678"), 404, "artifact_id")
-    assert doc["detail"] == ("no artifact 'absent-run_12345678' here; list artifacts with "
-                             "GET /v1/artifacts")
+    assert doc["detail"] == (
+        "no artifact 'absent-run_12345678' here; list artifacts with GET /v1/artifacts"
+    )
     doc = problem(client.get(f"/v1/artifacts/{mid}@v9"), 404, "artifact_id")
     assert doc["detail"] == f"model {mid} has no version 9 (versions: v1)"
     doc = problem(client.get(f"/v1/artifacts/{run}/files/model.yaml"), 404, "name")
-    assert doc["detail"] == (f"{run} has no file 'model.yaml'; files: binned_v0.csv, "
-                             "catalog.json")
+    assert doc["detail"] == (f"{run} has no file 'model.yaml'; files: binned_v0.csv, catalog.json")
 
 
 def test_health_openapi_and_unknown_routes(client: Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "version": "0.1.0"}
     doc = client.get("/openapi.json").json()
     assert set(doc["paths"]) == {
-        "/sim/new", "/sim/derive", "/sim/run", "/sim/models/{model_id}",
-        "/sim/models/{model_id}/versions", "/sim/models/{model_id}/v{version}",
-        "/sim/models/{model_id}/v{version}/files/{name}", "/sim/templates",
-        "/sim/templates/{template_ref}", "/v1/artifacts", "/v1/artifacts/{artifact_id}",
-        "/v1/artifacts/{artifact_id}/files/{name}", "/healthz", "/sim/sweeps",
-        "/sim/sweeps/{sweep_id}", "/sim/compare"}
+        "/sim/new",
+        "/sim/derive",
+        "/sim/run",
+        "/sim/models/{model_id}",
+        "/sim/models/{model_id}/versions",
+        "/sim/models/{model_id}/v{version}",
+        "/sim/models/{model_id}/v{version}/files/{name}",
+        "/sim/templates",
+        "/sim/templates/{template_ref}",
+        "/v1/artifacts",
+        "/v1/artifacts/{artifact_id}",
+        "/v1/artifacts/{artifact_id}/files/{name}",
+        "/healthz",
+        "/sim/sweeps",
+        "/sim/sweeps/{sweep_id}",
+        "/sim/compare",
+    }
     not_found = doc["paths"]["/sim/models/{model_id}"]["get"]["responses"]["404"]
     assert list(not_found["content"]) == ["application/problem+json"]
     assert not_found["content"]["application/problem+json"]["schema"] == {
-        "$ref": "#/components/schemas/Problem"}
+        "$ref": "#/components/schemas/Problem"
+    }
     created = doc["paths"]["/sim/new"]["post"]["responses"]
     assert {"200", "201", "401", "404", "409", "413", "422"} <= set(created)
 

@@ -23,9 +23,15 @@ from flowtime_sim.service import create_app
 from tests.service.conftest import LOCAL_USER, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -48,8 +54,9 @@ def cli(*args: str) -> dict[str, Any]:
     """Run ``flowtime-sim ARGS --json`` against the test's root (``FLOWTIME_ARTIFACTS_ROOT``)."""
     exe = Path(sys.executable).with_name("flowtime-sim")
     env = {**os.environ, "FLOWTIME_OWNER": LOCAL_USER}  # the server's one local user
-    done = subprocess.run([str(exe), *args, "--json"], capture_output=True, text=True,
-                          env=env, check=True)
+    done = subprocess.run(
+        [str(exe), *args, "--json"], capture_output=True, text=True, env=env, check=True
+    )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
@@ -92,10 +99,28 @@ def shot(tab: Any, images: Path, name: str) -> None:
 
 
 def test_the_page_lists_filters_and_runs(page: Any, site: str, images: Path) -> None:
-    baseline = cli("new", "-t", "checkout", "--name", "Checkout baseline", "--tag", "baseline",
-                   "--visibility", "public")
-    rush = cli("new", "-t", "checkout", "--name", "Black Friday rush", "--set",
-               "peak_factor=3.5", "--tag", "promo")
+    baseline = cli(
+        "new",
+        "-t",
+        "checkout",
+        "--name",
+        "Checkout baseline",
+        "--tag",
+        "baseline",
+        "--visibility",
+        "public",
+    )
+    rush = cli(
+        "new",
+        "-t",
+        "checkout",
+        "--name",
+        "Black Friday rush",
+        "--set",
+        "peak_factor=3.5",
+        "--tag",
+        "promo",
+    )
     funnel = cli("new", "-t", "storefront", "--name", "Storefront funnel", "--tag", "web")
     returns = cli("new", "-t", "returns", "--name", "Returns after the sale", "--tag", "promo")
     cli("new", "-t", "order-fulfilment", "--name", "Warehouse east", "--visibility", "team")
@@ -119,8 +144,10 @@ def test_the_page_lists_filters_and_runs(page: Any, site: str, images: Path) -> 
     page.select_option("select[name=kind]", "run")
     page.click("form.filters button[type=submit]")
     page.wait_for_url("**/?kind=run*")
-    assert sorted(page.locator("li.card").evaluate_all("els => els.map(e => e.dataset.kind)")
-                  ) == ["run", "run"]
+    assert sorted(page.locator("li.card").evaluate_all("els => els.map(e => e.dataset.kind)")) == [
+        "run",
+        "run",
+    ]
     page.goto(site + "/")
     page.fill("input[name=tag]", "promo")
     page.select_option("select[name=template]", "checkout")
@@ -158,16 +185,18 @@ def test_the_page_lists_filters_and_runs(page: Any, site: str, images: Path) -> 
     shot(page, images, "run")
 
 
-def test_a_failed_run_is_explained_on_the_page(page: Any, site: str,
-                                              page_errors: list[str]) -> None:
+def test_a_failed_run_is_explained_on_the_page(
+    page: Any, site: str, page_errors: list[str]
+) -> None:
     made = cli("new", "-t", "checkout", "--name", "Shop")
     page.goto(f"{site}/models/{made['model_id']}")
     page.fill("form[data-run] input[name=seed]", str(2**70))
     page.click("form[data-run] button[type=submit]")
     error = page.locator("#run-result .error")
     error.wait_for()
-    assert error.inner_text() == ("seed: Input should be less than 18446744073709551616 "
-                                  f"(got '{2**70}')")
+    assert error.inner_text() == (
+        f"seed: Input should be less than 18446744073709551616 (got '{2**70}')"
+    )
     assert page.locator("form[data-run] button[type=submit]").is_enabled()
     assert [e for e in page_errors if "422" not in e] == []
     page_errors.clear()

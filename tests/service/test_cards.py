@@ -28,30 +28,34 @@ def test_the_built_in_preview_is_inlined() -> None:
     assert inline_svg(b'<?xml version="1.0"?>\n' + svg.encode()) == svg
 
 
-@pytest.mark.parametrize("content", [
-    SVG.format("<script>alert(1)</script>"),
-    SVG.format('<rect onclick="alert(1)"/>'),
-    '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
-    SVG.format("<foreignObject><p>x</p></foreignObject>"),
-    SVG.format('<a href="https://example.com"><rect/></a>'),
-    SVG.format('<use href="https://example.com/x.svg#a"/>'),
-    SVG.format('<use xmlns:xl="http://www.w3.org/1999/xlink" xl:href="javascript:alert(1)"/>'),
-    SVG.format('<rect fill="url(https://example.com/x)"/>'),
-    SVG.format('<rect style="fill: red"/>'),
-    SVG.format('<image href="data:image/png;base64,AAAA"/>'),
-    '<!DOCTYPE svg [<!ENTITY x "y">]>' + SVG.format("<text>&x;</text>"),
-    "<html><body/></html>",
-    SVG.format("<rect>"),
-    b"\xff\xfe<svg/>",  # not UTF-8
-    SVG.format("<rect/>" * 80000),  # over 512 KiB
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        SVG.format("<script>alert(1)</script>"),
+        SVG.format('<rect onclick="alert(1)"/>'),
+        '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+        SVG.format("<foreignObject><p>x</p></foreignObject>"),
+        SVG.format('<a href="https://example.com"><rect/></a>'),
+        SVG.format('<use href="https://example.com/x.svg#a"/>'),
+        SVG.format('<use xmlns:xl="http://www.w3.org/1999/xlink" xl:href="javascript:alert(1)"/>'),
+        SVG.format('<rect fill="url(https://example.com/x)"/>'),
+        SVG.format('<rect style="fill: red"/>'),
+        SVG.format('<image href="data:image/png;base64,AAAA"/>'),
+        '<!DOCTYPE svg [<!ENTITY x "y">]>' + SVG.format("<text>&x;</text>"),
+        "<html><body/></html>",
+        SVG.format("<rect>"),
+        b"\xff\xfe<svg/>",  # not UTF-8
+        SVG.format("<rect/>" * 80000),  # over 512 KiB
+    ],
+)
 def test_anything_but_plain_drawing_is_not_inlined(content: str | bytes) -> None:
     assert inline_svg(content if isinstance(content, bytes) else content.encode()) is None
 
 
 def test_safe_local_references_are_allowed() -> None:
-    ok = SVG.format('<defs><marker id="m"/></defs><path marker-end="url(#m)" d="M0 0"/>'
-                    '<use href="#m"/>')
+    ok = SVG.format(
+        '<defs><marker id="m"/></defs><path marker-end="url(#m)" d="M0 0"/><use href="#m"/>'
+    )
     assert inline_svg(ok.encode()) == ok
 
 
@@ -74,10 +78,17 @@ def test_sparklines_fit_the_box_and_keep_spikes() -> None:
     assert spark_points((), 10, 10) == ""
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (12345.0, "12,345"), (98.6, "98.6"), (0.8333333333333334, "0.8333"), (1234.5, "1,234"),
-    (-3.0, "-3"), (float("nan"), "nan"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (12345.0, "12,345"),
+        (98.6, "98.6"),
+        (0.8333333333333334, "0.8333"),
+        (1234.5, "1,234"),
+        (-3.0, "-3"),
+        (float("nan"), "nan"),
+    ],
+)
 def test_figures_for_people(value: float, text: str) -> None:
     assert number(value) == text
 

@@ -23,7 +23,8 @@ from tests.service.conftest import TOKEN_OF, Client, bearer, problem
 def test_tokens_files_in_yaml_and_json(tmp_path: Path) -> None:
     text = "tok-aaaaaaaaaaaaaaaa: {identity: alice, teams: [pricing]}\n"
     assert parse_tokens(text, "t.yaml") == {
-        "tok-aaaaaaaaaaaaaaaa": Account("alice", frozenset({"pricing"}))}
+        "tok-aaaaaaaaaaaaaaaa": Account("alice", frozenset({"pricing"}))
+    }
     path = tmp_path / "tokens.json"
     path.write_text(json.dumps({"tok-bbbbbbbbbbbbbbbb": {"identity": "bob"}}))
     tokens = Tokens.load(path)
@@ -32,24 +33,40 @@ def test_tokens_files_in_yaml_and_json(tmp_path: Path) -> None:
     assert tokens.authenticate("") is None
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("[1, 2]", "tokens file 't.yaml' must be a non-empty mapping of token to "
-               "{identity, teams}"),
-    ("", "tokens file 't.yaml' must be a non-empty mapping"),
-    ("short: {identity: a}", "tokens file 't.yaml': token shor... must be at least 16 "
-                             "characters of letters, digits and - . _ ~ + /"),
-    ("'has spaces in it ok': {identity: a}", "token has ... must be at least 16"),
-    ("tok-aaaaaaaaaaaaaaaa: alice", "tokens file 't.yaml', token tok-...: each entry must be "
-                                    "a mapping with 'identity' and optionally 'teams'"),
-    ("tok-aaaaaaaaaaaaaaaa: {identity: a, owner: b}", "each entry must be a mapping"),
-    ("tok-aaaaaaaaaaaaaaaa: {identity: ' a'}", "tokens file 't.yaml', token tok-...: identity "
-                                               "' a' must be 1 to 128 printable characters "
-                                               "without surrounding spaces"),
-    ("tok-aaaaaaaaaaaaaaaa: {teams: [x]}", "identity None must be 1 to 128"),
-    ("tok-aaaaaaaaaaaaaaaa: {identity: a, teams: x}", "tokens file 't.yaml', token tok-...: "
-                                                      "teams 'x' must be a list of team names"),
-    ("a: [", "tokens file 't.yaml' is not valid YAML: "),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[1, 2]",
+            "tokens file 't.yaml' must be a non-empty mapping of token to {identity, teams}",
+        ),
+        ("", "tokens file 't.yaml' must be a non-empty mapping"),
+        (
+            "short: {identity: a}",
+            "tokens file 't.yaml': token shor... must be at least 16 "
+            "characters of letters, digits and - . _ ~ + /",
+        ),
+        ("'has spaces in it ok': {identity: a}", "token has ... must be at least 16"),
+        (
+            "tok-aaaaaaaaaaaaaaaa: alice",
+            "tokens file 't.yaml', token tok-...: each entry must be "
+            "a mapping with 'identity' and optionally 'teams'",
+        ),
+        ("tok-aaaaaaaaaaaaaaaa: {identity: a, owner: b}", "each entry must be a mapping"),
+        (
+            "tok-aaaaaaaaaaaaaaaa: {identity: ' a'}",
+            "tokens file 't.yaml', token tok-...: identity "
+            "' a' must be 1 to 128 printable characters "
+            "without surrounding spaces",
+        ),
+        ("tok-aaaaaaaaaaaaaaaa: {teams: [x]}", "identity None must be 1 to 128"),
+        (
+            "tok-aaaaaaaaaaaaaaaa: {identity: a, teams: x}",
+            "tokens file 't.yaml', token tok-...: teams 'x' must be a list of team names",
+        ),
+        ("a: [", "tokens file 't.yaml' is not valid YAML: "),
+    ],
+)
 def test_bad_tokens_files_are_refused_with_the_reason(text: str, message: str) -> None:
     with pytest.raises(TokensFileError) as caught:
         parse_tokens(text, "t.yaml")
@@ -70,19 +87,30 @@ def test_a_missing_tokens_file_is_refused(tmp_path: Path, ft: Flowtime) -> None:
 
 
 def test_teammates_share_a_team() -> None:
-    tokens = Tokens({"t-aaaaaaaaaaaaaaaa": Account("alice", frozenset({"pricing"})),
-                     "t-bbbbbbbbbbbbbbbb": Account("bob", frozenset({"pricing", "ops"})),
-                     "t-cccccccccccccccc": Account("carol", frozenset({"ops"})),
-                     "t-dddddddddddddddd": Account("dave")})
+    tokens = Tokens(
+        {
+            "t-aaaaaaaaaaaaaaaa": Account("alice", frozenset({"pricing"})),
+            "t-bbbbbbbbbbbbbbbb": Account("bob", frozenset({"pricing", "ops"})),
+            "t-cccccccccccccccc": Account("carol", frozenset({"ops"})),
+            "t-dddddddddddddddd": Account("dave"),
+        }
+    )
     assert tokens.caller(Account("alice")).teammates == {"alice", "bob"}
     assert tokens.caller(Account("bob")).teammates == {"alice", "bob", "carol"}
     assert tokens.caller(Account("dave")).teammates == frozenset()
 
 
-@pytest.mark.parametrize(("owner", "visibility", "seen"), [
-    ("me", "private", True), ("x", "private", False), ("mate", "team", True),
-    ("x", "team", False), ("x", "public", True), ("mate", "private", False),
-])
+@pytest.mark.parametrize(
+    ("owner", "visibility", "seen"),
+    [
+        ("me", "private", True),
+        ("x", "private", False),
+        ("mate", "team", True),
+        ("x", "team", False),
+        ("x", "public", True),
+        ("mate", "private", False),
+    ],
+)
 def test_who_can_see_what(owner: str, visibility: str, seen: bool) -> None:
     caller = Caller("me", frozenset({"me", "mate"}))
     assert caller.can_see({"owner": owner, "visibility": visibility}) is seen
@@ -100,8 +128,9 @@ def test_requests_need_a_bearer_token(secured: Client) -> None:
 
     response = secured.get("/v1/artifacts", headers={"Authorization": "Bearer nope-nope-nope"})
     doc = problem(response, 401, "authorization")
-    assert doc["detail"] == ("the bearer token is not valid; ask the operator of this service "
-                             "for a token")
+    assert doc["detail"] == (
+        "the bearer token is not valid; ask the operator of this service for a token"
+    )
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
     response = secured.get("/v1/artifacts", headers={"Authorization": "Basic YTpi"})
@@ -113,26 +142,26 @@ def test_requests_need_a_bearer_token(secured: Client) -> None:
     assert secured.get("/healthz").json() == {"status": "ok", "version": "0.1.0"}
 
 
-def test_the_openapi_document_declares_the_bearer_scheme(secured: Client,
-                                                         client: Client) -> None:
+def test_the_openapi_document_declares_the_bearer_scheme(secured: Client, client: Client) -> None:
     doc = secured.get("/openapi.json").json()
-    assert doc["components"]["securitySchemes"] == {"bearer": {"type": "http",
-                                                               "scheme": "bearer"}}
+    assert doc["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
     assert doc["paths"]["/v1/artifacts"]["get"]["security"] == [{"bearer": []}]
     assert "security" not in doc["paths"]["/healthz"]["get"]
     assert "securitySchemes" not in client.get("/openapi.json").json().get("components", {})
 
 
 def test_without_a_tokens_file_one_local_user_sees_everything(
-        client: Client, make_model: object) -> None:
+    client: Client, make_model: object
+) -> None:
     from tests.service.conftest import MakeModel
 
     assert callable(make_model)
     make: MakeModel = make_model  # type: ignore[assignment]
     mid = make(owner="someone-else", visibility="private").artifact.id
     assert client.get(f"/sim/models/{mid}").status_code == 200
-    assert client.get(f"/sim/models/{mid}", headers={"Authorization": "Bearer x"}
-                      ).status_code == 200
+    assert (
+        client.get(f"/sim/models/{mid}", headers={"Authorization": "Bearer x"}).status_code == 200
+    )
 
 
 def test_the_page_signs_in_with_a_cookie(secured: Client) -> None:
@@ -158,10 +187,19 @@ def test_the_page_signs_in_with_a_cookie(secured: Client) -> None:
     same_origin = {**jar, "Origin": "http://testserver"}
     created = secured.post("/sim/new", json={"template": "checkout"}, headers=same_origin)
     assert created.status_code == 201
-    doc = problem(secured.post("/sim/new", json={"template": "checkout"},
-                               headers={**jar, "Origin": "https://evil.example"}), 403, "origin")
-    assert doc["detail"] == ("a signed-in page may only send requests from its own origin; "
-                             "other clients send 'Authorization: Bearer <token>'")
+    doc = problem(
+        secured.post(
+            "/sim/new",
+            json={"template": "checkout"},
+            headers={**jar, "Origin": "https://evil.example"},
+        ),
+        403,
+        "origin",
+    )
+    assert doc["detail"] == (
+        "a signed-in page may only send requests from its own origin; "
+        "other clients send 'Authorization: Bearer <token>'"
+    )
     problem(secured.post("/sim/new", json={"template": "checkout"}, headers=jar), 403, "origin")
 
     out = secured.post("/session/end", headers=jar)

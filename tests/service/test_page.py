@@ -36,14 +36,14 @@ def test_cards_and_filters(client: Client, make_model: MakeModel, ft: Flowtime) 
     rush = make_model(name="Rush", tags=("retail", "promo"), peak_factor=3).artifact
     run = ft.run_model(shop.id).artifact
     page = client.get("/").text
-    assert sorted(_cards(page)) == sorted([("model", shop.id), ("model", rush.id),
-                                           ("run", run.id)])
+    assert sorted(_cards(page)) == sorted([("model", shop.id), ("model", rush.id), ("run", run.id)])
     assert "3 artifacts, newest first." in page
     assert f"{shop.id}@v1" in page and "<svg" in page  # the inline preview
     assert 'class="spark"' in page  # the run's sparkline
     assert _cards(client.get("/?kind=run").text) == [("run", run.id)]
     assert sorted(_cards(client.get("/?kind=model&template=checkout").text)) == sorted(
-        [("model", shop.id), ("model", rush.id)])
+        [("model", shop.id), ("model", rush.id)]
+    )
     tagged = client.get("/?tag=promo").text
     assert _cards(tagged) == [("model", rush.id)]
     assert 'href="/" title="Remove this tag filter"' in tagged
@@ -54,8 +54,7 @@ def test_cards_and_filters(client: Client, make_model: MakeModel, ft: Flowtime) 
     assert 'href="/?tag=retail&amp;tag=promo"' in client.get("/?tag=retail").text
 
 
-def test_more_than_a_page_links_to_older_artifacts(client: Client,
-                                                   make_model: MakeModel) -> None:
+def test_more_than_a_page_links_to_older_artifacts(client: Client, make_model: MakeModel) -> None:
     for i in range(25):
         make_model(peak_factor=1 + i / 100)
     first = client.get("/?kind=model").text
@@ -84,8 +83,10 @@ def test_the_model_page(client: Client, make_model: MakeModel, ft: Flowtime) -> 
     assert f'href="/sim/models/{art.id}/v1/files/model.yaml"' in html
     assert f'href="/models/{art.id}?version=1"' in html
     derived = ft.derive(art.id, name="Busy", sets={"peak_factor": 3}).artifact
-    assert f"Derived from <a class=\"mono\" href=\"/models/{art.id}?version=1\">" in client.get(
-        f"/models/{derived.id}").text
+    assert (
+        f'Derived from <a class="mono" href="/models/{art.id}?version=1">'
+        in client.get(f"/models/{derived.id}").text
+    )
     assert client.get(f"/models/{art.id}?version=1").status_code == 200
     missing = client.get(f"/models/{art.id}?version=4")
     assert missing.status_code == 404
@@ -94,8 +95,7 @@ def test_the_model_page(client: Client, make_model: MakeModel, ft: Flowtime) -> 
     assert bad.status_code == 404 and "invalid model id &#39;NOT..VALID&#39;" in bad.text
 
 
-def test_the_run_page_and_its_fragment(client: Client, make_model: MakeModel,
-                                       ft: Flowtime) -> None:
+def test_the_run_page_and_its_fragment(client: Client, make_model: MakeModel, ft: Flowtime) -> None:
     art = make_model(name="Shop").artifact
     run = ft.run_model(art.id).artifact
     html = client.get(f"/runs/{run.id}").text
@@ -125,8 +125,10 @@ class HostilePreview:
 
     @hookimpl
     def flowtime_render_preview(self, model: object, title: str | None) -> Preview:
-        return Preview(content=b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
-                               b'<rect width="5" height="5"/></svg>')
+        return Preview(
+            content=b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
+            b'<rect width="5" height="5"/></svg>'
+        )
 
 
 @pytest.fixture
@@ -155,8 +157,9 @@ class HtmlPreview:
 
     @hookimpl
     def flowtime_render_preview(self, model: object, title: str | None) -> Preview:
-        return Preview(content=b"<script>alert(1)</script>", media_type="text/html",
-                       filename="preview.html")
+        return Preview(
+            content=b"<script>alert(1)</script>", media_type="text/html", filename="preview.html"
+        )
 
 
 def test_files_of_unknown_types_are_downloads(artifacts_root: Path) -> None:
@@ -169,7 +172,8 @@ def test_files_of_unknown_types_are_downloads(artifacts_root: Path) -> None:
         served = c.get(f"/sim/models/{mid}/v1/files/preview.html")
         assert served.headers["content-type"] == "application/octet-stream"
         assert served.headers["content-disposition"] == (
-            "attachment; filename*=UTF-8''preview.html")
+            "attachment; filename*=UTF-8''preview.html"
+        )
         assert served.headers["content-security-policy"] == "default-src 'none'; sandbox"
         assert f'<img src="/sim/models/{mid}/v1/files/preview.html"' in c.get("/").text
         model = c.get(f"/sim/models/{mid}/v1/files/model.yaml")

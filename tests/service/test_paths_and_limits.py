@@ -58,25 +58,33 @@ def secret(artifacts_root: Path) -> Path:
 
 def _hostile_paths(model_id: str, run_id: str) -> list[str]:
     return [
-        "/v1/artifacts/%2e%2e", "/v1/artifacts/%2e%2e%2fsecret.txt",
-        "/v1/artifacts/%2e%2e/files/secret.txt", "/v1/artifacts/%252e%252e/files/secret.txt",
-        "/v1/artifacts/..%5csecret.txt", "/v1/artifacts/%5c..%5c..%5csecret.txt/files/x",
+        "/v1/artifacts/%2e%2e",
+        "/v1/artifacts/%2e%2e%2fsecret.txt",
+        "/v1/artifacts/%2e%2e/files/secret.txt",
+        "/v1/artifacts/%252e%252e/files/secret.txt",
+        "/v1/artifacts/..%5csecret.txt",
+        "/v1/artifacts/%5c..%5c..%5csecret.txt/files/x",
         f"/v1/artifacts/{run_id}/files/%2e%2e",
         f"/v1/artifacts/{run_id}/files/..%5c..%5csecret.txt",
         f"/v1/artifacts/{run_id}/files/%2e%2e%2f%2e%2e%2fsecret.txt",
-        "/sim/models/%2e%2e/v1/files/catalog.json", "/sim/models/%2e%2e/versions",
-        "/sim/models/..%2f..%2fmodels", f"/sim/models/{model_id}/v1/files/%2e%2e",
+        "/sim/models/%2e%2e/v1/files/catalog.json",
+        "/sim/models/%2e%2e/versions",
+        "/sim/models/..%2f..%2fmodels",
+        f"/sim/models/{model_id}/v1/files/%2e%2e",
         f"/sim/models/{model_id}/v1/files/%2e%2e%5c%2e%2e%5csecret.txt",
         f"/sim/models/{model_id}/v1/files/%252e%252e%252fsecret.txt",
         f"/sim/models/{model_id}%2f..%2f..%2f..%2fsecret.txt",
-        "/models/%2e%2e", "/runs/%2e%2e%5csecret.txt", "/static/%2e%2e/%2e%2e/secret.txt",
-        "/static/..%2f..%2f..%2fsecret.txt", "/static/%252e%252e/secret.txt",
+        "/models/%2e%2e",
+        "/runs/%2e%2e%5csecret.txt",
+        "/static/%2e%2e/%2e%2e/secret.txt",
+        "/static/..%2f..%2f..%2fsecret.txt",
+        "/static/%252e%252e/secret.txt",
     ]
 
 
-def test_encoded_traversal_never_leaves_the_root(client: Client, make_model: MakeModel,
-                                                 ft: Flowtime, secret: Path,
-                                                 artifacts_root: Path) -> None:
+def test_encoded_traversal_never_leaves_the_root(
+    client: Client, make_model: MakeModel, ft: Flowtime, secret: Path, artifacts_root: Path
+) -> None:
     mid = make_model().artifact.id
     rid = ft.run_model(mid).artifact.id
     with files_touched() as touched:
@@ -87,19 +95,29 @@ def test_encoded_traversal_never_leaves_the_root(client: Client, make_model: Mak
         # The hook does see reads: a legitimate file read shows up.
         assert client.get(f"/sim/models/{mid}/v1/files/model.yaml").status_code == 200
     assert any(p.endswith("model.yaml") for p in touched)
-    outside = [p for p in touched if Path(p).resolve().is_relative_to(artifacts_root.parent)
-               and not Path(p).resolve().is_relative_to(artifacts_root.resolve())]
+    outside = [
+        p
+        for p in touched
+        if Path(p).resolve().is_relative_to(artifacts_root.parent)
+        and not Path(p).resolve().is_relative_to(artifacts_root.resolve())
+    ]
     assert outside == [], f"read outside the root: {outside}"
 
 
-def test_raw_dot_segments_on_a_real_server(ft: Flowtime, make_model: MakeModel,
-                                           secret: Path, artifacts_root: Path) -> None:
+def test_raw_dot_segments_on_a_real_server(
+    ft: Flowtime, make_model: MakeModel, secret: Path, artifacts_root: Path
+) -> None:
     mid = make_model().artifact.id
     rid = ft.run_model(mid).artifact.id
-    raw = [f"/v1/artifacts/{rid}/files/..", "/v1/artifacts/../../secret.txt",
-           f"/sim/models/{mid}/v1/files/../../../../secret.txt", "/sim/models/../v1/files/x",
-           "/v1/artifacts/..\\..\\secret.txt", "/static/../../secret.txt",
-           *_hostile_paths(mid, rid)]
+    raw = [
+        f"/v1/artifacts/{rid}/files/..",
+        "/v1/artifacts/../../secret.txt",
+        f"/sim/models/{mid}/v1/files/../../../../secret.txt",
+        "/sim/models/../v1/files/x",
+        "/v1/artifacts/..\\..\\secret.txt",
+        "/static/../../secret.txt",
+        *_hostile_paths(mid, rid),
+    ]
     with live_server(create_app(ft, tokens_file="")) as url, files_touched() as touched:
         host = urlsplit(url)
         for path in raw:
@@ -110,8 +128,12 @@ def test_raw_dot_segments_on_a_real_server(ft: Flowtime, make_model: MakeModel,
             conn.close()
             assert response.status in {400, 404, 422}, (path, response.status)
             assert SECRET not in body, path
-    outside = [p for p in touched if Path(p).resolve().is_relative_to(artifacts_root.parent)
-               and not Path(p).resolve().is_relative_to(artifacts_root.resolve())]
+    outside = [
+        p
+        for p in touched
+        if Path(p).resolve().is_relative_to(artifacts_root.parent)
+        and not Path(p).resolve().is_relative_to(artifacts_root.resolve())
+    ]
     assert outside == [], f"read outside the root: {outside}"
 
 
@@ -120,8 +142,10 @@ def test_a_body_over_the_limit_is_refused(ft: Flowtime) -> None:
     try:
         big = {"template": "checkout", "name": "x" * 10, "parameters": {"pad": "y" * 2000}}
         doc = problem(small.post("/sim/new", json=big), 413, "body")
-        assert doc["detail"] == ("the request body is larger than the limit of 1000 bytes; "
-                                 "send less (a model as YAML, parameters as JSON)")
+        assert doc["detail"] == (
+            "the request body is larger than the limit of 1000 bytes; "
+            "send less (a model as YAML, parameters as JSON)"
+        )
         sent = []
 
         async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it reads
@@ -129,8 +153,11 @@ def test_a_body_over_the_limit_is_refused(ft: Flowtime) -> None:
                 sent.append(i)
                 yield b"x" * 100
 
-        problem(small.post("/sim/run", content=chunks(),
-                           headers={"Content-Type": "application/json"}), 413, "body")
+        problem(
+            small.post("/sim/run", content=chunks(), headers={"Content-Type": "application/json"}),
+            413,
+            "body",
+        )
         assert len(sent) < 100, "the whole body was read before it was refused"
         assert small.post("/sim/new", json={"template": "checkout"}).status_code == 201
     finally:
@@ -141,8 +168,10 @@ def test_a_declared_oversized_body_is_refused_before_it_is_sent(ft: Flowtime) ->
     with live_server(create_app(ft, tokens_file="", max_body_bytes=1000)) as url:
         host = urlsplit(url)
         with socket.create_connection((host.hostname or "", host.port or 0), timeout=10) as s:
-            s.sendall(b"POST /sim/new HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      b"Content-Length: 50000000\r\n\r\n{")
+            s.sendall(
+                b"POST /sim/new HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 50000000\r\n\r\n{"
+            )
             reply = s.recv(4096).decode()  # answered at once; the 50 MB never come
         assert reply.startswith("HTTP/1.1 413 ")
         assert "application/problem+json" in reply

@@ -20,11 +20,20 @@ from flowtime_sim.cli.serve_cmd import is_loopback
 from tests.service.conftest import TOKENS
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("127.8.0.1", True), ("::1", True), ("[::1]", True),
-    ("localhost", True), ("0.0.0.0", False), ("::", False), ("192.168.1.20", False),
-    ("example.com", False),
-])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("example.com", False),
+    ],
+)
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
@@ -45,8 +54,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return seen
 
 
-def test_serve_binds_to_loopback_by_default(runner: CliRunner, served: dict[str, Any],
-                                            artifacts_root: Path) -> None:
+def test_serve_binds_to_loopback_by_default(
+    runner: CliRunner, served: dict[str, Any], artifacts_root: Path
+) -> None:
     result = runner.invoke(main, ["serve"])
     assert result.exit_code == 0, result.output
     assert (served["host"], served["port"]) == ("127.0.0.1", 8080)
@@ -56,32 +66,39 @@ def test_serve_binds_to_loopback_by_default(runner: CliRunner, served: dict[str,
     assert "warning" not in result.stderr
 
 
-def test_serving_beyond_loopback_warns(runner: CliRunner, served: dict[str, Any],
-                                       tmp_path: Path, tokens_file: Path) -> None:
-    result = runner.invoke(main, ["serve", "--host", "0.0.0.0", "--port", "9000",
-                                  "--root", str(tmp_path / "r")])
+def test_serving_beyond_loopback_warns(
+    runner: CliRunner, served: dict[str, Any], tmp_path: Path, tokens_file: Path
+) -> None:
+    result = runner.invoke(
+        main, ["serve", "--host", "0.0.0.0", "--port", "9000", "--root", str(tmp_path / "r")]
+    )
     assert result.exit_code == 0, result.output
-    assert result.stderr == ("warning: serving on 0.0.0.0, which is reachable from other "
-                             "machines: there is no tokens file, so anyone who can reach it "
-                             "sees and creates everything; pass --tokens FILE\n")
+    assert result.stderr == (
+        "warning: serving on 0.0.0.0, which is reachable from other "
+        "machines: there is no tokens file, so anyone who can reach it "
+        "sees and creates everything; pass --tokens FILE\n"
+    )
     assert served["app"].state.context.root == str(tmp_path / "r")
     result = runner.invoke(main, ["serve", "--host", "::", "--tokens", str(tokens_file)])
-    assert result.stderr == ("warning: serving on ::, which is reachable from other machines: "
-                             f"every request needs a bearer token from {tokens_file}\n")
+    assert result.stderr == (
+        "warning: serving on ::, which is reachable from other machines: "
+        f"every request needs a bearer token from {tokens_file}\n"
+    )
     assert "http://[::]:8080/" in result.stdout
     assert served["app"].state.context.tokens is not None
 
 
-def test_the_tokens_file_comes_from_the_environment(runner: CliRunner, served: dict[str, Any],
-                                                    tokens_file: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_tokens_file_comes_from_the_environment(
+    runner: CliRunner, served: dict[str, Any], tokens_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FLOWTIME_SIM_TOKENS", str(tokens_file))
     assert runner.invoke(main, ["serve"]).exit_code == 0
     assert served["app"].state.context.tokens is not None
 
 
-def test_a_missing_tokens_file_is_a_user_error(runner: CliRunner, served: dict[str, Any],
-                                               tmp_path: Path) -> None:
+def test_a_missing_tokens_file_is_a_user_error(
+    runner: CliRunner, served: dict[str, Any], tmp_path: Path
+) -> None:
     result = runner.invoke(main, ["serve", "--tokens", str(tmp_path / "none.yaml")])
     assert result.exit_code == 1
     assert result.stderr == f"error: tokens file '{tmp_path / 'none.yaml'}' does not exist\n"
@@ -93,8 +110,7 @@ def test_a_missing_tokens_file_is_a_user_error(runner: CliRunner, served: dict[s
     assert served == {}
 
 
-def test_a_port_in_use_is_one_line_before_serving(runner: CliRunner,
-                                                  artifacts_root: Path) -> None:
+def test_a_port_in_use_is_one_line_before_serving(runner: CliRunner, artifacts_root: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -102,12 +118,13 @@ def test_a_port_in_use_is_one_line_before_serving(runner: CliRunner,
         result = runner.invoke(main, ["serve", "--port", str(port)])
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == (f"error: cannot listen on 127.0.0.1:{port}: Address already in "
-                             "use; stop what uses it or pass another --port or --host\n")
+    assert result.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in "
+        "use; stop what uses it or pass another --port or --host\n"
+    )
 
 
-def test_a_host_that_does_not_resolve_is_one_line(runner: CliRunner,
-                                                  artifacts_root: Path) -> None:
+def test_a_host_that_does_not_resolve_is_one_line(runner: CliRunner, artifacts_root: Path) -> None:
     result = runner.invoke(main, ["serve", "--host", "no-such-host.invalid", "--port", "8080"])
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -126,12 +143,30 @@ def test_a_real_server_process(tmp_path: Path, tokens_file: Path) -> None:
     root, port = tmp_path / "root", _free_port()
     exe = Path(sys.executable).with_name("flowtime-sim")
     env = {**os.environ, "FLOWTIME_ARTIFACTS_ROOT": str(root)}
-    made = subprocess.run([str(exe), "new", "-t", "checkout", "--visibility", "public",
-                           "--json"], env=env, capture_output=True, text=True, check=True)
+    made = subprocess.run(
+        [str(exe), "new", "-t", "checkout", "--visibility", "public", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     model_id = json.loads(made.stdout)["model_id"]
-    server = subprocess.Popen([str(exe), "serve", "--port", str(port), "--tokens",
-                               str(tokens_file), "--log-level", "warning"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            str(exe),
+            "serve",
+            "--port",
+            str(port),
+            "--tokens",
+            str(tokens_file),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -145,8 +180,9 @@ def test_a_real_server_process(tmp_path: Path, tokens_file: Path) -> None:
                     raise
                 time.sleep(0.1)
         token = next(iter(TOKENS))
-        request = urllib.request.Request(f"{base}/sim/models/{model_id}",
-                                         headers={"Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(
+            f"{base}/sim/models/{model_id}", headers={"Authorization": f"Bearer {token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as r:
             assert json.load(r)["id"] == model_id
         with pytest.raises(urllib.error.HTTPError) as caught:

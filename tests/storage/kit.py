@@ -23,18 +23,20 @@ from flowtime_sim.types import PackInfo, ParameterSources
 
 PACK = Path(__file__).resolve().parents[1] / "registry" / "pack"
 S3_READY = all(importlib.util.find_spec(m) is not None for m in ("moto", "flowtime_sim_s3"))
-S3_MISSING = ("the S3 backend needs moto[server] and flowtime-sim-s3: "
-              "pip install -e 'plugins/flowtime-sim-s3[test]'")
+S3_MISSING = (
+    "the S3 backend needs moto[server] and flowtime-sim-s3: "
+    "pip install -e 'plugins/flowtime-sim-s3[test]'"
+)
 
 
-def make(root: str, options: Mapping[str, str] | None = None,
-         index: str | None = None) -> Flowtime:
+def make(root: str, options: Mapping[str, str] | None = None, index: str | None = None) -> Flowtime:
     """A façade with only the built-ins, the tiny pack and (when installed) the s3 backend;
     ``index`` is an ``--index`` URL (``None``: the embedded SQLite index)."""
     host = create_plugin_host(load_entry_points=False)
     data = tomllib.loads((PACK / "flowtime_pack.toml").read_text())
-    host.register(StaticPack(PACK, data, "tinypack"), "tinypack",
-                  PackInfo("flowtime-pack-tiny", "1.0.0"))
+    host.register(
+        StaticPack(PACK, data, "tinypack"), "tinypack", PackInfo("flowtime-pack-tiny", "1.0.0")
+    )
     if root.startswith("s3://"):
         import flowtime_sim_s3
 
@@ -96,9 +98,11 @@ class Backend:
             base = Path(self.root)
             return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
         paginator = self.server.client().get_paginator("list_objects_v2")
-        return sorted(o["Key"].removeprefix("root/")
-                      for page in paginator.paginate(Bucket=self.bucket, Prefix="root/")
-                      for o in page.get("Contents", []))
+        return sorted(
+            o["Key"].removeprefix("root/")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix="root/")
+            for o in page.get("Contents", [])
+        )
 
 
 def main() -> None:
@@ -106,8 +110,12 @@ def main() -> None:
     os.environ["FLOWTIME_SIM_CACHE_DIR"] = cache
     if mode == "same":
         r = make(root).create_model("tiny", ParameterSources(sets={"level": arg}))
-        print(json.dumps({"id": r.artifact.id, "version": r.artifact.version,
-                          "unchanged": r.unchanged}), flush=True)
+        print(
+            json.dumps(
+                {"id": r.artifact.id, "version": r.artifact.version, "unchanged": r.unchanged}
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

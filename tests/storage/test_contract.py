@@ -75,8 +75,9 @@ def test_thirty_concurrent_creators_of_one_model_make_one_v1(backend: Backend) -
     assert sum(not unchanged for *_, unchanged in results) == 1
     model_id = results[0][0]
     files = [k for k in backend.stored_keys() if k.startswith(f"models/{model_id}/")]
-    assert sorted(k.rsplit("/", 1)[1] for k in files if not k.rsplit("/", 1)[1].startswith(".")) \
-        == ["catalog.json", "model.yaml", "preview.svg"]
+    assert sorted(
+        k.rsplit("/", 1)[1] for k in files if not k.rsplit("/", 1)[1].startswith(".")
+    ) == ["catalog.json", "model.yaml", "preview.svg"]
     assert all(k.startswith(f"models/{model_id}/v1/") for k in files)
     assert not [k for k in backend.stored_keys() if k.startswith((".staging/", "_staging/"))]
 
@@ -94,14 +95,22 @@ def test_a_retried_creation_never_makes_a_second_version(backend: Backend) -> No
 def test_listing_pages_past_a_thousand_keys(backend: Backend) -> None:
     folders = {}
     for i in range(1050):
-        catalog = {"kind": "run", "id": f"bulk-run_{i:08x}", "model_id": "bulk_00000000",
-                   "created_utc": f"2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z",
-                   "files": {"binned_v0.csv": file_hash(b"x")}, "tags": []}
-        folders[f"runs/{catalog['id']}"] = {"binned_v0.csv": b"x",
-                                            "catalog.json": dump_catalog(catalog)}
+        catalog = {
+            "kind": "run",
+            "id": f"bulk-run_{i:08x}",
+            "model_id": "bulk_00000000",
+            "created_utc": f"2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            "files": {"binned_v0.csv": file_hash(b"x")},
+            "tags": [],
+        }
+        folders[f"runs/{catalog['id']}"] = {
+            "binned_v0.csv": b"x",
+            "catalog.json": dump_catalog(catalog),
+        }
     backend.inject_folders(folders)
-    backend.inject_files({record_key(key): entry(files["catalog.json"])
-                          for key, files in folders.items()})
+    backend.inject_files(
+        {record_key(key): entry(files["catalog.json"]) for key, files in folders.items()}
+    )
     ft = backend.flowtime()
     storage = ft.registry().storage
     assert len(storage.children("runs")) == 1050
@@ -129,8 +138,10 @@ def test_verify_names_a_tampered_file(backend: Backend) -> None:
     backend.overwrite(f"{art.key}/model.yaml", tampered)
     checked, problems = registry.verify()
     assert checked == 1
-    assert problems == [f"{art.key}/model.yaml: hash {file_hash(tampered)} does not match the "
-                        f"catalog's {art.catalog['files']['model.yaml']}"]
+    assert problems == [
+        f"{art.key}/model.yaml: hash {file_hash(tampered)} does not match the "
+        f"catalog's {art.catalog['files']['model.yaml']}"
+    ]
 
 
 def test_soft_delete_hides_and_gc_purges(backend: Backend) -> None:
@@ -140,7 +151,7 @@ def test_soft_delete_hides_and_gc_purges(backend: Backend) -> None:
     assert ft.list(Query()).total == 0
     assert ft.registry().gc(3600) == []
     assert _storage(backend).exists(art.key)
-    assert ft.registry().gc(-10**9) == [art.key]
+    assert ft.registry().gc(-(10**9)) == [art.key]
     assert not _storage(backend).exists(art.key)
     assert not [k for k in backend.stored_keys() if k.startswith(art.key + "/")]
 

@@ -14,7 +14,8 @@ from flowtime_sim.registry import Query
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
 def test_a_lost_or_corrupt_listing_index_lists_everything_again(
-        sqlite_backend: Backend, damage: str, capsys: pytest.CaptureFixture[str]) -> None:
+    sqlite_backend: Backend, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     backend = sqlite_backend
     ft = backend.flowtime()
     made = {ft.create_model("tiny", name=name).artifact.id for name in ("a", "b")}
@@ -31,7 +32,8 @@ def test_a_lost_or_corrupt_listing_index_lists_everything_again(
     try:
         assert {a["id"] for a in again.list(Query()).items} == made
         err = capsys.readouterr().err
-        assert err == (f"rebuilt the listing index of {backend.root}: it was {damage} "
-                       "(2 artifacts)\n")
+        assert err == (
+            f"rebuilt the listing index of {backend.root}: it was {damage} (2 artifacts)\n"
+        )
     finally:
         again.close()

@@ -26,8 +26,11 @@ def lose_response_once(client: Any, method: str, needle: str) -> dict[str, int]:
         if hasattr(body, "read"):
             body.seek(0)
             body, _ = body.read(), body.seek(0)
-        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
-                   if k.lower() != "expect"}  # urllib cannot wait for "100 Continue"
+        headers = {
+            k: v.decode() if isinstance(v, bytes) else v
+            for k, v in request.headers.items()
+            if k.lower() != "expect"
+        }  # urllib cannot wait for "100 Continue"
         # urllib would label the body as a form, and the server would then parse it away
         headers.setdefault("Content-Type", "application/octet-stream")
         sent = urllib.request.Request(request.url, data=body, method=method, headers=headers)
@@ -39,8 +42,9 @@ def lose_response_once(client: Any, method: str, needle: str) -> dict[str, int]:
     return state
 
 
-def answer_instead(client: Any, method: str, needle: str, status: int, code: str,
-                   times: int = 1) -> dict[str, int]:
+def answer_instead(
+    client: Any, method: str, needle: str, status: int, code: str, times: int = 1
+) -> dict[str, int]:
     """Answer the first ``times`` matching requests with an S3 error, without sending them."""
     from botocore.awsrequest import AWSResponse
 
@@ -57,8 +61,10 @@ def answer_instead(client: Any, method: str, needle: str, status: int, code: str
         if state["answered"] >= times or not _matches(request, method, needle):
             return None
         state["answered"] += 1
-        body = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
-                f"<Message>injected</Message></Error>").encode()
+        body = (
+            f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+            f"<Message>injected</Message></Error>"
+        ).encode()
         return AWSResponse(request.url, status, {"Content-Type": "application/xml"}, Raw(body))
 
     client.meta.events.register("before-send.s3", handler)

@@ -12,8 +12,15 @@ def test_a_bundle_round_trips_names_order_and_bytes() -> None:
     assert bundle.files == files and list(bundle.files) == list(files)
 
 
-@pytest.mark.parametrize("data", [b"", b"something else", encode_bundle("k", {"a": b"xy"})[:-1],
-                                  encode_bundle("k", {"a": b"xy"}) + b"!"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"something else",
+        encode_bundle("k", {"a": b"xy"})[:-1],
+        encode_bundle("k", {"a": b"xy"}) + b"!",
+    ],
+)
 def test_anything_but_a_whole_bundle_is_refused(data: bytes) -> None:
     with pytest.raises(ValueError):
         decode_bundle(data)

@@ -25,25 +25,30 @@ def _other_machine(storage: S3Storage, tmp_path: Path) -> S3Storage:
     return S3Storage(storage.url, {"cache_dir": str(tmp_path / "other")})
 
 
-def test_publish_lays_out_files_and_marker(storage: S3Storage, s3: Any,
-                                                   bucket: str) -> None:
+def test_publish_lays_out_files_and_marker(storage: S3Storage, s3: Any, bucket: str) -> None:
     assert storage.publish("models/m/v1", FILES)
     keys = _keys(s3, bucket)
     assert [k for k in keys if "/models/" in k] == [
-        f"team/flowtime/models/m/v1/{MARKER}", "team/flowtime/models/m/v1/catalog.json",
-        "team/flowtime/models/m/v1/model.yaml"]
+        f"team/flowtime/models/m/v1/{MARKER}",
+        "team/flowtime/models/m/v1/catalog.json",
+        "team/flowtime/models/m/v1/model.yaml",
+    ]
     assert [k for k in keys if "/_staging/" in k] == []
     assert [k for k in keys if "/_journal/" in k] == []
 
 
-def test_a_lost_commit_response_is_retried_without_a_duplicate(storage: S3Storage, s3: Any,
-                                                               bucket: str) -> None:
+def test_a_lost_commit_response_is_retried_without_a_duplicate(
+    storage: S3Storage, s3: Any, bucket: str
+) -> None:
     lost = lose_response_once(storage.bucket.client, "PUT", MARKER)
     assert storage.publish("models/m/v1", FILES)
     assert lost == {"lost": 1}
     assert storage.read("models/m/v1/model.yaml") == FILES["model.yaml"]
     assert [k.rsplit("/", 1)[1] for k in _keys(s3, bucket, "team/flowtime/models/")] == [
-        MARKER, "catalog.json", "model.yaml"]
+        MARKER,
+        "catalog.json",
+        "model.yaml",
+    ]
 
 
 def test_committing_again_as_a_retry_would_recognises_its_own_commit(storage: S3Storage) -> None:
@@ -56,15 +61,17 @@ def test_committing_again_as_a_retry_would_recognises_its_own_commit(storage: S3
 
 def test_a_concurrent_conditional_write_conflict_is_retried(storage: S3Storage) -> None:
     storage._check_conditional_writes()
-    state = answer_instead(storage.bucket.client, "PUT", MARKER, 409,
-                           "ConditionalRequestConflict", times=2)
+    state = answer_instead(
+        storage.bucket.client, "PUT", MARKER, 409, "ConditionalRequestConflict", times=2
+    )
     assert storage.publish("models/m/v1", FILES)
     assert state == {"answered": 2}
     assert storage.read("models/m/v1/catalog.json") == FILES["catalog.json"]
 
 
 def test_a_writer_that_dies_before_its_commit_leaves_only_staging(
-        storage: S3Storage, s3: Any, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage: S3Storage, s3: Any, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def die(*_: Any) -> bool:
         raise RuntimeError("killed")
 
@@ -83,8 +90,8 @@ def test_a_writer_that_dies_before_its_commit_leaves_only_staging(
 
 
 def test_a_writer_that_dies_after_its_commit_is_finished_by_gc(
-        storage: S3Storage, s3: Any, bucket: str, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    storage: S3Storage, s3: Any, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def die(*_: Any) -> None:
         raise RuntimeError("killed")
 
@@ -101,19 +108,25 @@ def test_a_writer_that_dies_after_its_commit_is_finished_by_gc(
     [name] = storage.abandoned_staging(0)
     storage.remove_staging(name)
     assert [k.rsplit("/", 1)[1] for k in _keys(s3, bucket, "team/flowtime/models/")] == [
-        MARKER, "catalog.json", "model.yaml"]
+        MARKER,
+        "catalog.json",
+        "model.yaml",
+    ]
     assert _keys(s3, bucket, "team/flowtime/_staging/") == []
     other = _other_machine(storage, tmp_path)
     assert list(other.walk_catalogs()) == [("models/m/v1/catalog.json", FILES["catalog.json"])]
 
 
-def test_a_bundle_that_lost_the_race_is_simply_removed(storage: S3Storage, s3: Any,
-                                                      bucket: str) -> None:
+def test_a_bundle_that_lost_the_race_is_simply_removed(
+    storage: S3Storage, s3: Any, bucket: str
+) -> None:
     assert storage.publish("models/m/v1", FILES)
     from flowtime_sim_s3.bundle import encode_bundle
 
-    storage.bucket.put(storage._obj("_staging/00000000001-loser"),
-                       encode_bundle("models/m/v1", {"model.yaml": b"loser\n"}))
+    storage.bucket.put(
+        storage._obj("_staging/00000000001-loser"),
+        encode_bundle("models/m/v1", {"model.yaml": b"loser\n"}),
+    )
     storage.bucket.put(storage._obj("_staging/00000000002-junk"), b"not a bundle")
     assert storage.abandoned_staging(0) == ["00000000001-loser", "00000000002-junk"]
     for name in storage.abandoned_staging(0):
@@ -124,8 +137,9 @@ def test_a_bundle_that_lost_the_race_is_simply_removed(storage: S3Storage, s3: A
         storage.remove_staging("../x")
 
 
-def test_remove_uncommits_first_then_deletes_everything(storage: S3Storage, s3: Any,
-                                                        bucket: str) -> None:
+def test_remove_uncommits_first_then_deletes_everything(
+    storage: S3Storage, s3: Any, bucket: str
+) -> None:
     assert storage.publish("runs/r1", {"binned_v0.csv": b"bin\n", "catalog.json": b"{}"})
     assert storage.put_if_absent("tombstones/runs/r1", b"{}")
     storage.remove("runs/r1")
@@ -135,12 +149,16 @@ def test_remove_uncommits_first_then_deletes_everything(storage: S3Storage, s3: 
 
 
 def test_a_service_that_ignores_conditional_writes_is_refused(
-        storage: S3Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage: S3Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(storage.bucket, "create", lambda key, data: 1.0)
-    with pytest.raises(UserError, match=r"the S3 service at http://127\.0\.0\.1:\d+ ignored a "
-                                        r"conditional write \(If-None-Match: \*\); flowtime-sim "
-                                        r"cannot publish safely to s3://plugin-\w+/team/flowtime "
-                                        "without it"):
+    with pytest.raises(
+        UserError,
+        match=r"the S3 service at http://127\.0\.0\.1:\d+ ignored a "
+        r"conditional write \(If-None-Match: \*\); flowtime-sim "
+        r"cannot publish safely to s3://plugin-\w+/team/flowtime "
+        "without it",
+    ):
         storage.publish("models/m/v1", FILES)
 
 
@@ -159,25 +177,34 @@ def test_conditional_writes_are_checked_once_per_machine(storage: S3Storage) -> 
 
 def test_a_service_without_conditional_writes_is_named(storage: S3Storage) -> None:
     answer_instead(storage.bucket.client, "PUT", "_probe", 501, "NotImplemented")
-    with pytest.raises(UserError, match=r"the S3 service at http://127\.0\.0\.1:\d+ does not "
-                                        r"support conditional writes \(If-None-Match: \*\), which "
-                                        "flowtime-sim needs to publish safely to s3://"):
+    with pytest.raises(
+        UserError,
+        match=r"the S3 service at http://127\.0\.0\.1:\d+ does not "
+        r"support conditional writes \(If-None-Match: \*\), which "
+        "flowtime-sim needs to publish safely to s3://",
+    ):
         storage.publish("models/m/v1", FILES)
 
 
 def test_other_service_errors_name_the_key_and_the_code(storage: S3Storage) -> None:
     answer_instead(storage.bucket.client, "GET", "model.yaml", 400, "InvalidRequest")
-    with pytest.raises(FlowtimeError, match=r"S3 refused to read team/flowtime/models/m/v1/"
-                                            r"model\.yaml in s3://plugin-\w+/team/flowtime: "
-                                            "InvalidRequest injected"):
+    with pytest.raises(
+        FlowtimeError,
+        match=r"S3 refused to read team/flowtime/models/m/v1/"
+        r"model\.yaml in s3://plugin-\w+/team/flowtime: "
+        "InvalidRequest injected",
+    ):
         storage.read("models/m/v1/model.yaml")
 
 
-def test_upload_creates_each_file_at_its_final_key_once(storage: S3Storage, s3: Any,
-                                                        bucket: str) -> None:
+def test_upload_creates_each_file_at_its_final_key_once(
+    storage: S3Storage, s3: Any, bucket: str
+) -> None:
     assert storage.upload("models/m/v1", FILES)
     assert _keys(s3, bucket, "team/flowtime/models/") == [
-        "team/flowtime/models/m/v1/catalog.json", "team/flowtime/models/m/v1/model.yaml"]
+        "team/flowtime/models/m/v1/catalog.json",
+        "team/flowtime/models/m/v1/model.yaml",
+    ]
     assert storage.read("models/m/v1/model.yaml") == FILES["model.yaml"]
     assert list(storage.walk_catalogs()) == [("models/m/v1/catalog.json", FILES["catalog.json"])]
     # create-only: a second upload to the same key changes nothing
@@ -186,7 +213,8 @@ def test_upload_creates_each_file_at_its_final_key_once(storage: S3Storage, s3: 
 
 
 def test_a_stream_larger_than_a_part_is_uploaded_in_parts_create_only(
-        storage: S3Storage, s3: Any, bucket: str) -> None:
+    storage: S3Storage, s3: Any, bucket: str
+) -> None:
     import io
 
     from flowtime_sim_s3.objects import _parts
@@ -194,8 +222,9 @@ def test_a_stream_larger_than_a_part_is_uploaded_in_parts_create_only(
     assert [len(p) for p in _parts([b"ab", b"cde", b"f"], 4)] == [4, 2]
     size = 11 * 1024 * 1024  # two parts of 8 MiB and 3 MiB
     data = bytes(range(256)) * (size // 256)
-    assert storage.upload("runs/r1", {"binned_v0.csv": io.BytesIO(data),
-                                      "catalog.json": iter([b"{", b"}"])})
+    assert storage.upload(
+        "runs/r1", {"binned_v0.csv": io.BytesIO(data), "catalog.json": iter([b"{", b"}"])}
+    )
     assert storage.read("runs/r1/binned_v0.csv") == data
     assert storage.read("runs/r1/catalog.json") == b"{}"
     assert not storage.upload("runs/r1", {"binned_v0.csv": io.BytesIO(data)})

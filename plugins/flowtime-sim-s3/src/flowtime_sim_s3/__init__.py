@@ -24,8 +24,12 @@ FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
 __all__ = ["FLOWTIME_SIM_PLUGIN_API", "OPTIONS", "S3Root", "S3Storage", "parse_root"]
 
 
-_LAZY = {"OPTIONS": "location", "S3Root": "location", "parse_root": "location",
-         "S3Storage": "storage"}
+_LAZY = {
+    "OPTIONS": "location",
+    "S3Root": "location",
+    "parse_root": "location",
+    "S3Storage": "storage",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -46,5 +50,8 @@ def _open(url: str, options: Mapping[str, str]) -> Any:
 
 @hookimpl
 def flowtime_storage_backends() -> list[StorageBackend]:
-    return [StorageBackend(scheme="s3", open=_open,
-                           description="an S3-compatible bucket (s3://bucket/prefix)")]
+    return [
+        StorageBackend(
+            scheme="s3", open=_open, description="an S3-compatible bucket (s3://bucket/prefix)"
+        )
+    ]

@@ -30,11 +30,11 @@ def decode_bundle(data: bytes) -> Bundle:
     if not data.startswith(MAGIC):
         raise ValueError("not a flowtime staging bundle")
     end = data.index(b"\n", len(MAGIC))
-    header = json.loads(data[len(MAGIC):end])
+    header = json.loads(data[len(MAGIC) : end])
     files: dict[str, bytes] = {}
     at = end + 1
     for name, size in header["files"]:
-        files[str(name)] = data[at:at + int(size)]
+        files[str(name)] = data[at : at + int(size)]
         at += int(size)
     if at != len(data):
         raise ValueError("truncated or padded flowtime staging bundle")

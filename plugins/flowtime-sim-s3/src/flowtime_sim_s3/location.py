@@ -28,7 +28,7 @@ OPTIONS: dict[str, str] = {
     "session_token": "session token (default: AWS_SESSION_TOKEN)",
     "addressing_style": "path, virtual or auto (path suits most self-hosted services)",
     "cache_dir": "where this machine keeps the SQLite index of the root when no --index is "
-                 "given (default: FLOWTIME_SIM_CACHE_DIR, then the user cache folder)",
+    "given (default: FLOWTIME_SIM_CACHE_DIR, then the user cache folder)",
 }
 
 
@@ -47,7 +47,7 @@ class S3Root:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def storage_key(self, object_key: str) -> str:
-        return object_key[len(self.prefix) + 1:] if self.prefix else object_key
+        return object_key[len(self.prefix) + 1 :] if self.prefix else object_key
 
 
 def parse_root(url: str) -> S3Root:
@@ -57,15 +57,21 @@ def parse_root(url: str) -> S3Root:
     rest = url[5:]
     bucket, _, prefix = rest.partition("/")
     if not _BUCKET.match(bucket) or ".." in bucket:
-        raise UserError(f"{bucket!r} in {url!r} is not a valid S3 bucket name (3 to 63 lower-case "
-                        "letters, digits, dots and hyphens)", field="root")
+        raise UserError(
+            f"{bucket!r} in {url!r} is not a valid S3 bucket name (3 to 63 lower-case "
+            "letters, digits, dots and hyphens)",
+            field="root",
+        )
     prefix = prefix.strip("/")
     if any(c in prefix for c in "?#\\\x00"):
-        raise UserError(f"the key prefix {prefix!r} in {url!r} may not contain '?', '#', "
-                        "backslashes or NUL", field="root")
+        raise UserError(
+            f"the key prefix {prefix!r} in {url!r} may not contain '?', '#', backslashes or NUL",
+            field="root",
+        )
     if prefix and any(part in {"", ".", ".."} for part in prefix.split("/")):
-        raise UserError(f"the key prefix {prefix!r} in {url!r} has an empty, '.' or '..' part",
-                        field="root")
+        raise UserError(
+            f"the key prefix {prefix!r} in {url!r} has an empty, '.' or '..' part", field="root"
+        )
     return S3Root(bucket, prefix)
 
 
@@ -85,15 +91,26 @@ class S3Settings:
         import boto3
         from botocore.config import Config
 
-        session = boto3.session.Session(profile_name=self.profile) if self.profile \
+        session = (
+            boto3.session.Session(profile_name=self.profile)
+            if self.profile
             else boto3.session.Session()
+        )
         s3_config = {"addressing_style": self.addressing_style} if self.addressing_style else {}
-        config = Config(retries={"mode": "standard", "max_attempts": 5},
-                        max_pool_connections=32, s3=s3_config or None)
-        return session.client("s3", endpoint_url=self.endpoint_url, region_name=self.region,
-                              aws_access_key_id=self.access_key_id,
-                              aws_secret_access_key=self.secret_access_key,
-                              aws_session_token=self.session_token, config=config)
+        config = Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            max_pool_connections=32,
+            s3=s3_config or None,
+        )
+        return session.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            aws_session_token=self.session_token,
+            config=config,
+        )
 
     def cache_folder(self, root: S3Root) -> Path:
         """This root's private folder in the cache (the endpoint is part of its name: the same
@@ -102,13 +119,17 @@ class S3Settings:
         return self.cache_dir / "s3" / f"{root.bucket}-{ident[:16]}"
 
 
-def settings_from(options: Mapping[str, str], environ: Mapping[str, str] = os.environ
-                  ) -> S3Settings:
+def settings_from(
+    options: Mapping[str, str], environ: Mapping[str, str] = os.environ
+) -> S3Settings:
     """Combine ``--storage-option`` values with the AWS environment variables."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
-        raise UserError(f"unknown storage option {unknown[0]!r} for s3:// roots; known: "
-                        f"{', '.join(sorted(OPTIONS))}", field="storage_options")
+        raise UserError(
+            f"unknown storage option {unknown[0]!r} for s3:// roots; known: "
+            f"{', '.join(sorted(OPTIONS))}",
+            field="storage_options",
+        )
 
     def pick(option: str, *env: str) -> str | None:
         for value in (options.get(option), *(environ.get(e) for e in env)):
@@ -118,8 +139,10 @@ def settings_from(options: Mapping[str, str], environ: Mapping[str, str] = os.en
 
     style = pick("addressing_style")
     if style is not None and style not in {"path", "virtual", "auto"}:
-        raise UserError(f"storage option addressing_style={style!r} must be path, virtual or "
-                        "auto", field="storage_options")
+        raise UserError(
+            f"storage option addressing_style={style!r} must be path, virtual or auto",
+            field="storage_options",
+        )
     cache = pick("cache_dir", "FLOWTIME_SIM_CACHE_DIR")
     if cache is None:
         import platformdirs

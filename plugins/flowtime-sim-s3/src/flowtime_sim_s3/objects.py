@@ -69,27 +69,36 @@ class Bucket:
         try:
             yield
         except (NoCredentialsError, PartialCredentialsError):
-            raise UserError(f"no AWS credentials to {action} {self.root.url}: set "
-                            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass "
-                            "--storage-option access_key_id=... and secret_access_key=...",
-                            field="root") from None
+            raise UserError(
+                f"no AWS credentials to {action} {self.root.url}: set "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass "
+                "--storage-option access_key_id=... and secret_access_key=...",
+                field="root",
+            ) from None
         except EndpointConnectionError as exc:
-            raise UserError(f"cannot reach the S3 endpoint {where} to {action} {self.root.url} "
-                            f"({exc}); check AWS_ENDPOINT_URL and the network",
-                            field="root") from None
+            raise UserError(
+                f"cannot reach the S3 endpoint {where} to {action} {self.root.url} "
+                f"({exc}); check AWS_ENDPOINT_URL and the network",
+                field="root",
+            ) from None
         except ClientError as exc:
             code = error_code(exc)
             if code == "NoSuchBucket":
-                raise NotFoundError(f"bucket {self.name!r} does not exist at {where} (root "
-                                    f"{self.root.url}); create it first or check the endpoint",
-                                    field="root") from None
+                raise NotFoundError(
+                    f"bucket {self.name!r} does not exist at {where} (root "
+                    f"{self.root.url}); create it first or check the endpoint",
+                    field="root",
+                ) from None
             if code in {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
-                raise UserError(f"access denied to {action} {key} in {self.root.url} ({code}); "
-                                "check the credentials and the bucket's policy",
-                                field="root") from None
-            raise FlowtimeError(f"S3 refused to {action} {key} in {self.root.url}: {code} "
-                                f"{exc.response.get('Error', {}).get('Message', '')}".rstrip()
-                                ) from exc
+                raise UserError(
+                    f"access denied to {action} {key} in {self.root.url} ({code}); "
+                    "check the credentials and the bucket's policy",
+                    field="root",
+                ) from None
+            raise FlowtimeError(
+                f"S3 refused to {action} {key} in {self.root.url}: {code} "
+                f"{exc.response.get('Error', {}).get('Message', '')}".rstrip()
+            ) from exc
         except BotoCoreError as exc:
             raise FlowtimeError(f"S3 failed to {action} {key} in {self.root.url}: {exc}") from exc
 
@@ -119,8 +128,14 @@ class Bucket:
                     return False
                 raise
 
-    def list_objects(self, prefix: str, *, delimiter: str | None = None,
-                     start_after: str | None = None, max_keys: int | None = None) -> Listing:
+    def list_objects(
+        self,
+        prefix: str,
+        *,
+        delimiter: str | None = None,
+        start_after: str | None = None,
+        max_keys: int | None = None,
+    ) -> Listing:
         """Every object (and common prefix) under ``prefix``, following continuation tokens."""
         args: dict[str, Any] = {"Bucket": self.name, "Prefix": prefix}
         if delimiter:
@@ -136,8 +151,10 @@ class Bucket:
             while True:
                 page = self.client.list_objects_v2(**args)
                 server_time = server_time or response_time(page)
-                objects += [Listed(o["Key"], int(o.get("Size", 0)), _epoch(o["LastModified"]))
-                            for o in page.get("Contents", [])]
+                objects += [
+                    Listed(o["Key"], int(o.get("Size", 0)), _epoch(o["LastModified"]))
+                    for o in page.get("Contents", [])
+                ]
                 folders += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
                 token = page.get("NextContinuationToken")
                 if max_keys or not page.get("IsTruncated") or not token:
@@ -161,8 +178,11 @@ class Bucket:
         with self.errors("create", key):
             for attempt in range(CONFLICT_RETRIES):
                 try:
-                    return response_time(self.client.put_object(
-                        Bucket=self.name, Key=key, Body=data, IfNoneMatch="*"))
+                    return response_time(
+                        self.client.put_object(
+                            Bucket=self.name, Key=key, Body=data, IfNoneMatch="*"
+                        )
+                    )
                 except ClientError as exc:
                     code, status = error_code(exc), error_status(exc)
                     if code == "PreconditionFailed" or status == 412:
@@ -175,13 +195,16 @@ class Bucket:
                             f"the S3 service at {self.settings.endpoint_url or 'AWS'} does not "
                             "support conditional writes (If-None-Match: *), which "
                             f"flowtime-sim needs to publish safely to {self.root.url}",
-                            field="root") from None
+                            field="root",
+                        ) from None
                     raise
-        raise FlowtimeError(f"S3 kept reporting a conflicting write to {key} in "
-                            f"{self.root.url}; try again")
+        raise FlowtimeError(
+            f"S3 kept reporting a conflicting write to {key} in {self.root.url}; try again"
+        )
 
-    def create_stream(self, key: str, chunks: Iterable[bytes],
-                      part_size: int = PART_SIZE) -> float | None:
+    def create_stream(
+        self, key: str, chunks: Iterable[bytes], part_size: int = PART_SIZE
+    ) -> float | None:
         """Like :meth:`create` for bytes of any size, read from ``chunks`` once: small ones in
         one request, large ones as a multipart upload completed with ``If-None-Match: *``.
         At most two parts are held in memory whatever the size."""
@@ -198,15 +221,22 @@ class Bucket:
             done = []
             with self.errors("write", key):
                 for number, part in enumerate(itertools.chain([first, second], parts), 1):
-                    etag = self.client.upload_part(Bucket=self.name, Key=key, UploadId=upload,
-                                                   PartNumber=number, Body=part)["ETag"]
+                    etag = self.client.upload_part(
+                        Bucket=self.name, Key=key, UploadId=upload, PartNumber=number, Body=part
+                    )["ETag"]
                     done.append({"ETag": etag, "PartNumber": number})
                     first = second = b""  # let the first two parts go
             with self.errors("create", key):
                 try:
-                    return response_time(self.client.complete_multipart_upload(
-                        Bucket=self.name, Key=key, UploadId=upload, IfNoneMatch="*",
-                        MultipartUpload={"Parts": done}))
+                    return response_time(
+                        self.client.complete_multipart_upload(
+                            Bucket=self.name,
+                            Key=key,
+                            UploadId=upload,
+                            IfNoneMatch="*",
+                            MultipartUpload={"Parts": done},
+                        )
+                    )
                 except ClientError as exc:
                     if error_code(exc) == "PreconditionFailed" or error_status(exc) == 412:
                         self._abort(key, upload)
@@ -226,10 +256,11 @@ class Bucket:
 
     def delete_many(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
-            batch = [{"Key": k} for k in keys[start:start + 1000]]
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
             with self.errors("delete", batch[0]["Key"]):
-                self.client.delete_objects(Bucket=self.name,
-                                           Delete={"Objects": batch, "Quiet": True})
+                self.client.delete_objects(
+                    Bucket=self.name, Delete={"Objects": batch, "Quiet": True}
+                )
 
 
 def _parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:

@@ -122,8 +122,8 @@ class S3Storage:
     def children(self, prefix: str) -> list[str]:
         base = self._obj(prefix) + "/"
         listing = self.bucket.list_objects(base, delimiter="/")
-        names = {f[len(base):].rstrip("/") for f in listing.folders}
-        names |= {o.key[len(base):] for o in listing.objects}
+        names = {f[len(base) :].rstrip("/") for f in listing.folders}
+        names |= {o.key[len(base) :] for o in listing.objects}
         return sorted(n for n in names if n and not n.startswith("."))
 
     def walk_catalogs(self) -> Iterator[tuple[str, bytes]]:
@@ -178,8 +178,10 @@ class S3Storage:
     def _finish(self, key: str, files: Mapping[str, bytes], staging: str) -> None:
         """Write a committed folder's files and drop its bundle (idempotent: a writer and
         ``gc`` may both do it)."""
-        writes = [self.pool.submit(self.bucket.put, self._obj(f"{key}/{name}"), data)
-                  for name, data in files.items()]
+        writes = [
+            self.pool.submit(self.bucket.put, self._obj(f"{key}/{name}"), data)
+            for name, data in files.items()
+        ]
         for write in writes:
             write.result()
         self.bucket.delete(self._obj(f"{STAGING}/{staging}"))
@@ -194,14 +196,22 @@ class S3Storage:
                 raise UserError(f"refusing the file name {name!r} in {key!r}")
         self._check_conditional_writes()
         first = [n for n in files if n != "catalog.json"]
-        writes = [self.pool.submit(self.bucket.create_stream, self._obj(f"{key}/{name}"),
-                                   _chunks(files[name])) for name in first]
+        writes = [
+            self.pool.submit(
+                self.bucket.create_stream, self._obj(f"{key}/{name}"), _chunks(files[name])
+            )
+            for name in first
+        ]
         created = [w.result() is not None for w in writes]
         if not all(created):
             return False
         if "catalog.json" in files:
-            return self.bucket.create_stream(self._obj(f"{key}/catalog.json"),
-                                             _chunks(files["catalog.json"])) is not None
+            return (
+                self.bucket.create_stream(
+                    self._obj(f"{key}/catalog.json"), _chunks(files["catalog.json"])
+                )
+                is not None
+            )
         return True
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
@@ -221,9 +231,12 @@ class S3Storage:
             honoured = self.bucket.create(probe, b"2") is None
             self.bucket.delete(probe)
             if not honoured:
-                raise UserError(f"the S3 service at {self.settings.endpoint_url or 'AWS'} "
-                                "ignored a conditional write (If-None-Match: *); flowtime-sim "
-                                f"cannot publish safely to {self.url} without it", field="root")
+                raise UserError(
+                    f"the S3 service at {self.settings.endpoint_url or 'AWS'} "
+                    "ignored a conditional write (If-None-Match: *); flowtime-sim "
+                    f"cannot publish safely to {self.url} without it",
+                    field="root",
+                )
             flag.parent.mkdir(parents=True, exist_ok=True)
             flag.write_text("If-None-Match: * honoured\n")
         self._conditional_checked = True
@@ -244,7 +257,7 @@ class S3Storage:
         base = self._obj(STAGING) + "/"
         listing = self.bucket.list_objects(base)
         cutoff = listing.server_time - older_than_s
-        return sorted(o.key[len(base):] for o in listing.objects if o.modified <= cutoff)
+        return sorted(o.key[len(base) :] for o in listing.objects if o.modified <= cutoff)
 
     def remove_staging(self, name: str) -> None:
         """Finish the publication a bundle belongs to if it was committed (a writer died between

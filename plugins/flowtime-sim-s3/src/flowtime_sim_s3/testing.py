@@ -15,8 +15,11 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_REGION": "us-east-1"}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+}
 
 
 class LoopbackS3:
@@ -38,11 +41,13 @@ class LoopbackS3:
                 return list(app(environ, start))
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = make_server("127.0.0.1", port, one_at_a_time, threaded=True,
-                                   request_handler=MotoRequestHandler)
+        self._server = make_server(
+            "127.0.0.1", port, one_at_a_time, threaded=True, request_handler=MotoRequestHandler
+        )
         self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="loopback-s3")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="loopback-s3"
+        )
 
     @property
     def env(self) -> dict[str, str]:
@@ -59,8 +64,13 @@ class LoopbackS3:
     def client(self) -> Any:
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def create_bucket(self, name: str) -> str:
         self.client().create_bucket(Bucket=name)
