@@ -12,6 +12,9 @@ back after the sweep can never revive its version.
 Connections come from a pool (psycopg 3). A database that is down or does not answer within
 the connect timeout (``connect_timeout`` in the URL, default 5 s) turns into
 :class:`~flowtime_sim.errors.UnavailableError`; the pool reconnects by itself once it is back.
+The same timeout bounds every statement on a connection already open: a server that accepts
+connections but stops answering (a stopped process, a full disk) fails a command or a service
+request instead of hanging it, and the silent connection is dropped from the pool.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
 
 DEFAULT_CONNECT_TIMEOUT_S = 5
 POOL_MAX = 8
+# rebuilding a root's rows (reindex) is one long transaction; it gets this many timeouts
+LONG_STATEMENTS = 20
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS flowtime_artifacts (
@@ -112,22 +117,30 @@ class PostgresIndex:
         """Nothing to release: the pool is shared by every registry of this process."""
 
     @contextlib.contextmanager
-    def _conn(self) -> Iterator[Connection[Any]]:
-        """A pooled connection; an unreachable database becomes one clear error."""
+    def _conn(self, *, patience: float = 1) -> Iterator[Connection[Any]]:
+        """A pooled connection; an unreachable or silent database becomes one clear error.
+        Each statement may take ``patience`` connect timeouts."""
         from psycopg_pool import PoolTimeout
 
         psycopg = self._psycopg
+        silent = UnavailableError(
+            f"the index database at {self.where} did not answer within {self.timeout:g} s; "
+            "check that PostgreSQL is running and reachable, then try again"
+        )
         try:
             with self.pool.connection() as conn:
-                if not self._schema_ready:
-                    _ensure_schema(conn)
-                    self._schema_ready = True
-                yield conn
+                conn.answer_within = self.timeout * patience  # type: ignore[attr-defined]
+                try:
+                    if not self._schema_ready:
+                        _ensure_schema(conn)
+                        self._schema_ready = True
+                    yield conn
+                finally:
+                    conn.answer_within = self.timeout  # type: ignore[attr-defined]
         except PoolTimeout:
-            raise UnavailableError(
-                f"the index database at {self.where} did not answer within {self.timeout:g} s; "
-                "check that PostgreSQL is running and reachable, then try again"
-            ) from None
+            raise silent from None
+        except _Silent:
+            raise silent from None
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UnavailableError(
@@ -360,7 +373,7 @@ class PostgresIndex:
         """One transaction: readers see the old rows or the new ones. Pending rows (writers
         still publishing) stay; a pending row whose catalog is already stored becomes visible."""
         count = 0
-        with self._conn() as conn, conn.transaction():
+        with self._conn(patience=LONG_STATEMENTS) as conn, conn.transaction():
             conn.execute(
                 "DELETE FROM flowtime_artifacts WHERE root=%s AND state <> 'pending'", (self.root,)
             )
@@ -498,6 +511,31 @@ def _ensure_schema(conn: Connection[Any]) -> None:
         conn.execute(SCHEMA)
 
 
+def _answering_connection() -> type[Connection[Any]]:
+    """psycopg's connection, with a deadline on every answer it waits for (``answer_within``
+    seconds): past it the connection is closed, so the pool replaces it."""
+    import psycopg
+    from psycopg import errors
+
+    class AnsweringConnection(psycopg.Connection[Any]):
+        answer_within: float = DEFAULT_CONNECT_TIMEOUT_S
+
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            try:
+                return super().wait(
+                    gen, interval, self.answer_within if timeout is None else timeout
+                )
+            except errors._WaitTimeout:
+                self.pgconn.finish()  # mid-statement: its state is unknown
+                raise _Silent from None
+
+    return AnsweringConnection
+
+
+class _Silent(Exception):
+    """The database did not answer a statement in time."""
+
+
 _POOLS: dict[str, ConnectionPool[Connection[Any]]] = {}
 _POOLS_LOCK = threading.Lock()
 
@@ -519,6 +557,8 @@ def _shared_pool(url: str, timeout: float) -> ConnectionPool[Connection[Any]]:
                 open=False,
                 reconnect_timeout=0,
                 name="flowtime-index",
+                connection_class=_answering_connection(),
+                configure=lambda conn: setattr(conn, "answer_within", timeout),
                 kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
                 check=ConnectionPool.check_connection,
             )

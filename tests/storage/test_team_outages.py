@@ -130,6 +130,31 @@ def test_a_hung_database_fails_a_command_within_the_connect_timeout(
     assert done.stdout == ""
 
 
+def test_a_hung_database_answers_503_from_a_running_service_and_it_recovers(
+    own_pg: Any, tmp_path: Path
+) -> None:
+    """The service's pooled connections are open before the database stops answering: each
+    statement has a deadline, so a request fails instead of holding its thread for ever."""
+    from flowtime_sim.service import create_app
+
+    root = tmp_path / "root"
+    model = make(str(root), index=own_pg.url).create_model("tiny").artifact
+    app = create_app(make(str(root), index=own_pg.url), tokens_file="")
+    assert _app_listing(app).status_code == 200  # the pool holds an open connection now
+    processes = _postgres_processes(own_pg)
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        hung = _app_listing(app)
+    finally:
+        for pid in processes:
+            os.kill(pid, signal.SIGCONT)
+    assert hung.status_code == 503
+    assert hung.headers["content-type"] == "application/problem+json"
+    assert DB_DOWN.match("error: " + hung.json()["detail"]), hung.json()
+    assert [a["id"] for a in _app_listing(app).json()["artifacts"]] == [model.id]
+
+
 def test_bucket_down_keeps_listings_and_show_and_fails_creation_cleanly(
     s3_env: Any, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

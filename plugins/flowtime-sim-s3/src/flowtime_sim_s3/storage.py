@@ -29,6 +29,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
@@ -182,6 +183,7 @@ class S3Storage:
             self.pool.submit(self.bucket.put, self._obj(f"{key}/{name}"), data)
             for name, data in files.items()
         ]
+        futures.wait(writes)
         for write in writes:
             write.result()
         self.bucket.delete(self._obj(f"{STAGING}/{staging}"))
@@ -202,6 +204,9 @@ class S3Storage:
             )
             for name in first
         ]
+        # every upload settles before this returns or raises: one still retrying in the pool
+        # could otherwise create its file after the version has failed
+        futures.wait(writes)
         created = [w.result() is not None for w in writes]
         if not all(created):
             return False

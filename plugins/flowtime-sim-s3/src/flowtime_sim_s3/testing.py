@@ -9,7 +9,9 @@ moto S3's behaviour, which is what the concurrency tests are about.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -40,9 +42,23 @@ class LoopbackS3:
             with lock:
                 return list(app(environ, start))
 
+        open_connections: set[socket.socket] = set()
+        self._connections = open_connections
+
+        class Handler(MotoRequestHandler):  # type: ignore[misc]
+            """Remembers its client's connection, so ``stop`` can end kept-alive ones too."""
+
+            def setup(self) -> None:
+                super().setup()
+                open_connections.add(self.connection)
+
+            def finish(self) -> None:
+                open_connections.discard(self.connection)
+                super().finish()
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = make_server(
-            "127.0.0.1", port, one_at_a_time, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", port, one_at_a_time, threaded=True, request_handler=Handler
         )
         self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(
@@ -58,8 +74,13 @@ class LoopbackS3:
         return self
 
     def stop(self) -> None:
+        """Down as an outage is: no new connections, and kept-alive ones closed."""
         self._server.shutdown()
         self._thread.join()
+        self._server.server_close()
+        for connection in list(self._connections):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def client(self) -> Any:
         import boto3
