@@ -16,15 +16,16 @@ from kit import S3_MISSING, S3_READY, Backend
 
 @pytest.fixture(scope="session")
 def loopback_s3() -> Iterator[Any]:
-    """moto's S3 on 127.0.0.1 for the whole session. Skipped when moto or the s3 plugin is not
-    installed — except under CI, where the S3 backend must be tested."""
+    """moto's S3 on 127.0.0.1 for the whole session: the server at
+    ``FLOWTIME_SIM_TEST_S3_ENDPOINT`` when set, else one in this process. Skipped when moto or
+    the s3 plugin is not installed — except under CI, where the S3 backend must be tested."""
     if not S3_READY:
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but {S3_MISSING}")
         pytest.skip(S3_MISSING)
-    from flowtime_sim_s3.testing import LoopbackS3
+    from flowtime_sim_s3.testing import session_server
 
-    server = LoopbackS3().start()
+    server = session_server()
     yield server
     server.stop()
 

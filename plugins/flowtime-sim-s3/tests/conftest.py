@@ -19,9 +19,9 @@ def loopback_s3() -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but {MISSING}")
         pytest.skip(MISSING)
-    from flowtime_sim_s3.testing import LoopbackS3
+    from flowtime_sim_s3.testing import session_server
 
-    server = LoopbackS3().start()
+    server = session_server()
     yield server
     server.stop()
 
