@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -469,29 +470,21 @@ class PostgresIndex:
         )
 
     def _relatest(self, conn: Connection[Any], kind: str, artifact_id: str) -> None:
-        """Mark the newest visible version as the listed one, and count the change."""
-        before = self._listed(conn, kind, artifact_id)
+        """Mark the newest visible version as the listed one, and count the change: one
+        statement, whose parts all see the rows as they were before it."""
         conn.execute(
-            "UPDATE flowtime_artifacts SET latest = (state='visible' AND version = (SELECT "
-            "max(version) FROM flowtime_artifacts WHERE root=%s AND kind=%s AND id=%s AND "
-            "state='visible')) WHERE root=%s AND kind=%s AND id=%s",
-            (self.root, kind, artifact_id, self.root, kind, artifact_id),
+            "WITH before AS (SELECT count(*) AS n FROM flowtime_artifacts WHERE root=%(r)s AND "
+            "kind=%(k)s AND id=%(i)s AND latest), "
+            "after AS (UPDATE flowtime_artifacts SET latest = (state='visible' AND version = "
+            "(SELECT max(version) FROM flowtime_artifacts WHERE root=%(r)s AND kind=%(k)s AND "
+            "id=%(i)s AND state='visible')) WHERE root=%(r)s AND kind=%(k)s AND id=%(i)s "
+            "RETURNING latest) "
+            "INSERT INTO flowtime_counts SELECT %(r)s, %(k)s, delta FROM (SELECT (SELECT "
+            "count(*) FROM after WHERE latest) - (SELECT n FROM before) AS delta) d "
+            "WHERE delta <> 0 ON CONFLICT (root, kind) DO UPDATE SET listed = "
+            "flowtime_counts.listed + EXCLUDED.listed",
+            {"r": self.root, "k": kind, "i": artifact_id},
         )
-        delta = self._listed(conn, kind, artifact_id) - before
-        if delta:
-            conn.execute(
-                "INSERT INTO flowtime_counts VALUES (%s, %s, %s) ON CONFLICT (root, kind) DO "
-                "UPDATE SET listed = flowtime_counts.listed + EXCLUDED.listed",
-                (self.root, kind, delta),
-            )
-
-    def _listed(self, conn: Connection[Any], kind: str, artifact_id: str) -> int:
-        row = conn.execute(
-            "SELECT count(*) FROM flowtime_artifacts WHERE root=%s AND kind=%s AND id=%s AND "
-            "latest",
-            (self.root, kind, artifact_id),
-        ).fetchone()
-        return int(row[0]) if row else 0
 
     def _recount(self, conn: Connection[Any]) -> None:
         conn.execute("DELETE FROM flowtime_counts WHERE root=%s", (self.root,))
@@ -560,11 +553,28 @@ def _shared_pool(url: str, timeout: float) -> ConnectionPool[Connection[Any]]:
                 connection_class=_answering_connection(),
                 configure=lambda conn: setattr(conn, "answer_within", timeout),
                 kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
-                check=ConnectionPool.check_connection,
+                check=_check_if_idle,
+                reset=_note_return,
             )
             pool.open(wait=False)
             _POOLS[url] = pool
         return pool
+
+
+# a connection back in the pool for less than this is taken as working: checking it would
+# cost a round trip per use, and a database that went away since fails the statement anyway
+CHECK_AFTER_IDLE_S = 1.0
+
+
+def _note_return(conn: Connection[Any]) -> None:
+    conn.returned_at = time.monotonic()  # type: ignore[attr-defined]
+
+
+def _check_if_idle(conn: Connection[Any]) -> None:
+    from psycopg_pool import ConnectionPool
+
+    if time.monotonic() - getattr(conn, "returned_at", 0.0) >= CHECK_AFTER_IDLE_S:
+        ConnectionPool.check_connection(conn)
 
 
 def _close_pools() -> None:
