@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import make_flowtime, template_source_options
+from flowtime_sim.cli.app import json_option, make_flowtime, template_source_options
 from flowtime_sim.cli.registry_cmds import root_option
 
 if TYPE_CHECKING:
@@ -95,12 +95,14 @@ def sweep_queued(
 )
 @root_option
 @template_source_options
+@json_option
 def worker(
     concurrency: int,
     until_empty: bool,
     root: str | None,
     template_dirs: tuple[Path, ...],
     template_files: tuple[Path, ...],
+    as_json: bool,
 ) -> None:
     """Run the runs that 'sweep --queue' queued for this root (--root and --index as the
     sweeper's). Ctrl-C or SIGTERM stops it once its running jobs are done."""
@@ -111,6 +113,7 @@ def worker(
     registry = ft.registry(root)
     queue = SweepQueue(registry, what="the worker")
     counts = {"created": 0, "unchanged": 0, "failed": 0}
+    failures: list[dict[str, object]] = []
     lock = threading.Lock()
 
     def run_one(queued: QueuedRun, owner: str | None) -> ScenarioResult:
@@ -128,14 +131,27 @@ def worker(
         with lock:
             if result.error is not None:
                 counts["failed"] += 1
+                failures.append(
+                    {"sweep_id": sweep_id, "scenario": result.index, "error": result.error}
+                )
                 terminal.warn(f"sweep {sweep_id}: scenario {result.index} failed: {result.error}")
                 return
             status = "created" if result.run_created else "unchanged"
             counts[status] += 1
-            terminal.line(f"{status} run {result.run_id} (sweep {sweep_id})")
+            if not as_json:
+                terminal.line(f"{status} run {result.run_id} (sweep {sweep_id})")
 
     terminal.note(f"worker for {registry.storage.url}: queue {queue.queue}")
     queue.work(run_one, done, concurrency=concurrency, until_empty=until_empty)
+    if as_json:
+        terminal.print_json(
+            {
+                "runs_created": counts["created"],
+                "runs_unchanged": counts["unchanged"],
+                "failed": failures,
+            }
+        )
+        return
     terminal.line(
         f"worker stopped: {counts['created']} run(s) created, {counts['unchanged']} already "
         f"stored, {counts['failed']} failed"
