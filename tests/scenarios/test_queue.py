@@ -238,3 +238,34 @@ def test_jobs_hold_a_fixed_count_or_about_two_million_cells() -> None:
     many = [QueuedRun(i, f"m_{i}@v1", f"r_{i}", None, "expected") for i in range(250)]
     assert [len(b) for b in batches(many, [100] * 250)] == [100, 100, 50]
     assert QueuedRun.from_json(runs[3].as_json()) == runs[3]
+
+
+@pytest.mark.slow
+def test_a_waiting_sweep_is_stored_once_a_running_worker_is_done_and_sigterm_stops_it(
+    sim: Cli, team: dict[str, str], artifacts_root: Path
+) -> None:
+    import signal
+
+    worker = subprocess.Popen(
+        [CLI, "worker", "--concurrency", "2"],
+        env=team,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        done = sim(*SWEEP, "--batch", "1")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    sweep_id = done.stdout.split()[2].rstrip(":")
+    assert done.stdout.splitlines()[0] == (
+        f"created sweep {sweep_id}: 4 scenarios, 4 model(s) and 4 run(s) created"
+    )
+    assert done.stderr == (
+        f"note: sweep {sweep_id}: 4 run(s) in 4 job(s) on the queue; waiting for workers "
+        "(start 'flowtime-sim worker' with the same --root and --index to run them)\n"
+    )
+    assert worker.returncode == 0, err
+    assert out.splitlines()[-1] == "worker stopped: 4 run(s) created, 0 already stored, 0 failed"
+    assert len(folders(artifacts_root, "runs")) == 4
