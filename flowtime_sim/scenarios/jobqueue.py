@@ -93,16 +93,17 @@ def queue_name(root_url: str) -> str:
 def team_index(registry: Registry, what: str) -> PostgresIndex:
     """The PostgreSQL index of ``registry``, which holds the job queue; a :class:`UserError`
     saying what to give when the root has another index."""
+    from flowtime_sim.registry.postgres import PostgresIndex
     from flowtime_sim.registry.publication import TeamRegistry
 
     index = registry.team_index if isinstance(registry, TeamRegistry) else None
-    if index is None or not callable(getattr(index, "connection", None)):
+    if not isinstance(index, PostgresIndex):
         raise UserError(
             f"{what} needs a PostgreSQL index, where the job queue lives: give --index "
             "postgresql://USER@HOST/DB or set FLOWTIME_SIM_INDEX",
             field="index",
         )
-    return index  # type: ignore[return-value]
+    return index
 
 
 class SweepQueue:

@@ -80,7 +80,6 @@ def queue_sweep(
     runs: list[QueuedRun] = []
     cells: list[int] = []
     failed: list[tuple[int, str]] = []
-    warnings: list[str] = []
     for task in plan.tasks:
         try:
             created = scenario_model(ft, task, root=root, owner=owner)
@@ -91,7 +90,6 @@ def queue_sweep(
             failed.append((task.index, str(exc)))
             continue
         run_id, _ = run_id_for(request, ENGINE_VERSION)
-        warnings += created.warnings
         results.append(
             ScenarioResult(
                 task.index,
@@ -99,6 +97,7 @@ def queue_sweep(
                 int(model.catalog["version"]),
                 run_id,
                 model_created=not created.unchanged,
+                warnings=tuple(created.warnings),
             )
         )
         runs.append(QueuedRun(task.index, ref, run_id, task.seed, task.mode))
@@ -117,8 +116,9 @@ def queue_sweep(
                 batches([runs[i] for i in missing], [cells[i] for i in missing], size=batch),
             )
             open_jobs = deferred
+        warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
         state = QueuedSweep(
-            plan, tuple(results), len(stored), deferred, open_jobs, warnings=tuple(warnings)
+            plan, tuple(results), len(stored), deferred, open_jobs, warnings=warnings
         )
         if queued is not None:
             queued(state)
@@ -152,10 +152,7 @@ def _finish(
     made: set[str],
 ) -> QueuedSweep:
     """Publish the sweep; ``made`` are the runs the workers stored for this call."""
-    results = [
-        replace(r, run_created=r.run_id in made, warnings=state.warnings if i == 0 else ())
-        for i, r in enumerate(state.results)
-    ]
+    results = [replace(r, run_created=r.run_id in made) for r in state.results]
     outcome = finish_sweep(
         ft,
         spec,
