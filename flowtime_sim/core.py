@@ -312,6 +312,16 @@ class Flowtime:
         owner: str | None = None,
     ) -> Created:
         """Run a stored model version (newest by default) into a run artifact."""
+        art, request = self.run_request(ref, seed=seed, mode=mode, root=root)
+        return self._store_run(
+            request, str(art.catalog.get("visibility", "private")), root, progress, owner
+        )
+
+    def run_request(
+        self, ref: str, *, seed: int | None = None, mode: str = "expected", root: str | None = None
+    ) -> tuple[ModelArtifact, RunRequest]:
+        """The stored model version ``ref`` and what running it asks for, without running it:
+        its run id is :func:`flowtime_sim.runs.run_id_for` of the request."""
         from flowtime_sim.model import parse_model
         from flowtime_sim.runs import RunRequest, model_slug
 
@@ -328,9 +338,7 @@ class Flowtime:
             model_id=art.id,
             model_version=art.version,
         )
-        return self._store_run(
-            request, str(art.catalog.get("visibility", "private")), root, progress, owner
-        )
+        return art, request
 
     def run_text(
         self,

@@ -13,6 +13,7 @@ from flowtime_sim.cli.new_cmds import new
 from flowtime_sim.cli.pack_cmds import pack
 from flowtime_sim.cli.plan_cmd import plan
 from flowtime_sim.cli.plugins_cmds import doctor, plugins
+from flowtime_sim.cli.queue_cmds import worker
 from flowtime_sim.cli.registry_cmds import (
     delete,
     derive,
@@ -67,6 +68,7 @@ for command in (
     sweep,
     compare,
     diff,
+    worker,
 ):
     main.add_command(command)
 

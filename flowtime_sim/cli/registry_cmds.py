@@ -110,9 +110,18 @@ def list_cmd(
 @root_option
 @json_option
 def show(ref: str, root: str | None, as_json: bool) -> None:
-    """Show a model version (newest by default) or a run."""
+    """Show a model version (newest by default), a run or a sweep."""
+    from flowtime_sim.errors import NotFoundError
+
     ft = make_flowtime()
-    art = ft.artifact(ref, root=root)
+    try:
+        art = ft.artifact(ref, root=root)
+    except NotFoundError:
+        from flowtime_sim.cli.scenario_cmds import show_sweep
+
+        if not show_sweep(ft, ref, root, as_json):
+            raise
+        return
     cat = dict(art.catalog)
     runs = ft.registry(root).runs_of(art.id) if cat["kind"] == "model" else []
     summaries = _run_summary(ft, art, root) if cat["kind"] == "run" else []
@@ -280,7 +289,8 @@ def derive(
 @root_option
 @json_option
 def delete(ref: str, force: bool, root: str | None, as_json: bool) -> None:
-    """Hide a model version, a whole model or a run at once; gc purges it later."""
+    """Hide a model version, a whole model, a run or a sweep at once; gc purges it later.
+    Deleting a sweep keeps its models and runs."""
     hidden = make_flowtime().delete(ref, force=force, root=root)
     if as_json:
         terminal.print_json({"deleted": hidden})

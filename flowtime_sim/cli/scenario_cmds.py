@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flowtime_sim.cli import terminal
-from flowtime_sim.cli.app import json_option, make_flowtime, template_source_options
+from flowtime_sim.cli.app import index_option, json_option, make_flowtime, template_source_options
 
 if TYPE_CHECKING:
     from flowtime_sim.scenarios import SweepOutcome
@@ -70,7 +70,27 @@ root_option = click.option(
     help="Visibility of the sweep and its models (default: private).",
 )
 @click.option("--tag", "tags", multiple=True, help="Extra tag for the sweep and its models.")
+@click.option(
+    "--queue",
+    "queued",
+    is_flag=True,
+    help="Store the models here and queue the runs for 'flowtime-sim worker' processes "
+    "(needs a PostgreSQL --index).",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    help="With --queue: wait until every run is stored, then store the sweep (default), or "
+    "return once the runs are queued.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    help="With --queue: scenarios per job (default: about 2 million cells, bins x nodes, "
+    "and at most 100 runs a job).",
+)
 @root_option
+@index_option
 @template_source_options
 @json_option
 def sweep(
@@ -84,6 +104,9 @@ def sweep(
     version: str | None,
     visibility: str | None,
     tags: tuple[str, ...],
+    queued: bool,
+    wait: bool,
+    batch: int | None,
     root: str | None,
     template_dirs: tuple[Path, ...],
     template_files: tuple[Path, ...],
@@ -115,6 +138,15 @@ def sweep(
         visibility=visibility,
         tags=tags,
     )
+    if queued:
+        from flowtime_sim.cli.queue_cmds import sweep_queued
+
+        sweep_queued(ft, spec, root=root, wait=wait, batch=batch, as_json=as_json)
+        return
+    if batch is not None or not wait:
+        from flowtime_sim.errors import UserError
+
+        raise UserError("--no-wait and --batch apply only to a sweep with --queue")
     jobs = jobs or default_jobs()
     executor: ScenarioExecutor
     if jobs == 1:
@@ -125,6 +157,7 @@ def sweep(
             WorkerSettings(
                 root=ft.registry(root).storage.url if root is None else root,
                 owner=ft.owner,
+                index=ft.index,
                 storage_options=ft.storage_options,
                 template_paths=tuple(str(p) for p in ft.template_paths),
             ),
@@ -177,6 +210,12 @@ def report_sweep(outcome: SweepOutcome, root: str, as_json: bool) -> None:
         made = f"{outcome.models_created} model(s) and {outcome.runs_created} run(s) created"
     terminal.line(f"{status} sweep {outcome.sweep.id}: {len(scenarios)} scenarios, {made}")
     terminal.line(f"  {path}")
+    scenario_table(cat)
+
+
+def scenario_table(cat: Any) -> None:
+    """A sweep's scenarios: their grid values, model version and run."""
+    scenarios = cat["scenarios"]
     names = [g["parameter"] for g in cat["grid"]]
     rows = [
         [_value(s["parameters"][n]) for n in names]
@@ -184,6 +223,40 @@ def report_sweep(outcome: SweepOutcome, root: str, as_json: bool) -> None:
         for s in scenarios
     ]
     terminal.table(None, [*names, "model", "run"], rows, keep=("model", "run"))
+
+
+def show_sweep(ft: Any, ref: str, root: str | None, as_json: bool) -> bool:
+    """``show SWEEP_ID``: the sweep's catalog and its scenarios; ``False`` when ``ref`` names
+    no stored sweep."""
+    from flowtime_sim.ids import parse_ref
+    from flowtime_sim.scenarios.store import find_sweep
+    from flowtime_sim.scenarios.sweep import run_stored
+
+    parsed = parse_ref(ref)
+    registry = ft.registry(root)
+    found = find_sweep(registry, parsed.id) if parsed.version is None else None
+    if found is None:
+        return False
+    cat = dict(found.catalog)
+    missing = [r for r in found.run_ids if not run_stored(registry, r)]
+    if as_json:
+        terminal.print_json({**cat, "missing_runs": missing})
+        return True
+    skip = {"scenarios", "grid", "files", "set"}
+    terminal.key_values([(k, _value(v)) for k, v in cat.items() if k not in skip])
+    terminal.line()
+    terminal.table(
+        "Grid",
+        ["parameter", "values"],
+        [(g["parameter"], _value(g["values"])) for g in cat["grid"]],
+    )
+    for name, value in cat.get("set", {}).items():
+        terminal.line(f"set: {name}={_value(value)}")
+    terminal.line()
+    scenario_table(cat)
+    for run_id in missing:
+        terminal.warn(f"run {run_id} of the sweep is gone (deleted)")
+    return True
 
 
 def _value(value: Any) -> str:

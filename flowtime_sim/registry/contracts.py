@@ -71,7 +71,9 @@ class VersionRow:
 
     @property
     def key(self) -> str:
-        return f"runs/{self.id}" if self.kind == "run" else f"models/{self.id}/v{self.version}"
+        if self.kind == "model":
+            return f"models/{self.id}/v{self.version}"
+        return f"{self.kind}s/{self.id}"  # runs/{id}, sweeps/{id}
 
 
 @runtime_checkable

@@ -148,6 +148,21 @@ class PostgresIndex:
                 f"the index database at {self.where} failed: {reason}; try again once it is back"
             ) from None
 
+    def connection(self) -> contextlib.AbstractContextManager[Connection[Any]]:
+        """A pooled connection to the index's database, for what keeps its own tables beside
+        the index (the sweep job queue); an unreachable database is one clear error."""
+        return self._conn()
+
+    def visible_ids(self, kind: str, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` that have a visible row of ``kind``: one query for many runs."""
+        with self._conn() as conn:
+            found = conn.execute(
+                "SELECT DISTINCT id FROM flowtime_artifacts WHERE root=%s AND kind=%s "
+                "AND id = ANY(%s) AND state='visible'",
+                (self.root, kind, list(ids)),
+            ).fetchall()
+        return {str(row[0]) for row in found}
+
     # -- version allocation -------------------------------------------------------------------
 
     def rows(self, kind: str, artifact_id: str) -> list[VersionRow]:
@@ -607,8 +622,8 @@ def _text(catalog: Mapping[str, Any]) -> str:
 
 def _identity(key: str) -> tuple[str, str, int]:
     parts = key.split("/")
-    if parts[0] == "runs":
-        return "run", parts[1], 0
+    if parts[0] in ("runs", "sweeps"):
+        return parts[0].removesuffix("s"), parts[1], 0
     return "model", parts[1], int(parts[2].removeprefix("v"))
 
 

@@ -189,6 +189,17 @@ class TeamRegistry(Registry):
                 "gc gave it up; try again"
             )
 
+    def _publish(self, key: str, files: Mapping[str, bytes], catalog: dict[str, Any]) -> bool:
+        """A sweep (the one artifact with neither versions nor a run's inputs): the blob
+        store's create-only publication decides who made it, then it is recorded and listed.
+        A writer that dies in between leaves a stored sweep that reads find and the next
+        ``reindex`` lists."""
+        if not self.storage.publish(key, files):
+            return False
+        ledger.record(self.storage, key, files["catalog.json"])
+        self.team_index.add(catalog)
+        return True
+
     def _give_up(self, row: VersionRow, writer: str) -> None:
         # if this fails too the sweeper fails the row later; the upload's error is the one to show
         with contextlib.suppress(Exception):

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from flowtime_sim.storage import FileWriter, Storage
 
 VERSION_RE = re.compile(r"^v([1-9][0-9]*)$")
-TOMBSTONES = "tombstones"  # tombstones/{models/{id}/v{n} | runs/{id}}: soft-deleted
+TOMBSTONES = "tombstones"  # tombstones/{models/{id}/v{n} | runs/{id} | sweeps/{id}}: deleted
 PENDING_GRACE_S = 3600.0
 MAX_PUBLISH_ATTEMPTS = 1000
 VERSION_CACHE_SIZE = 4096  # model-version catalogs kept in memory (about 2.5 KB each)
@@ -394,26 +394,39 @@ class Registry:
 
     # -- soft delete ----------------------------------------------------------------------
 
+    def _is_sweep(self, ref: ArtifactRef) -> bool:
+        """Whether ``ref`` names a stored sweep (never with ``@vN``) that is not deleted."""
+        key = f"sweeps/{ref.id}"
+        return ref.version is None and self.storage.exists(key) and not self._deleted(key)
+
     def _deleted(self, key: str) -> bool:
         return self.storage.exists(f"{TOMBSTONES}/{key}")
 
     def _tombstones(self) -> Iterator[str]:
-        """Keys (``models/{id}/v{n}``, ``runs/{id}``) that carry a tombstone."""
+        """Keys (``models/{id}/v{n}``, ``runs/{id}``, ``sweeps/{id}``) that carry a tombstone."""
         for model_id in self.storage.children(f"{TOMBSTONES}/models"):
             for version in self.storage.children(f"{TOMBSTONES}/models/{model_id}"):
                 yield f"models/{model_id}/{version}"
-        for run_id in self.storage.children(f"{TOMBSTONES}/runs"):
-            yield f"runs/{run_id}"
+        for top in ("runs", "sweeps"):
+            for artifact_id in self.storage.children(f"{TOMBSTONES}/{top}"):
+                yield f"{top}/{artifact_id}"
 
     def delete(self, ref: ArtifactRef, *, force: bool = False, by: str) -> builtins.list[str]:
-        """Hide a run, a model version or (without ``@vN``) every version of a model at once;
-        ``gc`` purges the files after its grace period. Refused while runs reference a model
+        """Hide a run, a sweep, a model version or (without ``@vN``) every version of a model at
+        once; ``gc`` purges the files after its grace period. Refused while runs reference a model
         unless ``force``. Returns the keys hidden."""
+        sweep = False
         try:
             target = self.artifact(ref)
         except DamagedArtifactError:
             target = None  # delete by folder: a damaged catalog must not keep its artifact
-        if isinstance(target, RunArtifact) or (
+        except NotFoundError:
+            if not self._is_sweep(ref):
+                raise
+            target, sweep = None, True
+        if sweep:
+            keys = [(f"sweeps/{ref.id}", "sweep", ref.id, 0)]  # its models and runs stay
+        elif isinstance(target, RunArtifact) or (
             target is None and ref.version is None and self.storage.exists(f"runs/{ref.id}")
         ):
             keys = [(f"runs/{ref.id}", "run", ref.id, 0)]
@@ -444,12 +457,13 @@ class Registry:
 
 
 def _identity(key: str) -> tuple[str, str, int] | None:
-    """``(kind, id, version)`` of a folder key ``models/{id}/v{n}`` or ``runs/{id}``."""
+    """``(kind, id, version)`` of a folder key ``models/{id}/v{n}``, ``runs/{id}`` or
+    ``sweeps/{id}``."""
     parts = key.split("/")
     if len(parts) == 3 and parts[0] == "models" and (m := VERSION_RE.match(parts[2])):
         return "model", parts[1], int(m.group(1))
-    if len(parts) == 2 and parts[0] == "runs":
-        return "run", parts[1], 0
+    if len(parts) == 2 and parts[0] in ("runs", "sweeps"):
+        return parts[0].removesuffix("s"), parts[1], 0
     return None
 
 

@@ -4,10 +4,11 @@ A :class:`ScenarioTask` says everything one scenario needs (which template or so
 which parameters, how to run); a :class:`ScenarioResult` says what it produced. An executor
 takes tasks and reports each result as it arrives. :class:`InlineExecutor` runs them in this
 process (the service, ``--jobs 1``), :class:`ProcessExecutor` in parallel worker processes.
-A job-queue backend plugs in as a third executor: it enqueues the tasks and reports results
-as workers publish them. Every step of a scenario is idempotent (a model version with the same
-inputs and a run with the same id are reused), so a task may be executed twice and an
-interrupted sweep resumes by executing every task again.
+``sweep --queue`` (:mod:`flowtime_sim.scenarios.queued`) splits a scenario in its two halves,
+:func:`scenario_model` in the sweeper and :func:`scenario_run` in a queue worker. Every step of
+a scenario is idempotent (a model version with the same inputs and a run with the same id are
+reused), so a task may be executed twice and an interrupted sweep resumes by executing every
+task again.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flowtime_sim.errors import FlowtimeError
 
 if TYPE_CHECKING:
     from flowtime_sim.core import Flowtime
+    from flowtime_sim.registry import Created
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +74,33 @@ def run_scenario(
     ft: Flowtime, task: ScenarioTask, *, root: str | None = None, owner: str | None = None
 ) -> ScenarioResult:
     """Create (or reuse) the scenario's model version, then its run (or reuse it)."""
+    created = scenario_model(ft, task, root=root, owner=owner)
+    model = created.artifact
+    result = scenario_run(
+        ft,
+        task.index,
+        f"{model.id}@v{model.catalog['version']}",
+        seed=task.seed,
+        mode=task.mode,
+        root=root,
+        owner=owner,
+    )
+    return replace(
+        result,
+        model_created=not created.unchanged,
+        warnings=(*created.warnings, *result.warnings),
+    )
+
+
+def scenario_model(
+    ft: Flowtime, task: ScenarioTask, *, root: str | None = None, owner: str | None = None
+) -> Created:
+    """The first half of a scenario: its model version, created or reused."""
     from flowtime_sim.types import ParameterSources
 
     sets = {**task.fixed, **task.parameters}
     if task.source is not None:
-        created = ft.derive(
+        return ft.derive(
             task.source,
             name=task.name,
             sets=sets,
@@ -85,34 +109,40 @@ def run_scenario(
             root=root,
             owner=owner,
         )
-    else:
-        assert task.template is not None
-        created = ft.create_model(
-            task.template,
-            ParameterSources(sets=sets),
-            name=task.name,
-            tags=task.tags,
-            version=task.template_version,
-            visibility=task.visibility,
-            root=root,
-            owner=owner,
-        )
-    model = created.artifact
-    run = ft.run_model(
-        f"{model.id}@v{model.catalog['version']}",
-        seed=task.seed,
-        mode=task.mode,
+    assert task.template is not None
+    return ft.create_model(
+        task.template,
+        ParameterSources(sets=sets),
+        name=task.name,
+        tags=task.tags,
+        version=task.template_version,
+        visibility=task.visibility,
         root=root,
         owner=owner,
     )
+
+
+def scenario_run(
+    ft: Flowtime,
+    index: int,
+    model_ref: str,
+    *,
+    seed: int | None,
+    mode: str,
+    root: str | None = None,
+    owner: str | None = None,
+) -> ScenarioResult:
+    """The second half of a scenario: the run of the model version ``model_ref``, or the
+    stored run with its id (a run is published once, however often this is called)."""
+    run = ft.run_model(model_ref, seed=seed, mode=mode, root=root, owner=owner)
+    model_id, _, version = model_ref.partition("@v")
     return ScenarioResult(
-        task.index,
-        model.id,
-        int(model.catalog["version"]),
+        index,
+        model_id,
+        int(version),
         run.artifact.id,
-        model_created=not created.unchanged,
         run_created=not run.unchanged,
-        warnings=(*created.warnings, *run.warnings),
+        warnings=tuple(run.warnings),
     )
 
 
@@ -144,6 +174,7 @@ class WorkerSettings:
 
     root: str | None
     owner: str | None
+    index: str | None = None  # --index; None: FLOWTIME_SIM_INDEX, else the embedded one
     storage_options: Mapping[str, str] = field(default_factory=dict)
     template_paths: tuple[str, ...] = ()
 
@@ -160,6 +191,7 @@ def _start_worker(settings: WorkerSettings) -> None:
     ft = Flowtime(
         root=settings.root,
         owner=settings.owner,
+        index=settings.index,
         storage_options=settings.storage_options,
         template_paths=[Path(p) for p in settings.template_paths],
     )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowtime_sim.errors import NotFoundError
+from flowtime_sim.errors import ConflictError, NotFoundError
 from flowtime_sim.ids import check_id
 
 if TYPE_CHECKING:
@@ -46,7 +46,10 @@ def sweep_key(sweep_id: str) -> str:
 
 
 def find_sweep(registry: Registry, sweep_id: str) -> SweepArtifact | None:
+    """The stored sweep, or ``None`` (also when it was deleted)."""
     key = sweep_key(sweep_id)
+    if registry._deleted(key):
+        return None
     try:
         data = registry.storage.read(f"{key}/catalog.json")
     except KeyError:
@@ -63,6 +66,17 @@ def load_sweep(registry: Registry, sweep_id: str) -> SweepArtifact:
             field="id",
         )
     return found
+
+
+def refuse_deleted(registry: Registry, sweep_id: str) -> None:
+    """A :class:`ConflictError` when the sweep was deleted: like a run's, its id stays taken
+    (gc purges its files, the tombstone stays), so the same sweep cannot be made again."""
+    if registry._deleted(sweep_key(sweep_id)):
+        raise ConflictError(
+            f"sweep {sweep_id} was deleted and keeps its id; its models and runs are still "
+            "stored: compare or show them by their ids, or change the grid, --set or --seed "
+            "for a new sweep"
+        )
 
 
 def publish_sweep(registry: Registry, catalog: dict[str, Any]) -> tuple[SweepArtifact, bool]:

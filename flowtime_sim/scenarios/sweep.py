@@ -19,7 +19,12 @@ from flowtime_sim.errors import NotFoundError, ParameterError, UserError
 from flowtime_sim.ids import check_id, slugify
 from flowtime_sim.scenarios.executor import ScenarioExecutor, ScenarioResult, ScenarioTask
 from flowtime_sim.scenarios.grid import Grid, describe
-from flowtime_sim.scenarios.store import SweepArtifact, find_sweep, publish_sweep
+from flowtime_sim.scenarios.store import (
+    SweepArtifact,
+    find_sweep,
+    publish_sweep,
+    refuse_deleted,
+)
 
 if TYPE_CHECKING:
     from flowtime_sim.core import Flowtime
@@ -178,11 +183,9 @@ def run_sweep(
     ``started`` is called with the plan before anything runs; ``done`` with each scenario's
     result (for a progress bar).
     """
-    from flowtime_sim.core import _visibility
-    from flowtime_sim.registry.catalog import default_owner
-
     registry = ft.registry(root)
     plan = plan_sweep(ft, spec, root=root)
+    refuse_deleted(registry, plan.sweep_id)
     existing = find_sweep(registry, plan.sweep_id)
     if existing is not None and _complete(registry, existing):
         return SweepOutcome(existing, unchanged=True)
@@ -194,13 +197,34 @@ def run_sweep(
     results = executor.execute(plan.tasks, done or (lambda _: None))
     failed = [r for r in results if r.error is not None]
     if failed:
-        stored = len(results) - len(failed)
-        first = plan.tasks[failed[0].index]
-        raise UserError(
-            f"{len(failed)} of {len(results)} scenarios failed ({stored} are "
-            f"stored; running the sweep again fills the gaps); the first, "
-            f"{describe(first.parameters)}: {failed[0].error}"
-        )
+        raise scenarios_failed(plan, len(results), [(r.index, str(r.error)) for r in failed])
+    return finish_sweep(ft, spec, plan, results, existing, registry=registry, owner=owner)
+
+
+def scenarios_failed(plan: SweepPlan, total: int, failed: list[tuple[int, str]]) -> UserError:
+    """The error of a sweep some of whose scenarios (``(index, reason)``) failed."""
+    first_index, first_error = failed[0]
+    return UserError(
+        f"{len(failed)} of {total} scenarios failed ({total - len(failed)} are "
+        f"stored; running the sweep again fills the gaps); the first, "
+        f"{describe(plan.tasks[first_index].parameters)}: {first_error}"
+    )
+
+
+def finish_sweep(
+    ft: Flowtime,
+    spec: SweepSpec,
+    plan: SweepPlan,
+    results: list[ScenarioResult],
+    existing: SweepArtifact | None,
+    *,
+    registry: Registry,
+    owner: str | None = None,
+) -> SweepOutcome:
+    """Publish the sweep once every scenario's ``results`` are stored (unless it is)."""
+    from flowtime_sim.core import _visibility
+    from flowtime_sim.registry.catalog import default_owner
+
     catalog = sweep_catalog(
         plan,
         results,
@@ -214,7 +238,7 @@ def run_sweep(
             f"sweep {plan.sweep_id} is stored with other models or runs than it "
             "makes now (were some deleted?); delete it to make it again"
         )
-    gone = [r for r in results if not _exists(registry, r.run_id)]
+    gone = [r for r in results if not run_stored(registry, r.run_id)]
     warnings = tuple(
         dict.fromkeys(
             [
@@ -238,10 +262,10 @@ def run_sweep(
 
 def _complete(registry: Registry, sweep: SweepArtifact) -> bool:
     """Whether every run the stored sweep lists is still there (deleted ones are gaps)."""
-    return all(_exists(registry, run_id) for run_id in sweep.run_ids)
+    return all(run_stored(registry, run_id) for run_id in sweep.run_ids)
 
 
-def _exists(registry: Registry, run_id: str) -> bool:
+def run_stored(registry: Registry, run_id: str) -> bool:
     try:
         registry.run(run_id)
     except NotFoundError:
