@@ -76,8 +76,8 @@ def sweep_queued(
         f"queued sweep {sweep_id}: {len(state.results)} scenarios, {state.stored} run(s) "
         f"stored, {state.open_jobs} job(s) waiting or running"
     )
-    terminal.line(f"  {WORKER_HINT}; run this sweep again to see how far it got")
-    terminal.line("  and, once every run is stored, to store the sweep")
+    terminal.line(f"  {WORKER_HINT}; the worker that stores the last run stores the sweep")
+    terminal.line("  (run this sweep again to see how far it got)")
 
 
 @click.command("worker")
@@ -106,13 +106,15 @@ def worker(
 ) -> None:
     """Run the runs that 'sweep --queue' queued for this root (--root and --index as the
     sweeper's). Ctrl-C or SIGTERM stops it once its running jobs are done."""
+    from flowtime_sim.errors import FlowtimeError
     from flowtime_sim.scenarios.executor import scenario_run
     from flowtime_sim.scenarios.jobqueue import QueuedRun, SweepQueue
+    from flowtime_sim.scenarios.queued import publish_queued
 
     ft = make_flowtime(template_dirs, template_files)
     registry = ft.registry(root)
     queue = SweepQueue(registry, what="the worker")
-    counts = {"created": 0, "unchanged": 0, "failed": 0}
+    counts = {"created": 0, "unchanged": 0, "failed": 0, "sweeps": 0}
     failures: list[dict[str, object]] = []
     lock = threading.Lock()
 
@@ -141,13 +143,27 @@ def worker(
             if not as_json:
                 terminal.line(f"{status} run {result.run_id} (sweep {sweep_id})")
 
+    def finished(sweep_id: str) -> None:
+        try:
+            sweep = publish_queued(queue, sweep_id)
+        except FlowtimeError as exc:  # the runs are stored; a rerun of the sweep stores it
+            with lock:
+                terminal.warn(f"sweep {sweep_id}: every run is stored, but not the sweep: {exc}")
+            return
+        if sweep is not None:
+            with lock:
+                counts["sweeps"] += 1
+                if not as_json:
+                    terminal.line(f"stored sweep {sweep_id}: {len(sweep.run_ids)} scenarios")
+
     terminal.note(f"worker for {registry.storage.url}: queue {queue.queue}")
-    queue.work(run_one, done, concurrency=concurrency, until_empty=until_empty)
+    queue.work(run_one, done, concurrency=concurrency, until_empty=until_empty, finished=finished)
     if as_json:
         terminal.print_json(
             {
                 "runs_created": counts["created"],
                 "runs_unchanged": counts["unchanged"],
+                "sweeps_stored": counts["sweeps"],
                 "failed": failures,
             }
         )

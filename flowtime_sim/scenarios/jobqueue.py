@@ -13,6 +13,11 @@ root's PostgreSQL index; its tables (``procrastinate_*``) are created on first u
   worker skips runs that are stored, and two writers of one run race on its row in the index,
   where exactly one wins (:meth:`~flowtime_sim.registry.publication.TeamRegistry.publish_run`).
   A job whose worker died is delivered again when the next worker starts.
+- **The sweep is stored by the worker that lands its last run**: the sweeper records what the
+  sweep will list (``flowtime_queued_sweeps``: owner, visibility, each scenario's parameters,
+  model and run), and after each job the worker looks whether every run is there; two workers
+  finishing at once both publish the same sweep, and the index keeps one. Jobs deferred before
+  that record existed run as before, and a sweeper or a rerun stores their sweep.
 - **A failing scenario** is recorded in ``flowtime_sweep_failures`` (and cleared once it
   succeeds); the other scenarios of its job go on. An unreachable database or bucket fails
   the job instead, which is retried.
@@ -47,7 +52,40 @@ CREATE TABLE IF NOT EXISTS flowtime_sweep_failures (
   root TEXT NOT NULL, sweep_id TEXT NOT NULL, scenario INTEGER NOT NULL, error TEXT NOT NULL,
   failed_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (root, sweep_id, scenario)
 );
+
+CREATE TABLE IF NOT EXISTS flowtime_queued_sweeps (
+  root TEXT NOT NULL, sweep_id TEXT NOT NULL, owner TEXT NOT NULL, visibility TEXT NOT NULL,
+  manifest JSONB NOT NULL, queued_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  PRIMARY KEY (root, sweep_id)
+);
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What a queued sweep will list once its runs are stored: ``scenarios`` are, in grid
+    order, ``{"parameters", "model" (ID@vN), "run_id"}``; ``base`` the plan's catalog fields."""
+
+    sweep_id: str
+    owner: str
+    visibility: str
+    name: str
+    base: dict[str, Any]
+    tags: tuple[str, ...]
+    scenarios: tuple[dict[str, Any], ...]
+
+    @property
+    def run_ids(self) -> list[str]:
+        return [str(s["run_id"]) for s in self.scenarios]
+
+
+@dataclass(frozen=True, slots=True)
+class JobCounts:
+    """A sweep's jobs: waiting (``todo``), being run (``doing``), and failed for good."""
+
+    todo: int = 0
+    doing: int = 0
+    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +150,7 @@ class SweepQueue:
 
     def __init__(self, registry: Registry, *, what: str = "sweep --queue") -> None:
         self.index = team_index(registry, what)
+        self.registry = registry
         self.root = registry.storage.url
         self.queue = queue_name(self.root)
         self._app: procrastinate.App | None = None
@@ -142,7 +181,8 @@ class SweepQueue:
         with self.index.connection() as conn:
             if conn.execute(
                 "SELECT to_regclass('procrastinate_jobs') IS NOT NULL "
-                "AND to_regclass('flowtime_sweep_failures') IS NOT NULL"
+                "AND to_regclass('flowtime_sweep_failures') IS NOT NULL "
+                "AND to_regclass('flowtime_queued_sweeps') IS NOT NULL"
             ).fetchone() == (True,):
                 return
             with conn.transaction():
@@ -197,6 +237,68 @@ class SweepQueue:
             ).fetchall()
         return {int(i): str(e) for i, e in rows}
 
+    def record(self, manifest: Manifest) -> None:
+        """Remember what the sweep will list, for the worker that lands its last run; the
+        first to queue a sweep owns it, as the first to store a sweep does."""
+        from psycopg.types.json import Jsonb
+
+        doc = {
+            "name": manifest.name,
+            "base": manifest.base,
+            "tags": list(manifest.tags),
+            "scenarios": list(manifest.scenarios),
+        }
+        with self.index.connection() as conn:
+            conn.execute(
+                "INSERT INTO flowtime_queued_sweeps (root, sweep_id, owner, visibility, "
+                "manifest) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (root, sweep_id) DO UPDATE "
+                "SET manifest=EXCLUDED.manifest, queued_at=now()",
+                (self.root, manifest.sweep_id, manifest.owner, manifest.visibility, Jsonb(doc)),
+            )
+
+    def manifest(self, sweep_id: str) -> Manifest | None:
+        """What the queued sweep will list (``None``: not queued, or stored already)."""
+        self.ensure_schema()
+        with self.index.connection() as conn:
+            row = conn.execute(
+                "SELECT owner, visibility, manifest FROM flowtime_queued_sweeps "
+                "WHERE root=%s AND sweep_id=%s",
+                (self.root, sweep_id),
+            ).fetchone()
+        if row is None:
+            return None
+        owner, visibility, doc = row
+        return Manifest(
+            sweep_id,
+            str(owner),
+            str(visibility),
+            str(doc["name"]),
+            dict(doc["base"]),
+            tuple(doc["tags"]),
+            tuple(doc["scenarios"]),
+        )
+
+    def forget(self, sweep_id: str) -> None:
+        """The sweep is stored: its record is no longer needed."""
+        with self.index.connection() as conn:
+            conn.execute(
+                "DELETE FROM flowtime_queued_sweeps WHERE root=%s AND sweep_id=%s",
+                (self.root, sweep_id),
+            )
+
+    def job_counts(self, sweep_id: str) -> JobCounts:
+        """The sweep's jobs by status, in one query (no procrastinate app needed)."""
+        self.ensure_schema()
+        with self.index.connection() as conn:
+            found = conn.execute(
+                "SELECT status::text, count(*) FROM procrastinate_jobs WHERE queue_name=%s "
+                "AND task_name=%s AND args->>'sweep'=%s AND status IN ('todo', 'doing', "
+                "'failed') GROUP BY status",
+                (self.queue, TASK, sweep_id),
+            ).fetchall()
+        counts = {str(s): int(n) for s, n in found}
+        return JobCounts(counts.get("todo", 0), counts.get("doing", 0), counts.get("failed", 0))
+
     # -- the worker's side ----------------------------------------------------------------
 
     def run_batch(
@@ -248,10 +350,12 @@ class SweepQueue:
         *,
         concurrency: int = 1,
         until_empty: bool = False,
+        finished: Callable[[str], None] | None = None,
     ) -> None:
         """Process this root's jobs until stopped (Ctrl-C, SIGTERM: running jobs finish
         first), or with ``until_empty`` until no job is left to start. Jobs that a worker
-        which stopped sending heartbeats was running are delivered again first."""
+        which stopped sending heartbeats was running are delivered again first.
+        ``finished`` is called with the sweep id after each job's runs."""
         import procrastinate
 
         # a worker's threads and the event loop's connections; at least what LISTEN keeps
@@ -259,6 +363,8 @@ class SweepQueue:
 
         def sweep_runs(sweep: str, owner: str | None, runs: list[dict[str, Any]]) -> None:
             self.run_batch(sweep, owner, [QueuedRun.from_json(r) for r in runs], run_one, done)
+            if finished is not None:
+                finished(sweep)
 
         app.task(
             name=TASK,

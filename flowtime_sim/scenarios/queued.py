@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from flowtime_sim.errors import FlowtimeError, UserError
-from flowtime_sim.scenarios.executor import ScenarioResult, scenario_model
-from flowtime_sim.scenarios.jobqueue import QueuedRun, SweepQueue, batches
-from flowtime_sim.scenarios.store import SweepArtifact, find_sweep, refuse_deleted
+from flowtime_sim.scenarios.executor import ScenarioResult, ScenarioTask, scenario_model
+from flowtime_sim.scenarios.jobqueue import JobCounts, Manifest, QueuedRun, SweepQueue, batches
+from flowtime_sim.scenarios.store import SweepArtifact, find_sweep, publish_sweep, refuse_deleted
 from flowtime_sim.scenarios.sweep import (
     SweepOutcome,
     SweepPlan,
@@ -26,6 +26,7 @@ from flowtime_sim.scenarios.sweep import (
     finish_sweep,
     plan_sweep,
     scenarios_failed,
+    sweep_catalog,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def queue_sweep(
     """Store the sweep's models, defer the runs it lacks, and (``wait``) publish the sweep
     once workers have stored them all. ``queued`` is called once the jobs are deferred,
     ``progress`` with (runs stored, scenarios) while waiting."""
+    from flowtime_sim.core import _visibility
     from flowtime_sim.engine import ENGINE_VERSION
     from flowtime_sim.registry.catalog import default_owner
     from flowtime_sim.runs import run_id_for
@@ -109,6 +111,25 @@ def queue_sweep(
         missing = [i for i, r in enumerate(runs) if r.run_id not in stored]
         open_jobs = queue.open_jobs(plan.sweep_id) if missing else 0
         deferred = 0
+        if missing:  # the worker that lands the last run stores the sweep from this
+            queue.record(
+                Manifest(
+                    plan.sweep_id,
+                    owner,
+                    _visibility(spec.visibility),
+                    plan.name,
+                    dict(plan.base),
+                    spec.tags,
+                    tuple(
+                        {
+                            "parameters": dict(plan.tasks[r.index].parameters),
+                            "model": f"{r.model_id}@v{r.model_version}",
+                            "run_id": r.run_id,
+                        }
+                        for r in results
+                    ),
+                )
+            )
         if missing and open_jobs == 0:  # nobody works on the gaps: queue them
             deferred = queue.defer(
                 plan.sweep_id,
@@ -163,6 +184,64 @@ def _finish(
         owner=owner,
     )
     return replace(state, stored=len(results), open_jobs=0, outcome=outcome)
+
+
+def publish_queued(queue: SweepQueue, sweep_id: str) -> SweepArtifact | None:
+    """Store the queued sweep ``sweep_id`` if every run it lists is stored; the sweep when
+    this call published it, ``None`` when runs are missing, it was not queued with a record
+    (jobs from before records existed), or someone else stored it first."""
+    manifest = queue.manifest(sweep_id)
+    if manifest is None:
+        return None
+    if len(queue.index.visible_ids("run", manifest.run_ids)) < len(manifest.run_ids):
+        return None
+    if find_sweep(queue.registry, sweep_id) is not None:
+        queue.forget(sweep_id)
+        return None
+    tasks, results = [], []
+    for i, s in enumerate(manifest.scenarios):
+        model_id, _, version = str(s["model"]).rpartition("@v")
+        tasks.append(ScenarioTask(i, dict(s["parameters"]), name=manifest.name))
+        results.append(ScenarioResult(i, model_id, int(version), str(s["run_id"])))
+    plan = SweepPlan(sweep_id, manifest.name, tuple(tasks), manifest.base)
+    catalog = sweep_catalog(
+        plan, results, owner=manifest.owner, visibility=manifest.visibility, tags=manifest.tags
+    )
+    sweep, published = publish_sweep(queue.registry, catalog)
+    queue.forget(sweep_id)
+    return sweep if published else None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedStatus:
+    """A queued sweep that is not stored yet: what it will list and how far its runs are."""
+
+    manifest: Manifest
+    stored: set[str]  # run ids that exist
+    jobs: JobCounts
+    failures: dict[int, str]
+
+    @property
+    def status(self) -> Literal["queued", "running", "incomplete"]:
+        """``running`` (a worker has a job), ``queued`` (jobs wait), else ``incomplete``:
+        no job is left and some runs are missing (failed or cancelled: post it again)."""
+        if self.jobs.doing:
+            return "running"
+        return "queued" if self.jobs.todo else "incomplete"
+
+
+def queued_status(registry: Registry, sweep_id: str) -> QueuedStatus | None:
+    """Where the queued sweep ``sweep_id`` stands (``None``: the root has no job queue, or
+    the sweep was not queued or is stored)."""
+    try:
+        queue = SweepQueue(registry)
+    except UserError:  # no PostgreSQL index: nothing is ever queued here
+        return None
+    manifest = queue.manifest(sweep_id)
+    if manifest is None:
+        return None
+    stored = queue.index.visible_ids("run", manifest.run_ids)
+    return QueuedStatus(manifest, stored, queue.job_counts(sweep_id), queue.failures(sweep_id))
 
 
 def _gaps(

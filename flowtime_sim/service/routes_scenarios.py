@@ -2,7 +2,9 @@
 
 Every read goes through :class:`~flowtime_sim.service.access.Access`: a sweep, a run or a
 source model the caller may not see answers exactly like one that does not exist (404).
-A sweep posted here runs in the request, one scenario after the other, so its size is capped.
+A sweep posted here runs in the request, one scenario after the other, so its size is capped;
+one posted with ``queue`` stores its models in the request and leaves the runs to
+``flowtime-sim worker`` processes (the index must be PostgreSQL's), so it may be larger.
 """
 
 from __future__ import annotations
@@ -24,12 +26,18 @@ from flowtime_sim.service.views import json_response
 
 if TYPE_CHECKING:
     from flowtime_sim.registry import RunArtifact
-    from flowtime_sim.scenarios import SweepArtifact
+    from flowtime_sim.scenarios import SweepArtifact, SweepOutcome, SweepSpec
     from flowtime_sim.scenarios.compare import ComparedRun
     from flowtime_sim.scenarios.executor import ScenarioResult, ScenarioTask
+    from flowtime_sim.scenarios.queued import QueuedStatus
 
 router = APIRouter(prefix="/sim", responses=error_responses(401, 422))
 MAX_HTTP_SCENARIOS = 500  # a request runs them all before it answers
+MAX_QUEUED_HTTP_SCENARIOS = 5_000  # a request stores their models; workers run them
+NO_QUEUE = (
+    "queue needs a PostgreSQL index, where the job queue lives: start the service with "
+    "--index postgresql://USER@HOST/DB or FLOWTIME_SIM_INDEX set, or post without queue"
+)
 MAX_COMPARED_IDS = 200
 IDS_PATTERN = "^[a-z0-9][a-z0-9._-]{0,127}(,[a-z0-9][a-z0-9._-]{0,127})*$"
 
@@ -64,6 +72,29 @@ class NewSweep(BaseModel):
     )
     visibility: Visibility | None = Field(None, description="Default: private.")
     tags: list[Tag] = Field(default_factory=list, max_length=50)
+    queue: bool = Field(
+        False,
+        description="Store the models now and leave the runs to `flowtime-sim worker` "
+        "processes (the service's index must be PostgreSQL): the answer is 202 with the "
+        "sweep's `Location`, where its progress shows until the worker that stores the last "
+        f"run stores the sweep. Up to {MAX_QUEUED_HTTP_SCENARIOS} scenarios, not "
+        f"{MAX_HTTP_SCENARIOS}.",
+    )
+
+
+class SweepQueued(BaseModel):
+    """``POST /sim/sweeps`` with ``queue``: the models are stored, the runs queued."""
+
+    sweep_id: str
+    status: Literal["queued"]
+    models: list[str] = Field(description="`ID@vN` of each scenario's model, in grid order.")
+    runs: list[str] = Field(description="The run id each scenario will have, in grid order.")
+    catalog_url: str
+    models_created: int
+    runs_stored: int
+    runs_total: int
+    jobs_open: int = Field(description="Jobs of this sweep waiting or running.")
+    warnings: list[str] = Field(default_factory=list)
 
 
 class SweepCreated(BaseModel):
@@ -81,17 +112,37 @@ class SweepRun(BaseModel):
     run_id: str
     model: str
     parameters: dict[str, Any]
-    status: Literal["stored", "missing"] = Field(
-        description="`missing`: deleted, or not visible to the caller."
+    status: Literal["stored", "missing", "queued"] = Field(
+        description="`missing`: deleted, or not visible to the caller; `queued`: a worker "
+        "has yet to store it."
+    )
+
+
+class QueueProgress(BaseModel):
+    runs_stored: int
+    runs_total: int
+    jobs_waiting: int
+    jobs_running: int
+    jobs_failed: int
+    failures: dict[int, str] = Field(
+        default_factory=dict, description="Why scenarios failed, by their grid index."
     )
 
 
 class SweepView(BaseModel):
-    """A sweep's catalog and the status of each of its runs."""
+    """A sweep's catalog and the status of each of its runs; a queued sweep that is not
+    stored yet shows the catalog fields known so far and how far its runs are."""
 
     sweep_id: str
+    status: Literal["complete", "queued", "running", "incomplete"] = Field(
+        default="complete",
+        description="`complete`: the sweep is stored. A queued sweep is `queued` while its "
+        "jobs wait, `running` while a worker has one, `incomplete` when no job is left and "
+        "runs are missing (post it again to queue them).",
+    )
     catalog: dict[str, Any]
     runs: list[SweepRun]
+    progress: QueueProgress | None = None
     links: dict[str, str]
 
 
@@ -118,6 +169,7 @@ def sweep_url(sweep_id: str) -> str:
     response_model=SweepCreated,
     responses={
         200: {"model": SweepCreated, "description": "Unchanged: the sweep is stored."},
+        202: {"model": SweepQueued, "description": "Queued: workers will run it."},
         **error_responses(400, 404, 409, 413),
     },
 )
@@ -131,7 +183,14 @@ def new_sweep(body: NewSweep, request: Request, caller: CallerDep) -> Response:
     if (body.template is None) == (body.source is None):
         raise ServiceProblem(422, "give exactly one of template and from", field="template")
     grid = grid_from_mapping(body.grid)
-    if grid.size > MAX_HTTP_SCENARIOS:
+    if body.queue and grid.size > MAX_QUEUED_HTTP_SCENARIOS:
+        raise ServiceProblem(
+            422,
+            f"the grid makes {grid.size} scenarios, more than the {MAX_QUEUED_HTTP_SCENARIOS} "
+            "one queued request may store; use 'flowtime-sim sweep --queue' for larger sweeps",
+            field="grid",
+        )
+    if not body.queue and grid.size > MAX_HTTP_SCENARIOS:
         raise ServiceProblem(
             422,
             f"the grid makes {grid.size} scenarios, more than the {MAX_HTTP_SCENARIOS} one "
@@ -154,9 +213,50 @@ def new_sweep(body: NewSweep, request: Request, caller: CallerDep) -> Response:
         visibility=body.visibility,
         tags=tuple(body.tags),
     )
+    if body.queue:
+        return _queued_sweep(act, spec)
     outcome = run_sweep(
         act.ft, spec, InlineExecutor(lambda task: _scenario(act, task)), owner=caller.identity
     )
+    return _created(act, outcome)
+
+
+def _queued_sweep(act: Access, spec: SweepSpec) -> Response:
+    """Store the models and queue the runs; the sweep as today when it is complete."""
+    from flowtime_sim.scenarios.jobqueue import team_index
+    from flowtime_sim.scenarios.queued import queue_sweep, queued_status
+
+    try:
+        team_index(act.ft.registry(), "queue")
+    except UserError:
+        raise ServiceProblem(422, NO_QUEUE, field="queue") from None
+    state = queue_sweep(act.ft, spec, owner=act.caller.identity, wait=False)
+    if state.outcome is not None:
+        return _created(act, state.outcome)
+    queued = queued_status(act.ft.registry(), state.plan.sweep_id)
+    if queued is not None and not act.caller.can_see(_preview(queued)):
+        raise ConflictError(
+            f"sweep {state.plan.sweep_id} is already queued by someone whose artifacts you "
+            "cannot see; change the grid or the seed",
+            field="grid",
+        )
+    view = SweepQueued(
+        sweep_id=state.plan.sweep_id,
+        status="queued",
+        models=[f"{r.model_id}@v{r.model_version}" for r in state.results],
+        runs=[r.run_id for r in state.results],
+        catalog_url=sweep_url(state.plan.sweep_id),
+        models_created=sum(r.model_created for r in state.results),
+        runs_stored=state.stored,
+        runs_total=len(state.results),
+        jobs_open=state.open_jobs,
+        warnings=list(state.warnings),
+    )
+    return json_response(view, 202, {"Location": view.catalog_url})
+
+
+def _created(act: Access, outcome: SweepOutcome) -> Response:
+    caller = act.caller
     if not caller.can_see(outcome.sweep.catalog):
         raise ConflictError(
             f"sweep {outcome.sweep.id} already exists and belongs to someone whose artifacts "
@@ -268,7 +368,15 @@ def get_sweep(sweep_id: SweepId, request: Request, caller: CallerDep) -> Respons
     """A sweep's catalog, and whether each of its runs is stored."""
     ref = checked_ref(sweep_id, field="sweep_id", what="sweep id", allow_version=False)
     act = context_of(request).access(caller)
-    sweep = visible_sweep(act, ref.id)
+    try:
+        sweep = visible_sweep(act, ref.id)
+    except NotFoundError:
+        from flowtime_sim.scenarios.queued import queued_status
+
+        queued = queued_status(act.ft.registry(), ref.id)
+        if queued is None or not caller.can_see(_preview(queued)):
+            raise
+        return json_response(_queued_view(queued))
     return json_response(
         SweepView(
             sweep_id=sweep.id,
@@ -280,6 +388,47 @@ def get_sweep(sweep_id: SweepId, request: Request, caller: CallerDep) -> Respons
                 "compare": f"/sim/compare?runs={sweep.id}",
             },
         )
+    )
+
+
+def _preview(queued: QueuedStatus) -> dict[str, Any]:
+    """The catalog fields a queued sweep has before it is stored."""
+    m = queued.manifest
+    return {
+        "kind": "sweep",
+        "id": m.sweep_id,
+        "name": m.name,
+        **m.base,
+        "tags": list(m.tags),
+        "owner": m.owner,
+        "visibility": m.visibility,
+    }
+
+
+def _queued_view(queued: QueuedStatus) -> SweepView:
+    m = queued.manifest
+    return SweepView(
+        sweep_id=m.sweep_id,
+        status=queued.status,
+        catalog=_preview(queued),
+        runs=[
+            SweepRun(
+                run_id=str(s["run_id"]),
+                model=str(s["model"]),
+                parameters=dict(s["parameters"]),
+                status="stored" if s["run_id"] in queued.stored else "queued",
+            )
+            for s in m.scenarios
+        ],
+        progress=QueueProgress(
+            runs_stored=len(queued.stored),
+            runs_total=len(m.scenarios),
+            jobs_waiting=queued.jobs.todo,
+            jobs_running=queued.jobs.doing,
+            jobs_failed=queued.jobs.failed,
+            failures=queued.failures,
+        ),
+        links={"self": sweep_url(m.sweep_id)},
     )
 
 

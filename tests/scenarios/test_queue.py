@@ -105,9 +105,9 @@ def test_a_queued_sweep_is_run_by_two_workers_and_each_run_is_published_once(
     again = sim(*SWEEP, "--no-wait")  # the jobs are waiting: nothing is queued twice
     assert again.stdout == (
         f"queued sweep {sweep_id}: 4 scenarios, 0 run(s) stored, 4 job(s) waiting or running\n"
-        "  start 'flowtime-sim worker' with the same --root and --index to run them; run this "
-        "sweep again to see how far it got\n"
-        "  and, once every run is stored, to store the sweep\n"
+        "  start 'flowtime-sim worker' with the same --root and --index to run them; the "
+        "worker that stores the last run stores the sweep\n"
+        "  (run this sweep again to see how far it got)\n"
     )
     assert len(jobs_of(pg_url, artifacts_root)) == 4
 
@@ -116,11 +116,11 @@ def test_a_queued_sweep_is_run_by_two_workers_and_each_run_is_published_once(
     assert sorted(created) == sorted(out["runs"])  # every run made once, by one of them
     assert sum(int(o.splitlines()[-1].split()[2]) for o in outs) == 4
     assert jobs_of(pg_url, artifacts_root) == []  # finished jobs are removed
+    # the worker that stored the last run stored the sweep (--no-wait: no sweeper waits)
+    stored = [line for o in outs for line in o.splitlines() if line.startswith("stored sweep")]
+    assert stored == [f"stored sweep {sweep_id}: 4 scenarios"]
+    assert rows(pg_url, artifacts_root, "sweep") == [(sweep_id, 0, "visible")]
 
-    done = sim(*SWEEP)
-    assert done.stdout.splitlines()[0] == (
-        f"created sweep {sweep_id}: 4 scenarios, 0 model(s) and 0 run(s) created"
-    )
     assert sim(*SWEEP).stdout.splitlines()[0] == (
         f"unchanged sweep {sweep_id}: 4 scenarios, nothing created"
     )
@@ -157,6 +157,8 @@ def test_a_job_delivered_again_publishes_nothing_twice(
         out["runs"]
     )
     assert len(lines) == 8  # each run twice: once created, once found stored
+    stored = [line for o in outs for line in o.splitlines() if line.startswith("stored sweep")]
+    assert stored == [f"stored sweep {out['sweep_id']}: 4 scenarios"]  # once, by one of them
 
     defer_again(pg_url, artifacts_root, jobs)  # and again, after they all succeeded
     (late,) = workers(team, 1)
@@ -164,9 +166,9 @@ def test_a_job_delivered_again_publishes_nothing_twice(
 
     assert rows(pg_url, artifacts_root, "run") == [(r, 0, "visible") for r in sorted(out["runs"])]
     assert len(folders(artifacts_root, "runs")) == 4
-    assert "checked 8 artifact folder(s)" in sim("verify").stdout
+    assert "checked 9 artifact folder(s)" in sim("verify").stdout  # and the sweep, once
     done = sim(*SWEEP, "--json")
-    assert json.loads(done.stdout)["status"] == "created"
+    assert json.loads(done.stdout)["status"] == "unchanged"
 
 
 @pytest.mark.slow
@@ -206,11 +208,13 @@ def test_a_failing_scenario_is_recorded_and_the_others_go_on(
     (worked,) = workers(team, 1)
     assert worked.splitlines() == [
         f"created run {out['runs'][1]} (sweep {out['sweep_id']})",
+        f"stored sweep {out['sweep_id']}: 4 scenarios",
         "worker stopped: 1 run(s) created, 0 already stored, 0 failed",
     ]
     with SweepQueue(ft.registry()) as queue:
         assert queue.failures(out["sweep_id"]) == {}
-    assert json.loads(sim(*SWEEP, "--json").stdout)["status"] == "created"
+        assert queue.manifest(out["sweep_id"]) is None  # stored: the record is gone
+    assert json.loads(sim(*SWEEP, "--json").stdout)["status"] == "unchanged"
     ft.close()
 
 
