@@ -32,6 +32,7 @@ from flowtime_sim.scenarios.sweep import (
 if TYPE_CHECKING:
     from flowtime_sim.core import Flowtime
     from flowtime_sim.registry import Registry
+    from flowtime_sim.registry.catalog import Created
 
 POLL_S = 1.0
 
@@ -60,10 +61,14 @@ def queue_sweep(
     queued: Callable[[QueuedSweep], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
     poll_s: float = POLL_S,
+    make_model: Callable[[ScenarioTask], Created] | None = None,
+    admit: Callable[[str], None] | None = None,
 ) -> QueuedSweep:
     """Store the sweep's models, defer the runs it lacks, and (``wait``) publish the sweep
     once workers have stored them all. ``queued`` is called once the jobs are deferred,
-    ``progress`` with (runs stored, scenarios) while waiting."""
+    ``progress`` with (runs stored, scenarios) while waiting. ``make_model`` stores a
+    scenario's model instead of :func:`scenario_model` (the service: as its caller);
+    ``admit`` may refuse the sweep by its id before anything is stored."""
     from flowtime_sim.core import _visibility
     from flowtime_sim.engine import ENGINE_VERSION
     from flowtime_sim.registry.catalog import default_owner
@@ -77,6 +82,8 @@ def queue_sweep(
     if existing is not None and _complete(registry, existing):
         outcome = SweepOutcome(existing, unchanged=True)
         return QueuedSweep(plan, (), len(plan.tasks), 0, 0, outcome)
+    if admit is not None:
+        admit(plan.sweep_id)
     owner = owner or ft.owner or default_owner()
     results: list[ScenarioResult] = []
     runs: list[QueuedRun] = []
@@ -84,7 +91,11 @@ def queue_sweep(
     failed: list[tuple[int, str]] = []
     for task in plan.tasks:
         try:
-            created = scenario_model(ft, task, root=root, owner=owner)
+            created = (
+                make_model(task)
+                if make_model is not None
+                else scenario_model(ft, task, root=root, owner=owner)
+            )
             model = created.artifact
             ref = f"{model.id}@v{model.catalog['version']}"
             _, request = ft.run_request(ref, seed=task.seed, mode=task.mode, root=root)

@@ -26,6 +26,7 @@ from flowtime_sim.service.views import json_response
 
 if TYPE_CHECKING:
     from flowtime_sim.registry import RunArtifact
+    from flowtime_sim.registry.catalog import Created
     from flowtime_sim.scenarios import SweepArtifact, SweepOutcome, SweepSpec
     from flowtime_sim.scenarios.compare import ComparedRun
     from flowtime_sim.scenarios.executor import ScenarioResult, ScenarioTask
@@ -230,16 +231,26 @@ def _queued_sweep(act: Access, spec: SweepSpec) -> Response:
         team_index(act.ft.registry(), "queue")
     except UserError:
         raise ServiceProblem(422, NO_QUEUE, field="queue") from None
-    state = queue_sweep(act.ft, spec, owner=act.caller.identity, wait=False)
+
+    def admit(sweep_id: str) -> None:
+        queued = queued_status(act.ft.registry(), sweep_id)
+        if queued is not None and not act.caller.can_see(_preview(queued)):
+            raise ConflictError(
+                f"sweep {sweep_id} is already queued by someone whose artifacts you "
+                "cannot see; change the grid or the seed",
+                field="grid",
+            )
+
+    state = queue_sweep(
+        act.ft,
+        spec,
+        owner=act.caller.identity,
+        wait=False,
+        make_model=lambda task: _scenario_model(act, task),
+        admit=admit,
+    )
     if state.outcome is not None:
         return _created(act, state.outcome)
-    queued = queued_status(act.ft.registry(), state.plan.sweep_id)
-    if queued is not None and not act.caller.can_see(_preview(queued)):
-        raise ConflictError(
-            f"sweep {state.plan.sweep_id} is already queued by someone whose artifacts you "
-            "cannot see; change the grid or the seed",
-            field="grid",
-        )
     view = SweepQueued(
         sweep_id=state.plan.sweep_id,
         status="queued",
@@ -279,30 +290,35 @@ def _created(act: Access, outcome: SweepOutcome) -> Response:
     return json_response(view, 201, {"Location": view.catalog_url})
 
 
-def _scenario(act: Access, task: ScenarioTask) -> ScenarioResult:
-    """One scenario as the caller: their visibility rules on every model and run."""
+def _scenario_model(act: Access, task: ScenarioTask) -> Created:
+    """A scenario's model version as the caller: their visibility rules on what it reuses."""
     from flowtime_sim.ids import parse_ref
-    from flowtime_sim.scenarios.executor import ScenarioResult
 
     values = {**task.fixed, **task.parameters}
     if task.source is not None:
-        created = act.derive(
+        return act.derive(
             parse_ref(task.source),
             name=task.name,
             parameters=values,
             tags=task.tags,
             visibility=task.visibility,
         )
-    else:
-        assert task.template is not None
-        created = act.create_model(
-            task.template,
-            values,
-            name=task.name,
-            tags=task.tags,
-            version=task.template_version,
-            visibility=task.visibility,
-        )
+    assert task.template is not None
+    return act.create_model(
+        task.template,
+        values,
+        name=task.name,
+        tags=task.tags,
+        version=task.template_version,
+        visibility=task.visibility,
+    )
+
+
+def _scenario(act: Access, task: ScenarioTask) -> ScenarioResult:
+    """One scenario as the caller: their visibility rules on every model and run."""
+    from flowtime_sim.scenarios.executor import ScenarioResult
+
+    created = _scenario_model(act, task)
     model = created.artifact
     version = int(model.catalog["version"])
     run = act.run_model(ArtifactRef(model.id, version), seed=task.seed, mode=task.mode)

@@ -133,3 +133,26 @@ def test_a_queued_sweep_may_be_larger_than_one_run_in_the_request(secured: Clien
         422,
         "queue",
     )
+
+
+def test_a_queued_sweep_cannot_add_versions_to_a_hidden_model(pg_client: Client) -> None:
+    """The models of a queued sweep are stored as its caller, under the rules of POST /sim/new."""
+    parameters = {**SWEEP["set"], "peak_factor": 1, "base_capacity": 200}
+    body = {
+        "template": "checkout",
+        "parameters": parameters,
+        "name": "checkout-peak-factor-1-base-capacity-200",  # the sweep's name for it
+    }
+    mine = pg_client.post("/sim/new", json=body, headers=bearer("alice"))
+    assert mine.status_code == 201, mine.text
+    taken = pg_client.post("/sim/sweeps", json=SWEEP, headers=bearer("carol"))
+    model_id = mine.json()["model_id"]
+    assert problem(taken, 400)["detail"] == (
+        "1 of 4 scenarios failed (3 are stored; running the sweep again fills the gaps); the "
+        f"first, peak_factor=1, base_capacity=200: the model id {model_id} is already used by "
+        "a model you cannot see; choose another name"
+    )
+    versions = pg_client.get(
+        f"/sim/models/{mine.json()['model_id']}/versions", headers=bearer("alice")
+    )
+    assert [v["version"] for v in versions.json()["versions"]] == [1]
