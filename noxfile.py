@@ -78,4 +78,6 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks; writes bench/results.md."""
     install_project(session, "test")
+    # serves moto on kept-alive connections for the team setup's benchmark
+    session.install("waitress>=3.0")
     session.run("python", "bench/run.py", *session.posargs)

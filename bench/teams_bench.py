@@ -1,17 +1,20 @@
-"""Benchmark of a team's setup: S3 (moto's server on loopback) for the bytes, PostgreSQL on
-loopback for the index. Prints a markdown table.
+"""Benchmark of a team's setup: S3 (moto on loopback) for the bytes, PostgreSQL on loopback
+for the index. Prints a markdown table.
 
     python bench/teams_bench.py [--artifacts 100000] [--creates 200] [--run-mb 350] [--quick]
 
 * ``list --limit 50`` over ``--artifacts`` rows, each in a brand-new process: the first listing
   (connecting included) and the next one, p95 over 30 processes, and the S3 requests it made;
 * creation of checkout models through the index and the bucket, one writer and four writer
-  processes, with the S3 requests per creation;
+  processes, with the S3 requests per creation; four writers again against ``moto_server``;
 * a run file of ``--run-mb`` MB published as a stream: bytes sent to S3 and extra memory.
 
 PostgreSQL comes from ``FLOWTIME_SIM_TEST_PG_DSN`` or is started from the machine's binaries
-(:mod:`flowtime_sim.testing.postgres`); S3 is ``moto_server``, a Python process far slower than
-S3: its figures are a floor for S3, not a forecast.
+(:mod:`flowtime_sim.testing.postgres`). S3 is moto served by ``bench/s3_server.py``, which keeps
+connections alive as S3 does and counts the requests and bytes it receives; moto's own
+``moto_server`` (a new connection per request) is measured beside it for creation. moto is a
+Python process far slower than S3, sharing the machine's CPUs with the writers: its figures are
+a floor for S3, not a forecast.
 """
 
 from __future__ import annotations
@@ -59,22 +62,25 @@ print(json.dumps({"open": t1 - t0, "first": t2 - t1, "next": t3 - t2, "items": l
 CREATE_CHILD = (
     CHILD
     + r"""
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from s3_server import counts
 from flowtime_sim.types import ParameterSources
 writer, count, start_at = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 ft.create_model("checkout", ParameterSources(sets={"arrivals_per_day": 10 + writer}),
                 name=f"warm-{writer}")
-requests = []
-client = ft.registry().storage.bucket.client
-client.meta.events.register("before-send.s3", lambda request, **_: requests.append(request.method))
+counting = os.environ.get("BENCH_COUNTING") == "1"
+before = counts(os.environ["AWS_ENDPOINT_URL"])["requests"] if counting else 0
 time.sleep(max(0.0, start_at - time.time()))
 begin = time.time()
 for i in range(count):
     ft.create_model("checkout", ParameterSources(sets={"arrivals_per_day": 1000 + i}),
                     name=f"w{writer}")
 end = time.time()
-print(json.dumps({"begin": begin, "end": end, "requests": len(requests)}))
+after = counts(os.environ["AWS_ENDPOINT_URL"])["requests"] if counting else 0
+print(json.dumps({"begin": begin, "end": end, "requests": after - before}))
 """
 )
+
 
 RUN_CHILD = (
     CHILD
@@ -92,12 +98,11 @@ with open(path, "wb") as fh:
         fh.write(block[: size - written])
         digest.update(block[: size - written])
         written += len(block[: size - written])
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from s3_server import counts
 registry = ft.registry()
-registry.storage.bucket.client  # connect first: its memory is not the upload's
-sent = []
-def count(request, **_):
-    sent.append(int(request.headers.get("Content-Length") or 0))
-registry.storage.bucket.client.meta.events.register("before-send.s3", count)
+registry.storage.bucket.fast  # connect first: the clients' memory is not the upload's
+before_bytes = counts(os.environ["AWS_ENDPOINT_URL"])["bytes"]
 run_id = "bench-run_" + os.urandom(4).hex()
 catalog = {"kind": "run", "id": run_id, "model_id": "bench_00000000", "model_version": 1,
            "model_hash": "sha256:" + "0" * 64, "created_utc": utc_now(),
@@ -111,8 +116,9 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with open(path, "rb") as fh:
     registry.publish_run(catalog, {"binned_v0.csv": fh})
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sent = counts(os.environ["AWS_ENDPOINT_URL"])["bytes"] - before_bytes
 ok = registry.verify()[1] == []
-print(json.dumps({"sent": sum(sent), "extra_kib": after - before, "verified": ok}))
+print(json.dumps({"sent": sent, "extra_kib": after - before, "verified": ok}))
 """
 )
 
@@ -228,44 +234,60 @@ def bench_listing(index_url: str, env: dict[str, str], count: int, processes: in
     ]
 
 
-def bench_create(index_url: str, env: dict[str, str], endpoint: str, count: int) -> list[Row]:
+def create_rate(
+    index_url: str, env: dict[str, str], endpoint: str, writers: int, per: int, counting: bool
+) -> tuple[float, float]:
+    """Models created per second by ``writers`` processes of ``per`` creations each, and S3
+    requests per creation (0 when not ``counting``)."""
     import boto3
 
+    bucket = f"bench-create-{writers}-{secrets.token_hex(4)}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    root = f"s3://{bucket}/team"
+    start_at = time.time() + 4 + writers
+    env = {
+        **env,
+        "AWS_ENDPOINT_URL": endpoint,
+        "BENCH_DIR": str(HERE),
+        "BENCH_COUNTING": "1" if counting else "0",
+    }
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                CREATE_CHILD,
+                root,
+                index_url,
+                "create",
+                str(w),
+                str(per),
+                str(start_at),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for w in range(writers)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=3600)
+        if proc.returncode != 0:
+            raise RuntimeError(err[-3000:])
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    wall = max(r["end"] for r in results) - min(r["begin"] for r in results)
+    return per * writers / wall, sum(r["requests"] for r in results) / (per * writers)
+
+
+def bench_create(
+    index_url: str, env: dict[str, str], endpoint: str, closing: str, count: int
+) -> list[Row]:
     rows: list[Row] = []
     for writers in (1, 4):
-        bucket = f"bench-create-{writers}-{secrets.token_hex(4)}"
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
-        root = f"s3://{bucket}/team"
         per = count // writers
-        start_at = time.time() + 4 + writers
-        procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    CREATE_CHILD,
-                    root,
-                    index_url,
-                    "create",
-                    str(w),
-                    str(per),
-                    str(start_at),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-            for w in range(writers)
-        ]
-        results = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=3600)
-            if proc.returncode != 0:
-                raise RuntimeError(err[-3000:])
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        wall = max(r["end"] for r in results) - min(r["begin"] for r in results)
-        rate = per * writers / wall
+        rate, requests = create_rate(index_url, env, endpoint, writers, per, writers == 1)
         target = 25 if writers == 1 else 75
         rows.append(
             (
@@ -277,10 +299,19 @@ def bench_create(index_url: str, env: dict[str, str], endpoint: str, count: int)
             )
         )
         if writers == 1:
-            per_create = results[0]["requests"] / per
             rows.append(
-                ("S3 requests per create", f"{per_create:.2f}", "≤ 4", verdict(per_create <= 4))
+                ("S3 requests per create", f"{requests:.2f}", "≤ 4", verdict(requests <= 4))
             )
+    rate, _ = create_rate(index_url, env, closing, 4, count // 4, False)
+    rows.append(
+        (
+            f"… the same 4 writers against `moto_server` (a new connection per request), "
+            f"{count // 4 * 4} models",
+            f"{rate:.1f} models/s",
+            "report",
+            "",
+        )
+    )
     return rows
 
 
@@ -334,7 +365,7 @@ def wait_for(endpoint: str) -> None:
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"moto_server did not start at {endpoint}")
+    raise RuntimeError(f"no S3 server answered at {endpoint}")
 
 
 def main() -> None:
@@ -360,16 +391,30 @@ def main() -> None:
     if not index_url:
         server = LoopbackPostgres().start()
         index_url = server.url
-    # moto's own server, answering requests from several threads: versions are allocated by
-    # the index, so the bucket's conditional writes never race here
-    port = free_port()
+    # moto on loopback, answering requests from several threads (versions are allocated by
+    # the index, so the bucket's conditional writes never race here) on kept-alive
+    # connections; moto's own moto_server beside it, for creation only
+    port, closing_port = free_port(), free_port()
     moto = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(HERE / "s3_server.py"), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    closing_moto = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "moto_server"),
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(closing_port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
+    closing = f"http://127.0.0.1:{closing_port}"
     wait_for(endpoint)
+    wait_for(closing)
     aws = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -377,18 +422,23 @@ def main() -> None:
         "AWS_ENDPOINT_URL": endpoint,
     }
     os.environ.update(aws)
-    env = {**os.environ, "FLOWTIME_SIM_CACHE_DIR": tempfile.mkdtemp()}
+    env = {
+        **os.environ,
+        "FLOWTIME_SIM_CACHE_DIR": tempfile.mkdtemp(),
+        "BENCH_DIR": str(HERE),
+    }
     rows: list[Row] = []
     try:
         if "listing" in args.only:
             rows += bench_listing(index_url, env, args.artifacts, args.processes)
         if "create" in args.only:
-            rows += bench_create(index_url, env, endpoint, args.creates)
+            rows += bench_create(index_url, env, endpoint, closing, args.creates)
         if "run" in args.only:
             rows += bench_run_upload(index_url, env, endpoint, args.run_mb)
     finally:
-        moto.terminate()
-        moto.wait()
+        for server_process in (moto, closing_moto):
+            server_process.terminate()
+            server_process.wait()
         if server is not None:
             server.close()
     print("| what | measured | target | |\n|---|---|---|---|")
@@ -396,7 +446,7 @@ def main() -> None:
         print("| " + " | ".join(row) + " |")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(
-        f"\nmoto_server on loopback (Python, far slower than S3); largest child process "
+        f"\nmoto on loopback (Python, far slower than S3); largest child process "
         f"{peak / 1024:.0f} MiB."
     )
 

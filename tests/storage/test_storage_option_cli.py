@@ -66,6 +66,7 @@ def test_an_unknown_s3_option_names_the_known_ones() -> None:
     assert result.exit_code == 1
     assert (
         "unknown storage option 'endpoint' for s3:// roots; known: access_key_id, "
-        "addressing_style, cache_dir, endpoint_url, profile, region, secret_access_key, "
+        "addressing_style, cache_dir, endpoint_url, profile, put_client, region, "
+        "secret_access_key, "
         "session_token" in result.output
     )

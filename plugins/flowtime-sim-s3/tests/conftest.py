@@ -47,3 +47,16 @@ def storage(bucket: str, tmp_path: Path) -> Iterator[Any]:
     store = S3Storage(f"s3://{bucket}/team/flowtime", {"cache_dir": str(tmp_path / "cache")})
     yield store
     store.close()
+
+
+@pytest.fixture
+def boto3_storage(bucket: str, tmp_path: Path) -> Iterator[Any]:
+    """Every request through boto3, whose requests the fault injectors reach."""
+    from flowtime_sim_s3 import S3Storage
+
+    store = S3Storage(
+        f"s3://{bucket}/team/flowtime",
+        {"cache_dir": str(tmp_path / "cache"), "put_client": "boto3"},
+    )
+    yield store
+    store.close()

@@ -103,6 +103,12 @@ def test_unknown_and_malformed_options_are_refused() -> None:
         UserError, match="storage option addressing_style='sideways' must be path, virtual or auto"
     ):
         settings_from({"addressing_style": "sideways"}, {})
+    with pytest.raises(
+        UserError, match="storage option put_client='curl' must be obstore or boto3"
+    ):
+        settings_from({"put_client": "curl"}, {})
+    assert settings_from({}, {}).put_client == "obstore"
+    assert settings_from({"put_client": "boto3"}, {}).put_client == "boto3"
 
 
 def test_the_cache_folder_depends_on_endpoint_and_root(tmp_path: Path) -> None:

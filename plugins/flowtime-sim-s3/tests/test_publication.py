@@ -38,8 +38,9 @@ def test_publish_lays_out_files_and_marker(storage: S3Storage, s3: Any, bucket: 
 
 
 def test_a_lost_commit_response_is_retried_without_a_duplicate(
-    storage: S3Storage, s3: Any, bucket: str
+    boto3_storage: S3Storage, s3: Any, bucket: str
 ) -> None:
+    storage = boto3_storage
     lost = lose_response_once(storage.bucket.client, "PUT", MARKER)
     assert storage.publish("models/m/v1", FILES)
     assert lost == {"lost": 1}
@@ -59,7 +60,8 @@ def test_committing_again_as_a_retry_would_recognises_its_own_commit(storage: S3
     assert storage.children("models/m") == ["v1"]
 
 
-def test_a_concurrent_conditional_write_conflict_is_retried(storage: S3Storage) -> None:
+def test_a_concurrent_conditional_write_conflict_is_retried(boto3_storage: S3Storage) -> None:
+    storage = boto3_storage
     storage._check_conditional_writes()
     state = answer_instead(
         storage.bucket.client, "PUT", MARKER, 409, "ConditionalRequestConflict", times=2
@@ -175,7 +177,8 @@ def test_conditional_writes_are_checked_once_per_machine(storage: S3Storage) -> 
     assert calls == [again._obj("tombstones/b")]
 
 
-def test_a_service_without_conditional_writes_is_named(storage: S3Storage) -> None:
+def test_a_service_without_conditional_writes_is_named(boto3_storage: S3Storage) -> None:
+    storage = boto3_storage
     answer_instead(storage.bucket.client, "PUT", "_probe", 501, "NotImplemented")
     with pytest.raises(
         UserError,

@@ -12,9 +12,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowtime_sim.errors import UserError
+
+if TYPE_CHECKING:
+    from obstore.store import S3Config
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -27,6 +30,9 @@ OPTIONS: dict[str, str] = {
     "secret_access_key": "secret key (default: AWS_SECRET_ACCESS_KEY or the profile)",
     "session_token": "session token (default: AWS_SESSION_TOKEN)",
     "addressing_style": "path, virtual or auto (path suits most self-hosted services)",
+    "put_client": "client of small create-only writes: obstore (default, a fraction of "
+    "boto3's CPU per request) or boto3; every other request, and any write obstore does "
+    "not complete, goes through boto3",
     "cache_dir": "where this machine keeps the SQLite index of the root when no --index is "
     "given (default: FLOWTIME_SIM_CACHE_DIR, then the user cache folder)",
 }
@@ -84,18 +90,21 @@ class S3Settings:
     secret_access_key: str | None = None
     session_token: str | None = None
     addressing_style: str | None = None
+    put_client: str = "obstore"
     cache_dir: Path = Path(".")
+
+    def session(self) -> Any:
+        import boto3
+
+        if self.profile:
+            return boto3.session.Session(profile_name=self.profile)
+        return boto3.session.Session()
 
     def client(self) -> Any:
         """A thread-safe boto3 S3 client for these settings."""
-        import boto3
         from botocore.config import Config
 
-        session = (
-            boto3.session.Session(profile_name=self.profile)
-            if self.profile
-            else boto3.session.Session()
-        )
+        session = self.session()
         s3_config = {"addressing_style": self.addressing_style} if self.addressing_style else {}
         config = Config(
             retries={"mode": "standard", "max_attempts": 5},
@@ -110,6 +119,48 @@ class S3Settings:
             aws_secret_access_key=self.secret_access_key,
             aws_session_token=self.session_token,
             config=config,
+        )
+
+    def object_store(self, bucket: str, region: str | None) -> Any | None:
+        """obstore's store of ``bucket`` with these settings and the credentials boto3 would
+        use (``region``: the one boto3 resolved); ``None`` when writes should go through boto3
+        (``put_client=boto3``, or no credentials: boto3 then says so)."""
+        if self.put_client != "obstore":
+            return None
+        from datetime import timedelta
+
+        from obstore.store import S3Store
+
+        config: S3Config = {"region": self.region or region or "us-east-1"}
+        if self.endpoint_url:
+            config["endpoint"] = self.endpoint_url
+        if self.addressing_style == "virtual":
+            config["virtual_hosted_style_request"] = True
+        provider = None
+        if self.access_key_id and self.secret_access_key:
+            config["access_key_id"] = self.access_key_id
+            config["secret_access_key"] = self.secret_access_key
+            if self.session_token:
+                config["session_token"] = self.session_token
+        else:
+            from obstore.auth.boto3 import Boto3CredentialProvider
+
+            try:
+                provider = Boto3CredentialProvider(self.session())
+            except ValueError:  # no credentials anywhere
+                return None
+        return S3Store(
+            bucket,
+            config=config,
+            credential_provider=provider,
+            # one attempt, failing fast: boto3 (standard retries) takes over any write that
+            # does not complete at once
+            retry_config={"max_retries": 0, "retry_timeout": timedelta(seconds=30)},
+            client_options={
+                "allow_http": bool(self.endpoint_url and self.endpoint_url.startswith("http:")),
+                "connect_timeout": timedelta(seconds=5),
+                "timeout": timedelta(seconds=30),
+            },
         )
 
     def cache_folder(self, root: S3Root) -> Path:
@@ -143,6 +194,12 @@ def settings_from(
             f"storage option addressing_style={style!r} must be path, virtual or auto",
             field="storage_options",
         )
+    put_client = pick("put_client") or "obstore"
+    if put_client not in {"obstore", "boto3"}:
+        raise UserError(
+            f"storage option put_client={put_client!r} must be obstore or boto3",
+            field="storage_options",
+        )
     cache = pick("cache_dir", "FLOWTIME_SIM_CACHE_DIR")
     if cache is None:
         import platformdirs
@@ -156,5 +213,6 @@ def settings_from(
         secret_access_key=options.get("secret_access_key") or None,
         session_token=options.get("session_token") or None,
         addressing_style=style,
+        put_client=put_client,
         cache_dir=Path(cache).expanduser(),
     )

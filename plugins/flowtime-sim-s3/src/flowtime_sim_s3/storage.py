@@ -171,7 +171,7 @@ class S3Storage:
         Called again after a commit whose response was lost (as a retry does), it recognises
         the marker as its own."""
         marker = json.dumps({"staging": staging, "files": names}).encode()
-        if self.bucket.create(self._obj(f"{key}/{MARKER}"), marker) is not None:
+        if self.bucket.create(self._obj(f"{key}/{MARKER}"), marker):
             return True
         existing = self._marker(key)
         return existing is not None and existing.get("staging") == staging
@@ -207,22 +207,18 @@ class S3Storage:
         # every upload settles before this returns or raises: one still retrying in the pool
         # could otherwise create its file after the version has failed
         futures.wait(writes)
-        created = [w.result() is not None for w in writes]
-        if not all(created):
+        if not all(w.result() for w in writes):
             return False
         if "catalog.json" in files:
-            return (
-                self.bucket.create_stream(
-                    self._obj(f"{key}/catalog.json"), _chunks(files["catalog.json"])
-                )
-                is not None
+            return self.bucket.create_stream(
+                self._obj(f"{key}/catalog.json"), _chunks(files["catalog.json"])
             )
         return True
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         obj = self._obj(key)
         self._check_conditional_writes()
-        return self.bucket.create(obj, data) is not None
+        return self.bucket.create(obj, data)
 
     def _check_conditional_writes(self) -> None:
         """Refuse to write through a service that ignores ``If-None-Match`` (it would let two
@@ -233,7 +229,7 @@ class S3Storage:
         if not flag.exists():
             probe = self._obj(f"{PROBE}/{secrets.token_hex(8)}")
             self.bucket.create(probe, b"1")
-            honoured = self.bucket.create(probe, b"2") is None
+            honoured = not self.bucket.create(probe, b"2")
             self.bucket.delete(probe)
             if not honoured:
                 raise UserError(
