@@ -3,12 +3,12 @@ markdown table (columns boto3 | obstore) and the conclusions drawn from it.
 
     python bench/s3_clients.py [--puts 500] [--threads 4] [--stream-mib 64] [--rounds 3]
 
-obstore is not a dependency of the project: install it into the environment first
-(``pip install 'obstore>=0.12'``).
+The s3 plugin writes small create-only objects through obstore and everything else through
+boto3 (docs/decisions.md); this measures the two clients side by side.
 
 * ``--puts`` create-only PUTs (``If-None-Match: *``) of 2 KiB objects, one thread: wall time,
   CPU of this process (which hosts the client, obstore's Rust threads included) and CPU of
-  ``moto_server``, per request; median of ``--rounds`` rounds;
+  the S3 server, per request; median of ``--rounds`` rounds;
 * a second create-only PUT of an existing key: refused, and how each client reports it;
 * the same PUTs from ``--threads`` threads sharing one client: requests/s and CPU per request;
 * an object of ``--stream-mib`` MiB written create-only from an iterator of 1 MiB chunks, each
@@ -24,7 +24,9 @@ obstore is not a dependency of the project: install it into the environment firs
 The client is configured as the plugin configures it: boto3 through
 ``flowtime_sim_s3.location.S3Settings.client`` (standard retries, 5 attempts, a pool of 32);
 obstore as an ``S3Store`` on the endpoint with ``allow_http``, dummy credentials, us-east-1.
-``moto_server`` is a Python process far slower than S3: its own CPU is reported so that the
+The server is moto on loopback, served on kept-alive connections by ``bench/s3_server.py`` as S3
+keeps them (``--closing``: moto's own ``moto_server``, which opens a connection per request).
+moto is a Python process far slower than S3: its own CPU is reported so that the
 client's share is clear, and the wall-clock figures are a floor for S3, not a forecast.
 """
 
@@ -284,7 +286,7 @@ def wait_for(endpoint: str) -> None:
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"moto_server did not start at {endpoint}")
+    raise RuntimeError(f"no S3 server answered at {endpoint}")
 
 
 def shape(upload: dict[str, Any]) -> str:
@@ -350,7 +352,7 @@ def measure(args: argparse.Namespace, endpoint: str, moto: int) -> list[tuple[st
             lambda n: ms(one[n]["wall"]),
         ),
         row("… client CPU per request (this process)", lambda n: ms(one[n]["cpu"])),
-        row("… moto_server CPU per request", lambda n: ms(one[n]["moto"])),
+        row("… S3 server (moto) CPU per request", lambda n: ms(one[n]["moto"])),
         row("… requests/s", lambda n: f"{one[n]['rate']:.0f}/s"),
         row("second create-only PUT of an existing key", lambda n: refused[n]),
         row(
@@ -358,7 +360,7 @@ def measure(args: argparse.Namespace, endpoint: str, moto: int) -> list[tuple[st
             lambda n: f"{many[n]['rate']:.0f}/s",
         ),
         row("… client CPU per request", lambda n: ms(many[n]["cpu"])),
-        row("… moto_server CPU per request", lambda n: ms(many[n]["moto"])),
+        row("… S3 server (moto) CPU per request", lambda n: ms(many[n]["moto"])),
         row(f"{mib} MiB from 1 MiB chunks, create-only: how", lambda n: how[n]),
         row(
             "… requests (where countable) and the stored object's parts",
@@ -389,6 +391,11 @@ def main() -> None:
     parser.add_argument("--stream-mib", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--closing",
+        action="store_true",
+        help="serve moto with moto_server (a connection per request)",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.update(AWS)
@@ -399,8 +406,13 @@ def main() -> None:
     if args.quick:
         args.puts, args.stream_mib, args.rounds = 100, 16, 1
     port = free_port()
+    server = (
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+        if args.closing
+        else [sys.executable, str(Path(__file__).parent / "s3_server.py"), str(port)]
+    )
     moto = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        server,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -414,7 +426,7 @@ def main() -> None:
     print("| what | boto3 | obstore |\n|---|---|---|")
     for line in rows:
         print("| " + " | ".join(line) + " |")
-    print("\nmoto_server on loopback (Python, far slower than S3); CPU is user + system time.")
+    print("\nmoto on loopback (Python, far slower than S3); CPU is user + system time.")
 
 
 if __name__ == "__main__":

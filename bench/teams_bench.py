@@ -1,7 +1,7 @@
 """Benchmark of a team's setup: S3 (moto on loopback) for the bytes, PostgreSQL on loopback
 for the index. Prints a markdown table.
 
-    python bench/teams_bench.py [--artifacts 100000] [--creates 200] [--run-mb 350] [--quick]
+    python bench/teams_bench.py [--artifacts 100000] [--creates 800] [--run-mb 350] [--quick]
 
 * ``list --limit 50`` over ``--artifacts`` rows, each in a brand-new process: the first listing
   (connecting included) and the next one, p95 over 30 processes, and the S3 requests it made;
@@ -371,7 +371,7 @@ def wait_for(endpoint: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--artifacts", type=int, default=100_000)
-    parser.add_argument("--creates", type=int, default=200)
+    parser.add_argument("--creates", type=int, default=800)
     parser.add_argument("--run-mb", type=int, default=350)
     parser.add_argument("--processes", type=int, default=30)
     parser.add_argument("--quick", action="store_true")
