@@ -136,9 +136,11 @@ def catalog_sizes(work: Path) -> list[Row]:
 
 
 def make_registry_fixture(root: Path, count: int) -> list[str]:
-    """``count`` model versions written straight into the layout (catalog + small model.yaml):
-    what reindex and listing read, without rendering each one."""
+    """``count`` model versions written straight into the layout (catalog + small model.yaml,
+    and the catalog's ledger record, as publication writes it): what reindex and listing read,
+    without rendering each one."""
     from flowtime_sim.core import Flowtime
+    from flowtime_sim.registry import ledger
     from flowtime_sim.registry.catalog import dump_catalog
 
     marker = root / ".bench-count"
@@ -149,6 +151,7 @@ def make_registry_fixture(root: Path, count: int) -> list[str]:
     if marker.exists() and marker.read_text() == str(count):
         return templates
     shutil.rmtree(root / "models", ignore_errors=True)
+    shutil.rmtree(root / ledger.LEDGER, ignore_errors=True)
     rng = random.Random(7)
     base = time.time() - count
     for i in range(count):
@@ -165,8 +168,12 @@ def make_registry_fixture(root: Path, count: int) -> list[str]:
         )
         folder = root / "models" / model_id / "v1"
         folder.mkdir(parents=True)
-        (folder / "catalog.json").write_bytes(dump_catalog(cat))
+        catalog = dump_catalog(cat)
+        (folder / "catalog.json").write_bytes(catalog)
         (folder / "model.yaml").write_bytes(b"schemaVersion: 1\n")
+        record = root / ledger.record_key(f"models/{model_id}/v1")
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_bytes(ledger.entry(catalog))
     marker.write_text(str(count))
     return templates
 

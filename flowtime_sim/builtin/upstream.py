@@ -1,17 +1,23 @@
 """The built-in plugin offering FlowTime-Sim's own template files (``--templates-dir`` and
-``--template-file``); loading and conversion live in :mod:`flowtime_sim.upstream`."""
+``--template-file``); loading and conversion live in :mod:`flowtime_sim.upstream`, imported
+only when such a template is loaded or rendered (every command loads this plugin)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from flowtime_sim.errors import UserError
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.types import ResolvedParameters, Template
-from flowtime_sim.upstream import FORMAT, load_upstream_file, render_upstream
+
+if TYPE_CHECKING:
+    from flowtime_sim.upstream import load_upstream_file
 
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
+#: the template format of these files (``flowtime_sim.upstream.FORMAT``)
+FORMAT = "flowtime-upstream"
 
 __all__ = ["FORMAT", "UpstreamTemplates", "flowtime_render_template", "load_upstream_file"]
 
@@ -32,6 +38,8 @@ class UpstreamTemplates:
                 files.append(p)
             else:
                 raise UserError(f"template path {str(p)!r} does not exist")
+        from flowtime_sim.upstream import load_upstream_file
+
         return [load_upstream_file(f) for f in files]
 
 
@@ -39,4 +47,14 @@ class UpstreamTemplates:
 def flowtime_render_template(template: Template, parameters: ResolvedParameters) -> str | None:
     if template.format != FORMAT:
         return None
+    from flowtime_sim.upstream import render_upstream
+
     return render_upstream(template, dict(parameters.values))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_upstream_file":
+        from flowtime_sim import upstream
+
+        return upstream.load_upstream_file
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
