@@ -365,9 +365,12 @@ def bench_yaml(work: Path, nodes: int, bins: int) -> list[Row]:
 
 
 def rust_engine() -> Path | None:
-    """FlowTime's Rust engine (``FLOWTIME_ENGINE_BIN``, else the oracle build), if present."""
-    path = Path(os.environ.get("FLOWTIME_ENGINE_BIN", "/work/oracle/bin/flowtime-engine"))
-    return path if path.is_file() and os.access(path, os.X_OK) else None
+    """FlowTime's Rust engine (``FLOWTIME_ENGINE_BIN``, else ``flowtime-engine`` on the
+    ``PATH``), if present: built from FlowTime's repository with ``cargo build --release`` in
+    its ``engine/`` folder."""
+    named = os.environ.get("FLOWTIME_ENGINE_BIN") or shutil.which("flowtime-engine")
+    path = Path(named) if named else None
+    return path if path is not None and path.is_file() and os.access(path, os.X_OK) else None
 
 
 def bench_state(work: Path, nodes: int, bins: int, repeat: int) -> list[Row]:

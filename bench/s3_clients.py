@@ -200,6 +200,7 @@ def stream_child(name: str, endpoint: str, bucket: str, mib: int) -> dict[str, A
                 region="us-east-1",
                 access_key_id="testing",
                 secret_access_key="testing",
+                put_client="boto3",
             ),
         )
         target.create("warm-up/" + key, b"x")  # connect first: its memory is not the upload's
@@ -238,7 +239,7 @@ def stream_child(name: str, endpoint: str, bucket: str, mib: int) -> dict[str, A
     uploaded_parts = parts()
     try:
         again = upload()
-        refused = "returned None (412 on the completion)" if again is None else "❌ overwritten"
+        refused = "returned False (412 on the completion)" if again is False else "❌ overwritten"
     except Exception as exc:
         refused = "raised " + refusal(exc)
     return {
