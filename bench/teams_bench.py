@@ -248,7 +248,6 @@ def create_rate(
     env = {
         **env,
         "AWS_ENDPOINT_URL": endpoint,
-        "BENCH_DIR": str(HERE),
         "BENCH_COUNTING": "1" if counting else "0",
     }
     procs = [

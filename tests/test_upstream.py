@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 import yaml
 
-from flowtime_sim.builtin.upstream import FORMAT, UpstreamTemplates, load_upstream_file
+from flowtime_sim.builtin.upstream import FORMAT, UpstreamTemplates
 from flowtime_sim.core import Flowtime
 from flowtime_sim.errors import ParameterError, TemplateError, UserError
 from flowtime_sim.model import parse_model
 from flowtime_sim.plugins import create_plugin_host
 from flowtime_sim.types import ParameterSources
+from flowtime_sim.upstream import load_upstream_file
 
 UPSTREAM = Path(__file__).parent / "fixtures" / "upstream"
 CALL_CENTER = UPSTREAM / "call-center.yaml"

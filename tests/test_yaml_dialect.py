@@ -16,13 +16,13 @@ from click.testing import Result
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from flowtime_sim.builtin.upstream import load_upstream_file
 from flowtime_sim.engine.synthetic import synthetic_model_source
 from flowtime_sim.errors import ModelError, UserError
 from flowtime_sim.manifests import load_manifest_file
 from flowtime_sim.model import load_model_document, parse_model
 from flowtime_sim.parameter_input import load_params_file, parse_sets
 from flowtime_sim.service.identity import parse_tokens
+from flowtime_sim.upstream import load_upstream_file
 from flowtime_sim.yaml_dialect import (
     MODEL_LIMITS,
     SMALL_FILE_LIMITS,

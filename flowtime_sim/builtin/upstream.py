@@ -6,20 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from flowtime_sim.errors import UserError
 from flowtime_sim.markers import hookimpl
 from flowtime_sim.types import ResolvedParameters, Template
 
-if TYPE_CHECKING:
-    from flowtime_sim.upstream import load_upstream_file
-
 FLOWTIME_SIM_PLUGIN_API = ">=1,<2"
-#: the template format of these files (``flowtime_sim.upstream.FORMAT``)
+#: the template format of these files (here, so that listing templates need not import the
+#: converter to know it)
 FORMAT = "flowtime-upstream"
 
-__all__ = ["FORMAT", "UpstreamTemplates", "flowtime_render_template", "load_upstream_file"]
+__all__ = ["FORMAT", "UpstreamTemplates", "flowtime_render_template"]
 
 
 class UpstreamTemplates:
@@ -50,11 +47,3 @@ def flowtime_render_template(template: Template, parameters: ResolvedParameters)
     from flowtime_sim.upstream import render_upstream
 
     return render_upstream(template, dict(parameters.values))
-
-
-def __getattr__(name: str) -> Any:
-    if name == "load_upstream_file":
-        from flowtime_sim import upstream
-
-        return upstream.load_upstream_file
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

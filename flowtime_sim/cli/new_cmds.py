@@ -274,6 +274,6 @@ def _root(out: str | None, root: str | None) -> str | None:
 
 def _only_template_file(template_file: Path) -> str:
     """The reference of the one template in the one ``--template-file`` given."""
-    from flowtime_sim.builtin.upstream import load_upstream_file
+    from flowtime_sim.upstream import load_upstream_file
 
     return f"templates-dir:{load_upstream_file(template_file).id}"

@@ -19,14 +19,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flowtime_sim.builtin.upstream import FORMAT
 from flowtime_sim.errors import TemplateError, UserError
 from flowtime_sim.types import Template, TemplateManifest
 from flowtime_sim.upstream.current_format import build_model, expr_text, is_current_format
 from flowtime_sim.upstream.documents import dump_model, load_template_text
 from flowtime_sim.upstream.parameters import parameters_schema
 from flowtime_sim.upstream.placeholders import hide_placeholders, substitute_text
-
-FORMAT = "flowtime-upstream"
 
 __all__ = ["FORMAT", "load_upstream_file", "render_upstream"]
 

@@ -207,7 +207,8 @@ class S3Storage:
         # every upload settles before this returns or raises: one still retrying in the pool
         # could otherwise create its file after the version has failed
         futures.wait(writes)
-        if not all(w.result() for w in writes):
+        created = [w.result() for w in writes]  # each one's error, not just the first "exists"
+        if not all(created):
             return False
         if "catalog.json" in files:
             return self.bucket.create_stream(
